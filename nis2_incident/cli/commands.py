@@ -1,0 +1,463 @@
+"""The commands (names are contract, SPEC §4). Each parses its options, calls one use case, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import timeutil as tu
+from ..errors import InputError, LedgerError, LedgerMissing
+from ..ledger import Store
+from ..service import Outcome, Service
+from . import SETTINGS, JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary, ledger_path, resolve_now
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _store(ledger: Optional[str], lock_timeout: Optional[float] = None) -> Store:
+    timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
+    return Store(ledger_path(ledger), lock_timeout=timeout)
+
+
+def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None) -> Service:
+    store = _store(ledger, lock_timeout)
+    tz = "Europe/Paris"
+    if (now or SETTINGS.now or "") and not _has_offset_or_relative(now or SETTINGS.now):
+        # An offset-less --now is read in the profile's zone.
+        tz = Service(store, tu.now_utc()).state().profile.timezone
+    return Service(store, resolve_now(now, tz))
+
+
+def _has_offset_or_relative(text: str) -> bool:
+    t = text.strip().lower()
+    return t == "now" or t.endswith("ago") or t[:1] in "+-" or t.startswith("in ") or t.endswith("z") or \
+        (len(t) > 10 and ("+" in t[10:] or "-" in t[10:]))
+
+
+def _say(message: str) -> None:
+    from ..render.views import err_console
+
+    err_console().print(message, markup=False, soft_wrap=True)
+
+
+def _report_write(outcome: Outcome, done: str) -> None:
+    for w in outcome.warnings:
+        _say(f"warning: {w}")
+    _say(done)
+    _say(f"head: {outcome.head}")
+
+
+def _within(service: Service, profile, within: Optional[str]):
+    return tu.parse_duration(within or profile.check_within)
+
+
+# --- set-up ------------------------------------------------------------------------------
+
+@app.command("init")
+@boundary
+def init_cmd(
+    name: Annotated[str, typer.Option("--name", help="The reporting entity's name.")],
+    category: Annotated[str, typer.Option("--category", help="essential | important (see DOMAIN §3).")],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone used to read and show times.")] = "Europe/Paris",
+    trust_service: Annotated[bool, typer.Option("--trust-service", help="The entity is a trust service provider (notification due at 24 h).")] = False,
+    health_establishment: Annotated[bool, typer.Option("--health-establishment", help="A health establishment under CSP L.1111-8-2.")] = False,
+    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; default: nis2).")] = None,
+    within: Annotated[str, typer.Option("--within", help="Default warning window of `check`.")] = "6h",
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Create the ledger with the entity's profile."""
+    cat = category.strip().lower()
+    if cat not in ("essential", "important"):
+        raise InputError(f"--category {category!r}; accepted: essential, important (`classify` helps decide)")
+    tu.zone(timezone)
+    store = _store(ledger)
+    service = Service(store, resolve_now(now, timezone))
+    outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
+                           health_establishment=health_establishment, regimes=regime or None,
+                           check_within=within)
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit({"ledger": str(store.path), "profile": outcome.value.model_dump(), "head": outcome.head})
+    _report_write(outcome, f"created ledger {store.path} for {name.strip()} ({cat}, {timezone})")
+
+
+@app.command("paths")
+@boundary
+def paths_cmd(ledger: LedgerOpt = None, json_out: JsonOpt = False):
+    """Where the ledger and its lock file are, and how that was decided."""
+    import os
+
+    from . import ENV_LEDGER, default_ledger_path
+
+    path = ledger_path(ledger)
+    source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
+    data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
+            "exists": path.exists(), "default": str(default_ledger_path())}
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(data)
+        return
+    for key, value in data.items():
+        typer.echo(f"{key}: {value}")
+
+
+# --- recording -----------------------------------------------------------------------------
+
+Aware = Annotated[Optional[str], typer.Option("--aware", help="When you became aware (the clock start). WHEN.", show_default=False)]
+Detected = Annotated[Optional[str], typer.Option("--detected", help="When it was first detected. WHEN.", show_default=False)]
+Significant = Annotated[Optional[bool], typer.Option("--significant/--not-significant", help="Significance decided (Art. 23(3)); not significant needs --rationale. Default: undetermined, counted as significant.", show_default=False)]
+Undetermined = Annotated[bool, typer.Option("--undetermined", help="Set significance back to undetermined.")]
+Rationale = Annotated[Optional[str], typer.Option("--rationale", help="Why the incident is not significant.", show_default=False)]
+Malicious = Annotated[Optional[bool], typer.Option("--malicious/--not-malicious", help="Unlawful or malicious act suspected.", show_default=False)]
+CrossBorder = Annotated[Optional[bool], typer.Option("--cross-border/--no-cross-border", help="Possible cross-border impact.", show_default=False)]
+PersonalData = Annotated[Optional[bool], typer.Option("--personal-data/--no-personal-data", help="Personal data involved.", show_default=False)]
+HighRisk = Annotated[Optional[bool], typer.Option("--high-risk/--no-high-risk", help="High risk to data subjects.", show_default=False)]
+Summary = Annotated[Optional[str], typer.Option("--summary", help="What happened, in a few lines.", show_default=False)]
+Severity = Annotated[Optional[str], typer.Option("--severity", help="Initial assessment of severity.", show_default=False)]
+Impact = Annotated[Optional[str], typer.Option("--impact", help="Initial assessment of impact.", show_default=False)]
+Ioc = Annotated[Optional[list[str]], typer.Option("--ioc", help="Indicator of compromise (repeatable).", show_default=False)]
+RootCause = Annotated[Optional[str], typer.Option("--root-cause", help="Type of threat or likely root cause.", show_default=False)]
+Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitigation applied and ongoing.", show_default=False)]
+
+
+def _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data, high_risk,
+           summary, severity, impact, ioc, root_cause, mitigations) -> dict:
+    if undetermined and significant is not None:
+        raise InputError("--undetermined goes with neither --significant nor --not-significant; choose one")
+    significance = "undetermined" if undetermined else (
+        None if significant is None else ("significant" if significant else "not_significant"))
+    return {"detected_at": detected, "significance": significance, "significance_rationale": rationale,
+            "malicious": malicious, "cross_border": cross_border, "personal_data": personal_data,
+            "high_risk": high_risk, "summary": summary, "severity": severity, "impact": impact,
+            "iocs": ioc or None, "root_cause": root_cause, "mitigations": mitigations}
+
+
+def _print_incident(view, service: Service, json_out: bool, within=None) -> None:
+    if json_out:
+        from ..render.jsonout import emit, incident
+
+        emit(incident(view))
+        return
+    from ..render.views import deadlines_table, out_console
+
+    console = out_console()
+    console.print(f"{view.incident.id}  {view.incident.title}", markup=False)
+    within = within or tu.parse_duration(view.profile.check_within)
+    console.print(deadlines_table([view], service.now, within, include_closed_states=True, show_incident=False))
+
+
+@app.command("open")
+@boundary
+def open_cmd(
+    title: Annotated[str, typer.Argument(help="A short title, e.g. 'Ransomware on the PACS'.")],
+    aware: Aware = None,
+    detected: Detected = None,
+    significant: Significant = None,
+    undetermined: Undetermined = False,
+    rationale: Rationale = None,
+    malicious: Malicious = None,
+    cross_border: CrossBorder = None,
+    personal_data: PersonalData = None,
+    high_risk: HighRisk = None,
+    summary: Summary = None,
+    severity: Severity = None,
+    impact: Impact = None,
+    ioc: Ioc = None,
+    root_cause: RootCause = None,
+    mitigations: Mitigations = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Record an incident; prints its id and its deadlines."""
+    if not aware:
+        raise InputError("--aware WHEN is required: the moment you became aware of the incident (the clock start); "
+                         "e.g. --aware 2026-03-28T10:00 or --aware '2h ago'")
+    service = _service(ledger, now, lock_timeout)
+    facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
+                   high_risk, summary, severity, impact, ioc, root_cause, mitigations)
+    outcome = service.open_incident(title, aware, **facts)
+    view = outcome.value
+    _print_incident(view, service, json_out)
+    _report_write(outcome, f"recorded {view.incident.id}")
+
+
+@app.command("update")
+@boundary
+def update_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    title: Annotated[Optional[str], typer.Option("--title", help="A new title.", show_default=False)] = None,
+    aware: Aware = None,
+    detected: Detected = None,
+    significant: Significant = None,
+    undetermined: Undetermined = False,
+    rationale: Rationale = None,
+    malicious: Malicious = None,
+    cross_border: CrossBorder = None,
+    personal_data: PersonalData = None,
+    high_risk: HighRisk = None,
+    summary: Summary = None,
+    severity: Severity = None,
+    impact: Impact = None,
+    ioc: Ioc = None,
+    root_cause: RootCause = None,
+    mitigations: Mitigations = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Amend an incident's facts; every amendment is recorded."""
+    service = _service(ledger, now, lock_timeout)
+    facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
+                   high_risk, summary, severity, impact, ioc, root_cause, mitigations)
+    outcome = service.update_incident(ident, title=title, aware_at=aware, **facts)
+    _print_incident(outcome.value, service, json_out)
+    _report_write(outcome, f"updated {outcome.value.incident.id}")
+
+
+@app.command("submit")
+@boundary
+def submit_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. nis2.early_warning, nis2.notification, nis2.final.")],
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was submitted (WHEN; default now).", show_default=False)] = None,
+    reference: Annotated[Optional[str], typer.Option("--reference", help="The authority's reference.", show_default=False)] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help="How it was sent (portal, e-mail, phone...).", show_default=False)] = None,
+    late_reason: Annotated[Optional[str], typer.Option("--late-reason", help="Why it is late, if it is.", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Record a filing of one stage; lateness is frozen at filing."""
+    service = _service(ledger, now, lock_timeout)
+    outcome = service.submit(ident, stage, at=at, reference=reference, channel=channel, late_reason=late_reason)
+    view = outcome.value
+    filed = view.incident.filings[-1]
+    _print_incident(view, service, json_out)
+    verdict = "late" if filed.late else "on time"
+    _report_write(outcome, f"recorded {filed.stage} for {view.incident.id}, filed "
+                           f"{tu.display(filed.at, view.profile.timezone)} ({verdict})")
+
+
+@app.command("request")
+@boundary
+def request_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    due: Annotated[Optional[str], typer.Option("--due", help="The date the authority set (WHEN; relative forms count from --at).", show_default=False)] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="When the authority asked (WHEN; default now).", show_default=False)] = None,
+    stage: Annotated[str, typer.Option("--stage", help="The requested report.")] = "nis2.intermediate",
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Record that the authority asked for an intermediate report, due at the date it set."""
+    if not due:
+        raise InputError("--due WHEN is required: the date the authority set, e.g. --due 2026-04-02T18:00 or --due +48h")
+    service = _service(ledger, now, lock_timeout)
+    outcome = service.request(ident, due, at=at, stage=stage)
+    _print_incident(outcome.value, service, json_out)
+    _report_write(outcome, f"recorded the authority's request for {outcome.value.incident.id}")
+
+
+def _conclude(kind: str, ident: str, at, ledger, now, lock_timeout, json_out):
+    service = _service(ledger, now, lock_timeout)
+    outcome = service.conclude(ident, kind, at=at)
+    _print_incident(outcome.value, service, json_out)
+    _report_write(outcome, f"recorded {outcome.value.incident.id} as {kind}")
+
+
+@app.command("handled")
+@boundary
+def handled_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    at: Annotated[Optional[str], typer.Option("--at", help="When handling concluded (WHEN; default now).", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Record that handling of the incident concluded (moves the final report when it was ongoing)."""
+    _conclude("handled", ident, at, ledger, now, lock_timeout, json_out)
+
+
+@app.command("close")
+@boundary
+def close_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was closed (WHEN; default now).", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Close the incident (also records handling concluded, if not yet). Open obligations stay open."""
+    _conclude("closed", ident, at, ledger, now, lock_timeout, json_out)
+
+
+# --- viewing -------------------------------------------------------------------------------
+
+@app.command("list")
+@boundary
+def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
+    """Incidents with their next deadline and countdown."""
+    service = _service(ledger, now)
+    state, views = service.views()
+    if json_out:
+        from ..render.jsonout import emit, incident
+
+        emit([incident(v) for v in views])
+        return
+    from ..render.views import incident_list, out_console
+
+    out_console().print(incident_list(views, service.now))
+
+
+@app.command("status")
+@boundary
+def status_cmd(
+    ident: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Only this incident.")] = None,
+    within: Annotated[Optional[str], typer.Option("--within", help="Highlight what is due within this duration (default from the profile).", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    json_out: JsonOpt = False,
+):
+    """The dashboard: every open obligation, most urgent first, with countdowns."""
+    service = _service(ledger, now)
+    state, views = service.views()
+    if ident:
+        views = [service.view(state, state.incident(ident))]
+    if json_out:
+        from ..render.jsonout import emit, incident
+
+        emit([incident(v) for v in views if v.incident.status != "closed" or v.open_obligations])
+        return
+    from ..render.views import out_console, status
+
+    window = _within(service, state.profile, within)
+    out_console().print(status(views, service.now, window, state.profile.name, state.profile.timezone))
+
+
+@app.command("show")
+@boundary
+def show_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    json_out: JsonOpt = False,
+):
+    """One incident: facts, obligations, filings and the timeline of recorded events."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    if json_out:
+        from ..render.jsonout import detail, emit
+
+        emit(detail(view))
+        return
+    from ..render.views import incident_detail, out_console
+
+    out_console().print(incident_detail(view, service.now, tu.parse_duration(state.profile.check_within)))
+
+
+@app.command("explain")
+@boundary
+def explain_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]", help="Only this stage, e.g. nis2.final.")] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    json_out: JsonOpt = False,
+):
+    """The arithmetic behind each deadline: rule, clock start, computation, conservative choices."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    name = service.resolve_stage(stage, state.profile) if stage else None
+    if json_out:
+        from ..render.jsonout import emit, explanation
+
+        emit(explanation(view, name))
+        return
+    from ..render.views import explanation, out_console
+
+    out_console().print(explanation(view, name))
+
+
+# --- cron and audit --------------------------------------------------------------------------
+
+@app.command("check")
+def check_cmd(
+    within: Annotated[Optional[str], typer.Option("--within", help="Warn about what is due within this duration (default from the profile, e.g. 6h).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when the exit code is 0.")] = False,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    json_out: JsonOpt = False,
+):
+    """For cron and monitoring: exit 0 ok, 1 due soon, 2 overdue, 3 ledger unreadable or not verified."""
+    from .. import alerts
+    from ..errors import Nis2IncidentError
+
+    try:
+        service = _service(ledger, now)
+        state, views = service.views()
+        window = _within(service, state.profile, within)
+    except Nis2IncidentError as exc:
+        if SETTINGS.debug:
+            raise
+        if not json_out:
+            typer.echo(f"NIS2-INCIDENT UNKNOWN - {exc.message}")
+        from ..render.views import err_console
+
+        err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(alerts.UNKNOWN)
+    found = alerts.findings(views, service.now, window)
+    code = alerts.exit_code(found)
+    if quiet and code == alerts.OK:
+        raise typer.Exit(code)
+    if json_out:
+        for f in found:
+            sys.stdout.write(json.dumps(alerts.json_record(f, service.now), ensure_ascii=False) + "\n")
+    else:
+        for f in found:
+            typer.echo(alerts.text_line(f, service.now))
+        open_count = sum(len(v.open_obligations) for v in views)
+        typer.echo(alerts.summary_line(found, window, open_count))
+    raise typer.Exit(code)
+
+
+@app.command("verify")
+@boundary
+def verify_cmd(
+    head: Annotated[Optional[str], typer.Option("--head", help="A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end.", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Check the ledger's integrity: the hash chain, the profile, and optionally a kept head."""
+    service = Service(_store(ledger), tu.now_utc())
+    try:
+        result = service.verify(head)
+    except LedgerError as exc:
+        if json_out:
+            from ..render.jsonout import emit
+
+            emit({"ok": False, "error": exc.message, "first_bad_seq": getattr(exc, "seq", None)})
+        raise
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(result)
+        return
+    typer.echo(f"ok: {result['events']} events, {result['incidents']} incidents, chain verified")
+    if result["head_check"]:
+        typer.echo(result["head_check"])
+    typer.echo(f"head: {result['head']}")

@@ -1,0 +1,293 @@
+"""(incident, profile, regimes, now) -> obligations. Pure: no I/O, no clock.
+
+Each obligation carries its arithmetic (`steps`) and the conservative choices taken where the law is
+unsettled (`choices`), so `explain` shows exactly what was computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import timeutil as tu
+from .model import Filing, Incident, Profile
+from .regimes import Regime, Stage
+
+STATES = ("pending", "overdue", "met", "late", "not_applicable")
+OPEN_STATES = ("pending", "overdue")
+
+
+@dataclass
+class Obligation:
+    regime: str
+    stage_id: str
+    title: str
+    title_fr: str
+    recipient: str
+    channel: str
+    article: str
+    state: str
+    due: datetime | None = None
+    due_kind: str = "deadline"  # deadline | provisional | conditional | asap | awaiting
+    clock_start: datetime | None = None
+    clock_start_label: str = ""
+    filing: Filing | None = None
+    note: str | None = None
+    instance: int = 0  # for stages that repeat (one per authority request)
+    steps: list[str] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
+
+    @property
+    def stage(self) -> str:
+        return f"{self.regime}.{self.stage_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+def _matches(cond: dict, obj) -> bool:
+    return all(getattr(obj, k, None) == v for k, v in cond.items())
+
+
+def _state(due: datetime | None, filing: Filing | None, now: datetime) -> str:
+    if filing is not None:
+        return "late" if filing.late else "met"
+    if due is not None and now > due:
+        return "overdue"
+    return "pending"
+
+
+def _period_text(hours: int | None, months: int | None) -> str:
+    if hours is not None:
+        return f"{hours} h elapsed"
+    if months is not None:
+        return f"{months} calendar month{'s' if months > 1 else ''}"
+    return "without undue delay"
+
+
+def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps: list[str], choices: list[str]):
+    """Apply a period to a clock start, recording the arithmetic."""
+    if hours is not None:
+        due = tu.add_hours(start, hours)
+        steps.append(f"{tu.rfc3339(start)} + {hours} h on the instant (UTC) = {tu.rfc3339(due)}")
+        line = f"shown in {tz}: {tu.display(due, tz, True)}"
+        if tu.crosses_clock_change(start, due, tz):
+            same_wall = tu.to_local(start, tz) + timedelta(days=hours // 24)
+            line += (
+                f" — the clocks changed during the period ({tu.display(start, tz, True)} → "
+                f"{tu.display(due, tz, True)}), so {hours} h ends at {tu.to_local(due, tz):%H:%M}, "
+                f"not at the same wall-clock time {same_wall:%H:%M}"
+            )
+        steps.append(line)
+        choices.append(
+            "Counted as exact elapsed time from the recorded minute; Reg. 1182/71 Art. 3(1) would skip "
+            "the starting hour, which gives a later date. The earlier one is used (DOMAIN §8.2)."
+        )
+        return due
+    if months is not None:
+        due = tu.add_months(start, months, tz)
+        steps.append(
+            f"{tu.display(start, tz, True)} + {months} calendar month(s), same wall-clock time, "
+            f"end-of-month clamped = {tu.display(due, tz, True)}"
+        )
+        local = tu.to_local(due, tz)
+        extra = {5: 2, 6: 1}.get(local.weekday(), 0)
+        arguable = (local.replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=extra))
+        choices.append(
+            "No extension to the end of the day or past a weekend is applied (the conservative date); "
+            "Reg. 1182/71 Art. 3(2)(c) and 3(4) or CPC art. 641-642 could be read to allow up to "
+            f"{arguable:%Y-%m-%d %H:%M} local time (information only; DOMAIN §8.4)."
+        )
+        return due
+    return None
+
+
+def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: datetime) -> list[Obligation]:
+    tz = profile.timezone
+    out: list[Obligation] = []
+    base_due: dict[str, datetime | None] = {}
+    provisional: dict[str, bool] = {}
+    applicable = True
+    reason = None
+    if regime.applies.significance is not None and inc.significance not in regime.applies.significance:
+        applicable, reason = False, regime.applies.otherwise
+        if inc.significance_rationale:
+            reason += f": {inc.significance_rationale}"
+
+    for stage in regime.stages:
+        name = f"{regime.id}.{stage.id}"
+        filings = inc.filings_of(name)
+
+        def make(state: str, **kw) -> Obligation:
+            return Obligation(
+                regime=regime.id, stage_id=stage.id, title=stage.title, title_fr=stage.title_fr,
+                recipient=regime.recipient, channel=regime.channel,
+                article=kw.pop("article", stage.article), state=state, **kw,
+            )
+
+        if not applicable:
+            out.append(make("not_applicable", note=reason, due_kind="none",
+                            filing=filings[0] if filings else None))
+            base_due[stage.id] = None
+            continue
+
+        hours, months, article = stage.hours, stage.months, stage.article
+        choices: list[str] = []
+        if inc.significance == "undetermined" and regime.applies.significance:
+            choices.append("Significance is undetermined: counted as significant until decided (SPEC §2).")
+        for variant in stage.variants:
+            if _matches(variant.profile, profile) and _matches(variant.incident, inc):
+                hours = variant.hours if variant.hours is not None else hours
+                months = variant.months if variant.months is not None else months
+                article = variant.article
+                break
+
+        kind, _, ref = stage.start.partition(":")
+        if kind == "request":
+            out.extend(_request_obligations(inc, stage, name, make, tz, now))
+            base_due[stage.id] = None
+            continue
+        if kind == "ongoing":
+            out.append(_ongoing_obligation(inc, regime, stage, ref, base_due, provisional, make, tz, now))
+            continue
+
+        steps: list[str] = [f"rule: {article}: {_period_text(hours, months)} from {_start_words(stage.start, regime.id)}"]
+        due_kind = "deadline" if (hours is not None or months is not None) else "asap"
+        start, label, is_provisional = None, "", False
+        if kind == "aware":
+            start, label = inc.aware_at, "aware-at"
+        elif kind == "handled":
+            start, label = inc.handled_at, "handled-at"
+        elif kind == "filed":
+            ref_filings = inc.filings_of(f"{regime.id}.{ref}")
+            if ref_filings:
+                start, label = ref_filings[0].at, f"submission of {regime.id}.{ref}"
+            elif stage.provisional and base_due.get(stage.provisional.partition(":")[2]) is not None:
+                pref = stage.provisional.partition(":")[2]
+                start, label, is_provisional = base_due[pref], f"due time of {regime.id}.{pref} (not filed yet)", True
+                choices.append(
+                    f"{regime.id}.{ref} is not filed yet: this date is provisional, counted from its due "
+                    "time; it moves when the filing is recorded (DOMAIN §8.5)."
+                )
+        if start is None:
+            note = f"waits for the {label or _start_words(stage.start, regime.id)}"
+            ob = make(_state(None, filings[0] if filings else None, now), due=None, due_kind="awaiting",
+                      note=note, filing=filings[0] if filings else None, article=article, steps=steps, choices=choices)
+            out.append(ob)
+            base_due[stage.id] = None
+            continue
+
+        steps.append(f"clock start: {label} = {tu.display(start, tz, True)} ({tu.rfc3339(start)})")
+        due = _add(start, hours, months, tz, steps, choices)
+        base_due[stage.id] = due
+        provisional[stage.id] = is_provisional
+        note = None
+        if due is None:
+            steps.append(f"no due instant: {tu.elapsed(start, now)} since the clock started")
+        if is_provisional:
+            due_kind = "provisional"
+
+        filing = filings[0] if filings else None
+        if stage.ongoing is not None and due is not None:
+            handled = inc.handled_at
+            ongoing_at_due = (handled is None or handled > due) and (filing is None or filing.at > due)
+            if ongoing_at_due and now >= due:
+                o = stage.ongoing
+                article = o.article
+                steps.append(
+                    f"the incident was still being handled at {tu.display(due, tz)}: {regime.id}.{o.instead} "
+                    f"was due then, and this report is due {o.months} month(s) after handling concludes ({o.article})"
+                )
+                choices.append(
+                    "'Handling concluded' could mean containment or closure; the handled-at you record is "
+                    "used (DOMAIN §8.6)."
+                )
+                if handled is None:
+                    due, due_kind = None, "awaiting"
+                    note = "due one month after handling concludes (record it with `handled`)"
+                else:
+                    steps.append(f"clock start: handled-at = {tu.display(handled, tz, True)}")
+                    due = _add(handled, None, o.months, tz, steps, choices)
+                    due_kind = "deadline"
+            elif ongoing_at_due:
+                note = (f"if the incident is still being handled at {tu.display(due, tz)}, a progress report is "
+                        f"due then and this report one month after handling concludes")
+        if len(filings) > 1:
+            steps.append(f"{len(filings) - 1} further filing(s) recorded after the first")
+        out.append(make(_state(due, filing, now), due=due, due_kind=due_kind, clock_start=start,
+                        clock_start_label=label, filing=filing, note=note, article=article,
+                        steps=steps, choices=choices))
+    return out
+
+
+def _start_words(start: str, regime_id: str) -> str:
+    kind, _, ref = start.partition(":")
+    return {
+        "aware": "aware-at (the moment of becoming aware)",
+        "handled": "handled-at (handling concluded)",
+        "request": "the authority's request",
+        "filed": f"the submission of {regime_id}.{ref}",
+        "ongoing": f"the time {regime_id}.{ref} would fall due",
+    }[kind]
+
+
+def _request_obligations(inc, stage: Stage, name: str, make, tz: str, now: datetime) -> list[Obligation]:
+    requests = sorted((r for r in inc.requests if r.stage == name), key=lambda r: (r.at, r.seq))
+    if not requests:
+        return [make("not_applicable", due_kind="none",
+                     note="only if the authority requests it (record the request with `request`)")]
+    filings = list(inc.filings_of(name))
+    out = []
+    for i, req in enumerate(requests):
+        filing = next((f for f in filings if f.at >= req.at), None)
+        if filing is not None:
+            filings.remove(filing)
+        steps = [
+            f"rule: {stage.article}: due at the date the authority set",
+            f"requested at {tu.display(req.at, tz, True)}; due {tu.display(req.due, tz, True)}",
+        ]
+        out.append(make(_state(req.due, filing, now), due=req.due, clock_start=req.at,
+                        clock_start_label="the authority's request", filing=filing, instance=i + 1, steps=steps))
+    return out
+
+
+def _ongoing_obligation(inc, regime, stage, ref, base_due, provisional, make, tz, now) -> Obligation:
+    name = f"{regime.id}.{stage.id}"
+    filings = inc.filings_of(name)
+    filing = filings[0] if filings else None
+    ref_due = base_due.get(ref)
+    steps = [f"rule: {stage.article}: due when {regime.id}.{ref} would fall due, if the incident is still being handled then"]
+    if ref_due is None:
+        return make("not_applicable", due_kind="none", note=f"{regime.id}.{ref} has no due time yet", filing=filing, steps=steps)
+    ref_filings = inc.filings_of(f"{regime.id}.{ref}")
+    steps.append(f"{regime.id}.{ref} would fall due at {tu.display(ref_due, tz, True)}")
+    if inc.handled_at is not None and inc.handled_at <= ref_due:
+        return make("not_applicable", due_kind="none", filing=filing, steps=steps,
+                    note=f"handling concluded at {tu.display(inc.handled_at, tz)}, before {regime.id}.{ref} fell due")
+    if ref_filings and ref_filings[0].at <= ref_due:
+        return make("not_applicable", due_kind="none", filing=filing, steps=steps,
+                    note=f"{regime.id}.{ref} was filed by its due time")
+    kind = "provisional" if provisional.get(ref) else "deadline"
+    note = None
+    if now < ref_due:
+        kind = "conditional"
+        note = f"due only if the incident is still being handled at {tu.display(ref_due, tz)}"
+    return make(_state(ref_due, filing, now), due=ref_due, due_kind=kind, clock_start=ref_due,
+                clock_start_label=f"due time of {regime.id}.{ref}", filing=filing, note=note, steps=steps)
+
+
+def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: datetime) -> list[Obligation]:
+    """Every obligation of every regime the profile enables, in the regimes' stage order."""
+    out: list[Obligation] = []
+    for rid in profile.regimes:
+        regime = regimes.get(rid)
+        if regime is not None:
+            out.extend(_regime_obligations(inc, profile, regime, now))
+    return out
+
+
+def sort_key(ob: Obligation):
+    """Open obligations by urgency: overdue first, then by due time; without a due time last."""
+    far = datetime.max.replace(tzinfo=tu.UTC)
+    return (0 if ob.state == "overdue" else 1, ob.due or far, ob.stage)

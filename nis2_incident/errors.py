@@ -1,0 +1,60 @@
+"""The one error hierarchy. Each class carries its exit code; `cli` turns them into a line on stderr.
+
+Exit codes (documented in the README, contract for scripts):
+  0 ok · 1 `check`: due soon / `exercise check`: a check failed · 2 bad input or usage
+  3 ledger unreadable, invalid or failing verification · 4 unknown incident or stage
+  5 refused by the record's state (e.g. ledger already exists) · 6 lock timeout
+  7 could not write (I/O error, disk full) · 70 internal error (a bug: rerun with --debug)
+"""
+
+from __future__ import annotations
+
+
+class Nis2IncidentError(Exception):
+    exit_code = 70
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(Nis2IncidentError):
+    """Bad user input: a WHEN, an option value, a missing option."""
+
+    exit_code = 2
+
+
+class LedgerError(Nis2IncidentError):
+    """The ledger cannot be read, parsed, upgraded or verified."""
+
+    exit_code = 3
+
+
+class LedgerMissing(LedgerError):
+    pass
+
+
+class IntegrityError(LedgerError):
+    """The hash chain or the profile does not match: the record was altered."""
+
+    def __init__(self, message: str, seq: int | None = None):
+        super().__init__(message)
+        self.seq = seq
+
+
+class NotFound(Nis2IncidentError):
+    exit_code = 4
+
+
+class StateError(Nis2IncidentError):
+    """The request contradicts the record (e.g. init on an existing ledger)."""
+
+    exit_code = 5
+
+
+class LockTimeout(Nis2IncidentError):
+    exit_code = 6
+
+
+class WriteError(Nis2IncidentError):
+    exit_code = 7

@@ -1,0 +1,99 @@
+"""The hash chain: canonical form (RFC 8785), SHA-256, and verification naming the first bad event."""
+
+from __future__ import annotations
+
+import hashlib
+
+import rfc8785
+
+from ..errors import IntegrityError
+
+GENESIS = "0" * 64
+
+
+def event_hash(event: dict) -> str:
+    """SHA-256 over the RFC 8785 canonical JSON of the event without its `hash` key."""
+    body = {k: v for k, v in event.items() if k != "hash"}
+    try:
+        canonical = rfc8785.dumps(body)
+    except Exception as exc:  # rfc8785 raises its own errors for floats, huge ints, bad strings
+        raise IntegrityError(f"event seq {event.get('seq')}: cannot be canonicalised: {exc}", event.get("seq")) from None
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def seal(event: dict, prev_event: dict | None) -> dict:
+    """Give a new event its seq, prev and hash, after the previous event."""
+    event["seq"] = (prev_event["seq"] + 1) if prev_event else 1
+    event["prev"] = prev_event["hash"] if prev_event else GENESIS
+    event["hash"] = event_hash(event)
+    return event
+
+
+def verify(events: list[dict]) -> None:
+    """Recompute the chain; raise IntegrityError naming the first event that does not match."""
+    prev_hash = GENESIS
+    for index, ev in enumerate(events):
+        expected_seq = index + 1
+        seq = ev.get("seq")
+        if seq != expected_seq:
+            raise IntegrityError(
+                f"event #{expected_seq} has seq {seq}: an event was removed, duplicated or moved at seq {expected_seq}",
+                expected_seq,
+            )
+        if ev.get("prev") != prev_hash:
+            raise IntegrityError(
+                f"event seq {seq}: prev does not match the hash of event seq {seq - 1}: "
+                f"the chain is broken at seq {seq}",
+                seq,
+            )
+        actual = event_hash(ev)
+        if ev.get("hash") != actual:
+            raise IntegrityError(f"event seq {seq}: hash does not match its content: event seq {seq} was altered", seq)
+        prev_hash = actual
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """`SEQ:HASH` or `HASH` (at least 12 hex digits) as printed by write commands."""
+    seq_text, sep, hash_text = text.strip().partition(":")
+    if not sep:
+        seq_text, hash_text = "", seq_text
+    hash_text = hash_text.lower()
+    if len(hash_text) < 12 or len(hash_text) > 64 or any(c not in "0123456789abcdef" for c in hash_text):
+        from ..errors import InputError
+
+        raise InputError(
+            f"invalid head {text!r}; accepted: SEQ:HASH or HASH as printed after each write "
+            "(a SHA-256 hex digest, at least its first 12 digits)"
+        )
+    if seq_text and not seq_text.isdigit():
+        from ..errors import InputError
+
+        raise InputError(f"invalid head {text!r}; accepted: SEQ:HASH, e.g. 12:3fa1c0…")
+    return (int(seq_text) if seq_text else None), hash_text
+
+
+def check_head(events: list[dict], head: str) -> str:
+    """Prove that the kept head is still in the chain (nothing cut from the end, nothing rewritten
+    up to it). Returns a sentence for the user; raises IntegrityError otherwise."""
+    seq, digest = parse_head(head)
+    if seq is not None:
+        if seq > len(events):
+            raise IntegrityError(
+                f"kept head is seq {seq} but the ledger ends at seq {len(events)}: "
+                f"events {len(events) + 1}..{seq} were removed from the end",
+                len(events) + 1,
+            )
+        if not events[seq - 1]["hash"].startswith(digest):
+            raise IntegrityError(
+                f"event seq {seq} does not match the kept head: the chain was rewritten at or before seq {seq}",
+                seq,
+            )
+        return f"kept head seq {seq} found; {len(events) - seq} event(s) added since"
+    for ev in events:
+        if ev["hash"].startswith(digest):
+            return f"kept head found at seq {ev['seq']}; {len(events) - ev['seq']} event(s) added since"
+    raise IntegrityError(
+        f"kept head {digest[:12]}… is not in the chain: events were removed from the end or rewritten "
+        f"(the ledger ends at seq {len(events)})",
+        None,
+    )

@@ -1,0 +1,114 @@
+"""Ledger file formats: TOML (default) and JSON (`*.json`), holding the same data.
+
+Top-level keys: `schema_version`, `profile` (the current view), `events` (the hash-chained list).
+Values are strings, integers, booleans, lists and tables only: no floats, no TOML dates, no nulls,
+so both formats round-trip to the same canonical JSON and the same hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import tomli_w
+
+from ..errors import LedgerError
+
+SCHEMA_VERSION = 1
+EVENT_KEYS = {"seq", "type", "recorded_at", "prev", "hash"}
+
+
+def is_json(path: Path) -> bool:
+    return path.suffix.lower() == ".json"
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+def decode(raw: bytes, path: Path) -> dict:
+    """Bytes -> data, or LedgerError naming the file and the place of the problem."""
+    if not raw.strip():
+        raise LedgerError(f"{path}: the ledger is empty ({len(raw)} bytes); it is never treated as a new ledger. "
+                          "Restore it from a backup or move it away and run `init`")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LedgerError(f"{path}: byte {exc.start}: not valid UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    try:
+        if is_json(path):
+            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                              parse_float=lambda s: _no_constant(f"the number {s[:20]} (no decimals)"))
+        else:
+            data = tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LedgerError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LedgerError(f"{path}: invalid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # duplicate keys, NaN, floats, huge integers, deep nesting
+        raise LedgerError(f"{path}: invalid ledger: {str(exc)[:200]}") from None
+    return check_shape(data, path)
+
+
+def check_shape(data, path: Path) -> dict:
+    if not isinstance(data, dict):
+        raise LedgerError(f"{path}: the top level must be a table with schema_version, profile and events")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise LedgerError(f"{path}: schema_version: missing or not an integer; this is not a nis2-incident ledger")
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"{path}: schema_version {version} is newer than this nis2-incident understands "
+            f"({SCHEMA_VERSION}); upgrade nis2-incident"
+        )
+    data = upgrade(data, path)
+    if not isinstance(data.get("profile"), dict):
+        raise LedgerError(f"{path}: profile: missing or not a table")
+    events = data.get("events", [])
+    if not isinstance(events, list):
+        raise LedgerError(f"{path}: events: must be a list of tables")
+    for index, ev in enumerate(events):
+        if not isinstance(ev, dict):
+            raise LedgerError(f"{path}: events[{index}]: must be a table")
+        missing = EVENT_KEYS - ev.keys()
+        if missing:
+            raise LedgerError(f"{path}: events[{index}]: missing key(s) {', '.join(sorted(missing))}")
+        if not isinstance(ev["seq"], int) or isinstance(ev["seq"], bool):
+            raise LedgerError(f"{path}: events[{index}]: seq must be an integer")
+        for key in ("type", "recorded_at", "prev", "hash"):
+            if not isinstance(ev[key], str):
+                raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): {key} must be a string")
+    data["events"] = events
+    return data
+
+
+# Upgrade chain: UPGRADES[n] turns a version-n ledger into version n+1. Version 1 is the first; the
+# chain is empty until a version 2 exists, and versions below 1 do not exist.
+UPGRADES: dict[int, callable] = {}
+
+
+def upgrade(data: dict, path: Path) -> dict:
+    version = data["schema_version"]
+    if version < 1:
+        raise LedgerError(f"{path}: schema_version {version} is not a known version (accepted: 1..{SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        data = UPGRADES[version](data)
+        version = data["schema_version"]
+    return data
+
+
+def encode(data: dict, path: Path) -> bytes:
+    if is_json(path):
+        return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return tomli_w.dumps(data).encode("utf-8")

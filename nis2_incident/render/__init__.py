@@ -1,0 +1,1 @@
+"""Output: JSON (stable keys) and Rich views. Rich is imported only by the views that draw."""

@@ -1,0 +1,105 @@
+"""The JSON contract (SPEC §4). Keys may be added, never removed or renamed.
+
+Instants are RFC 3339 strings with the offset of the profile's zone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .. import timeutil as tu
+from ..deadlines import Obligation
+from ..service import IncidentView
+
+
+def obligation(ob: Obligation, tz: str) -> dict:
+    f = ob.filing
+    return {
+        "regime": ob.regime,
+        "stage": ob.stage,
+        "due": tu.rfc3339(ob.due, tz),
+        "state": ob.state,
+        "submitted_at": tu.rfc3339(f.at, tz) if f else None,
+        "reference": f.reference if f else None,
+        # additions beyond the contract's minimum
+        "title": ob.title,
+        "title_fr": ob.title_fr,
+        "recipient": ob.recipient,
+        "article": ob.article,
+        "due_kind": ob.due_kind,
+        "clock_start": tu.rfc3339(ob.clock_start, tz),
+        "clock_start_label": ob.clock_start_label or None,
+        "channel": f.channel if f else None,
+        "late_reason": f.late_reason if f else None,
+        "note": ob.note,
+        "instance": ob.instance or None,
+    }
+
+
+def incident(view: IncidentView, now=None) -> dict:
+    inc, tz = view.incident, view.profile.timezone
+    nxt = view.next_obligation
+    return {
+        "id": inc.id,
+        "title": inc.title,
+        "status": inc.status,
+        "aware_at": tu.rfc3339(inc.aware_at, tz),
+        "significance": inc.significance,
+        "obligations": [obligation(o, tz) for o in view.obligations],
+        # additions
+        "significance_rationale": inc.significance_rationale,
+        "detected_at": tu.rfc3339(inc.detected_at, tz),
+        "handled_at": tu.rfc3339(inc.handled_at, tz),
+        "closed_at": tu.rfc3339(inc.closed_at, tz),
+        "summary": inc.summary,
+        "malicious": inc.malicious,
+        "cross_border": inc.cross_border,
+        "personal_data": inc.personal_data,
+        "high_risk": inc.high_risk,
+        "severity": inc.severity,
+        "impact": inc.impact,
+        "iocs": list(inc.iocs),
+        "root_cause": inc.root_cause,
+        "mitigations": inc.mitigations,
+        "next_due": tu.rfc3339(nxt.due, tz) if nxt else None,
+        "next_stage": nxt.stage if nxt else None,
+    }
+
+
+def detail(view: IncidentView) -> dict:
+    """`show --json`: the incident plus its filings and timeline."""
+    tz = view.profile.timezone
+    out = incident(view)
+    out["filings"] = [
+        {"seq": f.seq, "stage": f.stage, "at": tu.rfc3339(f.at, tz), "reference": f.reference,
+         "channel": f.channel, "late_reason": f.late_reason, "due": tu.rfc3339(f.due, tz), "late": f.late}
+        for f in view.incident.filings
+    ]
+    out["requests"] = [
+        {"seq": r.seq, "stage": r.stage, "at": tu.rfc3339(r.at, tz), "due": tu.rfc3339(r.due, tz)}
+        for r in view.incident.requests
+    ]
+    out["timeline"] = [
+        {"seq": t.seq, "type": t.type, "recorded_at": tu.rfc3339(t.recorded_at, tz),
+         "at": tu.rfc3339(t.at, tz), "text": t.text}
+        for t in view.incident.timeline
+    ]
+    return out
+
+
+def explanation(view: IncidentView, stage: str | None = None) -> dict:
+    tz = view.profile.timezone
+    out = {"id": view.incident.id, "timezone": tz, "obligations": []}
+    for ob in view.obligations:
+        if stage and ob.stage != stage:
+            continue
+        item = obligation(ob, tz)
+        item["steps"] = list(ob.steps)
+        item["conservative_choices"] = list(ob.choices)
+        out["obligations"].append(item)
+    return out
+
+
+def emit(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

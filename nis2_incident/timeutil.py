@@ -1,0 +1,213 @@
+"""The one module that owns time: parsing WHEN, zones, elapsed hours, calendar months, display.
+
+Every instant inside the program is a timezone-aware `datetime` (UTC or with the offset it was
+given). Local wall-clock values exist only at input (parse) and output (display). Nothing else in the
+package imports pendulum or zoneinfo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pendulum
+
+from .errors import InputError
+
+UTC = timezone.utc
+
+WHEN_HELP = (
+    "accepted: ISO 8601 such as 2026-03-28T10:00 (profile's zone) or 2026-03-28T10:00+01:00, "
+    "'now', or a relative time such as -2h, 2h ago, 30m ago, 1d2h ago, +48h, in 3d"
+)
+
+DURATION_HELP = "accepted: a duration such as 6h, 30m, 1d, 1h30m, 2d12h"
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?$")
+
+
+def zone(name: str):
+    """The tz for an IANA name; InputError for an unknown one."""
+    try:
+        return pendulum.timezone(name)
+    except (ValueError, Exception) as exc:  # pendulum raises InvalidTimezone (a ValueError)
+        raise InputError(
+            f"unknown time zone {name!r}; accepted: an IANA zone name such as Europe/Paris or UTC"
+        ) from exc
+
+
+def parse_duration(text: str) -> timedelta:
+    """`6h`, `30m`, `1d`, `1h30m`, `2d12h` -> timedelta. Zero and empty are refused."""
+    raw = text.strip().lower().replace(" ", "")
+    m = _DURATION_RE.match(raw)
+    if not raw or not m or not any(m.groups()):
+        raise InputError(f"invalid duration {text!r}; {DURATION_HELP}")
+    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    if d > 36500:
+        raise InputError(f"duration {text!r} is too long; {DURATION_HELP}")
+    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+def local_to_instant(naive: datetime, tz_name: str) -> datetime:
+    """A wall-clock time in a zone -> aware instant; refuses times that do not exist or repeat.
+
+    Written by hand because neither pendulum nor zoneinfo refuses them: both silently pick one
+    side of the gap or of the fold, which would move a legal deadline by an hour.
+    """
+    tz = zone(tz_name)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    off1, off2 = first.utcoffset(), second.utcoffset()
+    if off1 == off2:
+        return first
+    back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if back != naive:
+        raise InputError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz_name} (the clocks jumped forward); "
+            f"give an offset, e.g. {naive:%Y-%m-%dT%H:%M}{fmt_offset(off1)} or a time outside the gap"
+        )
+    a, b = sorted([off1, off2], reverse=True)
+    raise InputError(
+        f"{naive:%Y-%m-%d %H:%M} happens twice in {tz_name} (the clocks went back); give the offset: "
+        f"{naive:%Y-%m-%dT%H:%M}{fmt_offset(a)} (first) or {naive:%Y-%m-%dT%H:%M}{fmt_offset(b)} (second)"
+    )
+
+
+_REL_RE = re.compile(r"^(?:(?P<sign>[-+])\s*(?P<a>[\dhdms ]+)|(?P<b>[\dhdms ]+?)\s*ago|in\s+(?P<c>[\dhdms ]+))$")
+
+
+def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
+    """Parse a WHEN into an aware instant (UTC). `now` anchors the relative forms."""
+    raw = (text or "").strip()
+    low = raw.lower()
+    if not raw:
+        raise InputError(f"empty time; {WHEN_HELP}")
+    if low == "now":
+        return now.astimezone(UTC)
+    m = _REL_RE.match(low)
+    if m:
+        if m.group("a") is not None:
+            amount, sign = m.group("a"), (1 if m.group("sign") == "+" else -1)
+        elif m.group("b") is not None:
+            amount, sign = m.group("b"), -1
+        else:
+            amount, sign = m.group("c"), 1
+        try:
+            delta = parse_duration(amount)
+        except InputError:
+            raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
+        return (now + sign * delta).astimezone(UTC)
+    if len(raw) > 64:
+        raise InputError(f"invalid time {raw[:40]!r}...; {WHEN_HELP}")
+    try:
+        parsed = pendulum.parse(raw, exact=True, tz=None)
+    except Exception:  # pendulum raises ParserError, ValueError or OverflowError
+        raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
+    if not isinstance(parsed, datetime):
+        raise InputError(f"{text!r} has no time of day; {WHEN_HELP}")
+    # back to a plain datetime: pendulum's subclass must not leak into the model
+    plain = datetime(
+        parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second,
+        parsed.microsecond,
+    )
+    if parsed.tzinfo is None:
+        return local_to_instant(plain, tz_name).astimezone(UTC)
+    return plain.replace(tzinfo=timezone(parsed.utcoffset())).astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse a stored RFC 3339 instant (offset required)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"not an RFC 3339 time with offset: {text!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"time without offset: {text!r}")
+    return value.astimezone(UTC)
+
+
+def add_hours(instant: datetime, hours: int) -> datetime:
+    """Elapsed hours on the instant (UTC): 24 h across a clock change is 24 real hours."""
+    return (instant.astimezone(UTC) + timedelta(hours=hours)).astimezone(UTC)
+
+
+def add_months(instant: datetime, months: int, tz_name: str) -> datetime:
+    """Calendar months in the profile's zone, end-of-month clamped (31 Jan + 1 month = 28/29 Feb),
+    same wall-clock time. A result that falls in a DST gap moves forward past it (pendulum's rule)."""
+    local = pendulum.instance(instant.astimezone(UTC)).in_timezone(zone(tz_name))
+    moved = local.add(months=months)
+    return datetime.fromtimestamp(moved.timestamp(), UTC)
+
+
+def now_utc() -> datetime:
+    """The real clock. Only the CLI calls this; everything else takes `now` as an argument."""
+    return datetime.now(UTC)
+
+
+def to_local(instant: datetime, tz_name: str) -> datetime:
+    return instant.astimezone(zone(tz_name))
+
+
+def rfc3339(instant: datetime | None, tz_name: str = "UTC") -> str | None:
+    """RFC 3339 with the offset of the given zone, seconds precision."""
+    if instant is None:
+        return None
+    return to_local(instant, tz_name).replace(microsecond=0).isoformat()
+
+
+def fmt_offset(off: timedelta | None) -> str:
+    total = int((off or timedelta()).total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}"
+
+
+def display(instant: datetime | None, tz_name: str, with_zone_name: bool = False) -> str:
+    """`2026-03-29 11:00 +02:00` (optionally `... +02:00 CEST`): always with the offset."""
+    if instant is None:
+        return "—"
+    local = to_local(instant, tz_name)
+    text = f"{local:%Y-%m-%d %H:%M} {fmt_offset(local.utcoffset())}"
+    if with_zone_name:
+        text += f" {local.tzname()}"
+    return text
+
+
+def human_duration(delta: timedelta) -> str:
+    """`3 h 12 min`, `2 d 4 h`, `40 min`, `less than 1 min`. Truncates toward zero."""
+    secs = int(abs(delta).total_seconds())
+    days, rem = divmod(secs, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return "less than 1 min"
+
+
+def countdown(due: datetime | None, now: datetime) -> str:
+    """`in 3 h 12 min` / `overdue by 40 min` / `due now`."""
+    if due is None:
+        return ""
+    delta = due - now
+    if abs(delta) < timedelta(minutes=1):
+        return "due now"
+    if delta > timedelta(0):
+        return f"in {human_duration(delta)}"
+    return f"overdue by {human_duration(delta)}"
+
+
+def elapsed(since: datetime, now: datetime) -> str:
+    """`3 h 12 min ago` for without-undue-delay stages."""
+    delta = now - since
+    if delta < timedelta(0):
+        return f"starts in {human_duration(delta)}"
+    return f"{human_duration(delta)} elapsed"
+
+
+def crosses_clock_change(start: datetime, end: datetime, tz_name: str) -> bool:
+    return to_local(start, tz_name).utcoffset() != to_local(end, tz_name).utcoffset()

@@ -1,0 +1,54 @@
+"""Shared fixtures. Every test runs with the process time zone set far from Paris, so nothing may
+depend on the machine's zone; the clock is always given (`now=`, `--now`) or frozen."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from nis2_incident import timeutil as tu
+from nis2_incident.cli import SETTINGS
+from nis2_incident.ledger import Store
+from nis2_incident.service import Service
+
+
+@pytest.fixture(autouse=True)
+def _fixed_environment(monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    monkeypatch.delenv("NIS2_INCIDENT_LEDGER", raising=False)
+    monkeypatch.delenv("NIS2_INCIDENT_NOW", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    # The CLI keeps global options in a module-level object; reset it between tests.
+    SETTINGS.ledger, SETTINGS.now, SETTINGS.lock_timeout, SETTINGS.debug = None, None, 10.0, False
+    yield
+    time.tzset()
+
+
+def at(text: str, tz: str = "Europe/Paris"):
+    """An instant from a WHEN string (offset-less = Paris)."""
+    return tu.parse_when(text, tu.now_utc(), tz)
+
+
+@pytest.fixture
+def ledger_file(tmp_path) -> Path:
+    return tmp_path / "ledger.toml"
+
+
+@pytest.fixture
+def make_service(ledger_file):
+    """make_service(now, **profile) -> Service on a fresh ledger initialised at `now`."""
+
+    def factory(now: str = "2026-01-01T00:00", path: Path | None = None, **profile) -> Service:
+        store = Store(path or ledger_file)
+        svc = Service(store, at(now))
+        if not store.exists():
+            fields = {"name": "CHU Test", "category": "essential", **profile}
+            svc.init(**fields)
+        return svc
+
+    return factory
