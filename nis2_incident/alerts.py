@@ -34,6 +34,8 @@ def findings(views: list[IncidentView], now: datetime, within: timedelta) -> lis
         for ob in v.obligations:
             if ob.state == "overdue":
                 out.append(Finding("overdue", v, ob))
+            elif ob.state == "pending" and ob.due_kind == "conditional":
+                continue  # the progress report while only conditional: the final report's finding covers it
             elif ob.state == "pending" and ob.due is not None and ob.due - now <= within:
                 out.append(Finding("due_soon", v, ob))
             elif ob.state == "pending" and ob.due_kind == "asap":

@@ -44,62 +44,69 @@ def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
 
 
 def due_cell(ob: Obligation, tz: str, now: datetime) -> tuple[str, str]:
-    """(due text, countdown text) for one obligation."""
+    """(due text, detail text) for one obligation: the detail is a countdown, the time elapsed for a
+    without-undue-delay stage, the filing time, or why there is no due time yet."""
     if ob.due is None:
         if ob.due_kind == "asap" and ob.clock_start is not None:
             return "ASAP (no fixed time)", tu.elapsed(ob.clock_start, now)
-        if ob.due_kind == "awaiting":
-            return "—", ob.note or "waiting"
-        return "—", ""
+        if ob.filing is not None:
+            return "—", f"filed {tu.display(ob.filing.at, tz)}"
+        return "—", ob.note or ""
     due = tu.display(ob.due, tz)
     if ob.due_kind in ("provisional", "conditional"):
-        due += f" ({ob.due_kind})"
+        due += f"\n({ob.due_kind})"
     if ob.filing is not None:
         return due, f"filed {tu.display(ob.filing.at, tz)}"
     if ob.state == "not_applicable":
-        return due, ""
+        return due, ob.note or ""
     return due, tu.countdown(ob.due, now)
+
+
+def _table(title: str | None = None) -> Table:
+    from rich import box
+
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
 
 
 def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
                     include_closed_states: bool = False, show_incident: bool = True) -> Table:
-    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
-    table.add_column("Due (local)", no_wrap=True)
-    table.add_column("Countdown")
-    if show_incident:
-        table.add_column("Incident", no_wrap=True)
-    table.add_column("Obligation")
-    table.add_column("State", no_wrap=True)
-    rows = []
-    for v in views:
-        for ob in v.obligations:
-            if include_closed_states or ob.is_open:
-                rows.append((v, ob))
+    """Open obligations (the dashboard) or every obligation of one incident (`show`), 80 columns wide."""
     from ..deadlines import sort_key
 
+    table = _table(title)
+    table.add_column("Due (local time)", no_wrap=True, min_width=23)
+    table.add_column("Countdown" if not include_closed_states else "State", min_width=15 if show_incident else 30,
+                     no_wrap=not include_closed_states)
+    table.add_column("Obligation", no_wrap=True, min_width=18)
+    if show_incident:
+        table.add_column("Incident", no_wrap=True, overflow="ellipsis", min_width=12, max_width=22)
+    # The dashboard leaves out the progress report while it is only conditional: the final report's
+    # row, due at the same instant, stands for both until then (its note says so in `show`).
+    rows = [(v, ob) for v in views for ob in v.obligations
+            if include_closed_states or (ob.is_open and ob.due_kind != "conditional")]
     if not include_closed_states:
         rows.sort(key=lambda r: sort_key(r[1]))
     for v, ob in rows:
-        tz = v.profile.timezone
-        due, count = due_cell(ob, tz, now)
+        due, detail = due_cell(ob, v.profile.timezone, now)
         style = urgency_style(ob, now, within)
-        label = ob.stage + (f" #{ob.instance}" if ob.instance else "")
-        cells = [Text(due, style=style), Text(count, style=style)]
+        label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "")
+        if include_closed_states:  # one incident: say the state, then the detail
+            detail = ob.state.replace("_", " ") + (f"\n{detail}" if detail else "")
+        elif ob.state == "overdue":
+            detail = detail.upper()
+        cells = [Text(due, style=style), Text(detail, style=style), Text(label)]
         if show_incident:
-            cells.append(Text(f"{v.incident.id}\n{v.incident.title}" if len(v.incident.title) < 40
-                              else f"{v.incident.id}\n{v.incident.title[:37]}…"))
-        cells.append(Text(label))
-        cells.append(Text(ob.state.replace("_", " "), style=STATE_STYLE.get(ob.state, "")))
+            cells.append(Text(f"{v.incident.id}\n{v.incident.title}"))
         table.add_row(*cells)
     return table
 
 
 def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str) -> Group:
     header = Text(f"{profile_name} — as of {tu.display(now, tz, True)}", style="bold")
-    open_views = [v for v in views if any(o.is_open for o in v.obligations)]
+    open_views = [v for v in views if any(o.is_open and o.due_kind != "conditional" for o in v.obligations)]
     if not open_views:
         return Group(header, Text("No open obligations."))
-    n = sum(len([o for o in v.obligations if o.is_open]) for v in open_views)
+    n = sum(len([o for o in v.obligations if o.is_open and o.due_kind != "conditional"]) for v in open_views)
     over = sum(1 for v in open_views for o in v.obligations if o.state == "overdue")
     summary = Text(f"{n} open obligation(s), {over} overdue, across {len(open_views)} incident(s)",
                    style="bold red" if over else "")
@@ -109,9 +116,9 @@ def status(views: list[IncidentView], now: datetime, within: timedelta, profile_
 def incident_list(views: list[IncidentView], now: datetime) -> Table | Text:
     if not views:
         return Text("No incidents recorded. Record one with `nis2-incident open TITLE --aware WHEN`.")
-    table = Table(pad_edge=False)
-    for col in ("ID", "Title", "Status", "Aware (local)", "Next deadline", "Countdown"):
-        table.add_column(col, no_wrap=col in ("ID", "Status"))
+    table = _table()
+    for col in ("ID", "Title", "Status", "Next deadline", "Countdown"):
+        table.add_column(col, no_wrap=col in ("ID", "Status"), overflow="fold")
     for v in views:
         tz = v.profile.timezone
         nxt = v.next_obligation
@@ -121,8 +128,7 @@ def incident_list(views: list[IncidentView], now: datetime) -> Table | Text:
             due, cd = due_cell(nxt, tz, now)
             nd = f"{nxt.stage}\n{due}"
         style = "bold red" if nxt is not None and nxt.state == "overdue" else ""
-        table.add_row(v.incident.id, v.incident.title, v.incident.status, tu.display(v.incident.aware_at, tz),
-                      nd, Text(cd, style=style))
+        table.add_row(v.incident.id, v.incident.title, v.incident.status, nd, Text(cd, style=style))
     return table
 
 
@@ -158,21 +164,20 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
         facts.add_row(label, value)
 
     obs = deadlines_table([v], now, within, title="Obligations", include_closed_states=True, show_incident=False)
-    notes = [Text(f"{o.stage}: {o.note}", style="dim") for o in v.obligations if o.note]
 
-    timeline = Table(title="Timeline (recorded events)", title_justify="left", pad_edge=False)
+    timeline = _table("Timeline (recorded events)")
     for col in ("Seq", "Recorded at", "Effective at", "Event"):
         timeline.add_column(col, no_wrap=col != "Event")
     for t in inc.timeline:
         timeline.add_row(str(t.seq), tu.display(t.recorded_at, tz), tu.display(t.at, tz) if t.at else "", t.text)
-    filings = Table(title="Filings", title_justify="left", pad_edge=False)
-    for col in ("Stage", "Filed at", "Reference", "Channel", "Due then", "On time"):
-        filings.add_column(col)
+    filings = _table("Filings")
+    for col in ("Stage", "Filed at", "Due then", "On time", "Reference / channel"):
+        filings.add_column(col, overflow="fold")
     for f in inc.filings:
         on_time = "late" + (f" — {f.late_reason}" if f.late_reason else " (no reason recorded)") if f.late else "yes"
-        filings.add_row(f.stage, tu.display(f.at, tz), f.reference or "—", f.channel or "—",
-                        tu.display(f.due, tz) if f.due else "—", on_time)
-    parts = [facts, Text(""), obs, *notes]
+        filings.add_row(f.stage, tu.display(f.at, tz), tu.display(f.due, tz) if f.due else "—", on_time,
+                        " / ".join(x for x in (f.reference, f.channel) if x) or "—")
+    parts = [facts, Text(""), obs]
     if inc.filings:
         parts += [Text(""), filings]
     parts += [Text(""), timeline]
