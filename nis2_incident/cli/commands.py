@@ -24,9 +24,14 @@ def _store(ledger: Optional[str], lock_timeout: Optional[float] = None) -> Store
 
 
 def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None) -> Service:
+    import os
+
+    from . import ENV_NOW
+
     store = _store(ledger, lock_timeout)
     tz = "Europe/Paris"
-    if (now or SETTINGS.now or "") and not _has_offset_or_relative(now or SETTINGS.now):
+    text = now or SETTINGS.now or os.environ.get(ENV_NOW)
+    if text and not _has_offset_or_relative(text):
         # An offset-less --now is read in the profile's zone.
         tz = Service(store, tu.now_utc()).state().profile.timezone
     return Service(store, resolve_now(now, tz))
@@ -90,7 +95,7 @@ def init_cmd(
 
 @app.command("paths")
 @boundary
-def paths_cmd(ledger: LedgerOpt = None, json_out: JsonOpt = False):
+def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Where the ledger and its lock file are, and how that was decided."""
     import os
 
@@ -440,6 +445,7 @@ def check_cmd(
 def verify_cmd(
     head: Annotated[Optional[str], typer.Option("--head", help="A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end.", show_default=False)] = None,
     ledger: LedgerOpt = None,
+    now: NowOpt = None,
     json_out: JsonOpt = False,
 ):
     """Check the ledger's integrity: the hash chain, the profile, and optionally a kept head."""
@@ -461,3 +467,61 @@ def verify_cmd(
     if result["head_check"]:
         typer.echo(result["head_check"])
     typer.echo(f"head: {result['head']}")
+
+
+@app.command("classify")
+@boundary
+def classify_cmd(
+    entity_type: Annotated[Optional[str], typer.Option("--type", help="healthcare_provider, eu_reference_laboratory, pharma_rnd, pharma_manufacturer, critical_medical_devices, medical_devices or other.", show_default=False)] = None,
+    staff: Annotated[Optional[int], typer.Option("--staff", help="Staff headcount in annual work units.", show_default=False)] = None,
+    turnover: Annotated[Optional[str], typer.Option("--turnover", help="Annual turnover in euros (48000000, 48M, 750k).", show_default=False)] = None,
+    balance: Annotated[Optional[str], typer.Option("--balance", help="Annual balance-sheet total in euros.", show_default=False)] = None,
+    public: Annotated[bool, typer.Option("--public", help="Publicly owned (does not make it large).")] = False,
+    qualified_trust_service: Annotated[bool, typer.Option("--qualified-trust-service", help="A qualified trust service provider.")] = False,
+    designated: Annotated[bool, typer.Option("--designated", help="Designated by the Member State.")] = False,
+    critical_entity: Annotated[bool, typer.Option("--critical-entity", help="Identified as critical under Directive (EU) 2022/2557.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the resulting category to the ledger's profile.")] = False,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Is the entity in scope of NIS 2, and essential or important? (Arts 2-3; Rec. 2003/361 sizes)."""
+    from ..classify import ENTITY_TYPES, classify, parse_amount
+
+    asked = {"--type": entity_type, "--staff": staff, "--turnover": turnover, "--balance": balance}
+    missing = [k for k, v in asked.items() if v is None]
+    if missing and sys.stdin.isatty() and not json_out:
+        if entity_type is None:
+            entity_type = typer.prompt(f"Entity type ({', '.join(ENTITY_TYPES)})", default="healthcare_provider")
+        if staff is None:
+            staff = typer.prompt("Staff headcount (annual work units)", type=int)
+        if turnover is None:
+            turnover = typer.prompt("Annual turnover in euros (e.g. 48M)")
+        if balance is None:
+            balance = typer.prompt("Balance-sheet total in euros (e.g. 40M)")
+    elif missing:
+        raise InputError(f"missing {', '.join(missing)}; accepted: e.g. classify --type healthcare_provider "
+                         "--staff 320 --turnover 48M --balance 40M")
+    result = classify(entity_type.strip().lower(), staff, parse_amount(turnover, "--turnover"),
+                      parse_amount(balance, "--balance"), public=public,
+                      qualified_trust_service=qualified_trust_service, designated=designated,
+                      critical_entity=critical_entity)
+    if apply:
+        if not result.in_scope:
+            raise InputError("--apply needs an in-scope result; this entity is out of scope, the profile is unchanged")
+        service = _service(ledger, now, lock_timeout)
+        outcome = service.set_profile(category=result.category)
+        for w in outcome.warnings:
+            _say(f"warning: {w}")
+        _say(f"profile category: {result.category}")
+        _say(f"head: {outcome.head}")
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(result.to_json())
+        return
+    verdict = f"in scope: {result.category}" if result.in_scope else "out of scope"
+    typer.echo(f"{verdict} ({result.size} enterprise, {result.entity_type})")
+    for r in result.reasons:
+        typer.echo(f"  - {r}")
