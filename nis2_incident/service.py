@@ -137,6 +137,28 @@ class Service:
         self.store.create(ledger)
         return Outcome(profile, ledger.head)
 
+    def set_profile(self, **changes) -> Outcome:
+        """Change profile fields through a `profile_set` event, so the chain covers the profile."""
+        from pydantic import ValidationError
+
+        def change(ledger: Ledger, state: State, warnings: list[str]):
+            current = state.profile.model_dump()
+            changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
+            try:
+                profile = Profile.model_validate({**current, **changed})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                raise InputError(f"profile {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+            if not changed:
+                warnings.append("no change: the profile already says so; nothing was written")
+                return profile
+            self._event(ledger, state, "profile_set", changed)
+            ledger.profile = profile.model_dump()
+            return profile
+
+        return self._write(change)
+
     def _parse_time(self, text: str, profile: Profile, what: str, not_after_now: bool = True) -> datetime:
         try:
             instant = tu.parse_when(text, self.now, profile.timezone)
