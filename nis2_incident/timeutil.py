@@ -8,7 +8,7 @@ package imports pendulum or zoneinfo.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pendulum
 
@@ -24,7 +24,7 @@ WHEN_HELP = (
 DURATION_HELP = "accepted: a duration such as 6h, 30m, 1d, 1h30m, 2d12h"
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?$")
+_DURATION_RE = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m(?:in)?)?(?:([0-9]+)s)?$", re.ASCII)
 
 
 def zone(name: str):
@@ -40,12 +40,14 @@ def zone(name: str):
 def parse_duration(text: str) -> timedelta:
     """`6h`, `30m`, `1d`, `1h30m`, `2d12h` -> timedelta. Zero and empty are refused."""
     raw = text.strip().lower().replace(" ", "")
-    m = _DURATION_RE.match(raw)
+    m = _DURATION_RE.match(raw) if len(raw) <= 64 else None
     if not raw or not m or not any(m.groups()):
-        raise InputError(f"invalid duration {text!r}; {DURATION_HELP}")
+        raise InputError(f"invalid duration {text!r:.60}; {DURATION_HELP}")
     d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    if d > 36500:
+    if d * 86400 + h * 3600 + mi * 60 + s > 36500 * 86400:  # also keeps timedelta from overflowing
         raise InputError(f"duration {text!r} is too long; {DURATION_HELP}")
+    if not (d or h or mi or s):
+        raise InputError(f"duration {text!r} is zero; {DURATION_HELP}")
     return timedelta(days=d, hours=h, minutes=mi, seconds=s)
 
 
@@ -74,7 +76,10 @@ def local_to_instant(naive: datetime, tz_name: str) -> datetime:
     )
 
 
-_REL_RE = re.compile(r"^(?:(?P<sign>[-+])\s*(?P<a>[\dhdms ]+)|(?P<b>[\dhdms ]+?)\s*ago|in\s+(?P<c>[\dhdms ]+))$")
+_REL_RE = re.compile(
+    r"^(?:(?P<sign>[-+])\s*(?P<a>[0-9][0-9dhmins ]*)|(?P<b>[0-9][0-9dhmins ]*?)\s*ago|in\s+(?P<c>[0-9][0-9dhmins ]*))$",
+    re.ASCII,
+)
 
 
 def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
@@ -85,6 +90,8 @@ def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         raise InputError(f"empty time; {WHEN_HELP}")
     if low == "now":
         return now.astimezone(UTC)
+    if len(raw) > 64:
+        raise InputError(f"invalid time {raw[:40]!r}...; {WHEN_HELP}")
     m = _REL_RE.match(low)
     if m:
         if m.group("a") is not None:
@@ -97,23 +104,30 @@ def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
             delta = parse_duration(amount)
         except InputError:
             raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
-        return (now + sign * delta).astimezone(UTC)
-    if len(raw) > 64:
-        raise InputError(f"invalid time {raw[:40]!r}...; {WHEN_HELP}")
+        try:
+            return (now + sign * delta).astimezone(UTC)
+        except OverflowError:
+            raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
     try:
         parsed = pendulum.parse(raw, exact=True, tz=None)
     except Exception:  # pendulum raises ParserError, ValueError or OverflowError
         raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
     if not isinstance(parsed, datetime):
-        raise InputError(f"{text!r} has no time of day; {WHEN_HELP}")
+        missing = "no date" if isinstance(parsed, time) else "no time of day" if isinstance(parsed, date) else None
+        if missing is None:  # e.g. an ISO duration such as P1D
+            raise InputError(f"invalid time {text!r}; {WHEN_HELP}")
+        raise InputError(f"{text!r} has {missing}; {WHEN_HELP}")
     # back to a plain datetime: pendulum's subclass must not leak into the model
     plain = datetime(
         parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second,
         parsed.microsecond,
     )
-    if parsed.tzinfo is None:
-        return local_to_instant(plain, tz_name).astimezone(UTC)
-    return plain.replace(tzinfo=timezone(parsed.utcoffset())).astimezone(UTC)
+    try:
+        if parsed.tzinfo is None:
+            return local_to_instant(plain, tz_name).astimezone(UTC)
+        return plain.replace(tzinfo=timezone(parsed.utcoffset())).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00 in a zone east of UTC
+        raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
 
 
 def parse_instant(text: str) -> datetime:
@@ -134,9 +148,15 @@ def add_hours(instant: datetime, hours: int) -> datetime:
 
 def add_months(instant: datetime, months: int, tz_name: str) -> datetime:
     """Calendar months in the profile's zone, end-of-month clamped (31 Jan + 1 month = 28/29 Feb),
-    same wall-clock time. A result that falls in a DST gap moves forward past it (pendulum's rule)."""
-    local = pendulum.instance(instant.astimezone(UTC)).in_timezone(zone(tz_name))
+    same wall-clock time. A result that falls in a DST gap moves forward past it (pendulum's rule); one
+    that falls on a repeated wall-clock time takes its first occurrence, the earlier (conservative) one."""
+    tz = zone(tz_name)
+    local = pendulum.instance(instant.astimezone(UTC)).in_timezone(tz)
     moved = local.add(months=months)
+    wall = datetime(moved.year, moved.month, moved.day, moved.hour, moved.minute, moved.second, moved.microsecond)
+    first = wall.replace(tzinfo=tz, fold=0)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:  # exists (not in a gap)
+        return first.astimezone(UTC)
     return datetime.fromtimestamp(moved.timestamp(), UTC)
 
 

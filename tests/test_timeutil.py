@@ -1,0 +1,316 @@
+"""timeutil: parsing WHEN, elapsed hours, calendar months, display and countdowns.
+
+Expected values are written out by hand from DOMAIN.md §8 (clock changes in Europe/Paris, 2026:
+summer time from 29 Mar 01:00 UTC, back on 25 Oct 01:00 UTC) and SPEC §3; none is computed by the
+code under test. Every instant is fixed; the process zone is America/Los_Angeles (conftest).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nis2_incident import timeutil as tu
+from nis2_incident.errors import InputError
+
+UTC = timezone.utc
+PARIS = "Europe/Paris"
+# The anchor for relative forms: Mon 1 Jun 2026 12:00 UTC (14:00 CEST).
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def off(hours: int) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+# --- parse_when: accepted -------------------------------------------------------------------
+
+ACCEPTED = [
+    # ISO without offset = the profile's zone (Paris: CET +01:00 in winter, CEST +02:00 in summer)
+    ("2026-03-28T10:00", utc(2026, 3, 28, 9, 0)),
+    ("2026-03-28 10:00", utc(2026, 3, 28, 9, 0)),
+    ("2026-07-14T10:00", utc(2026, 7, 14, 8, 0)),
+    ("2026-03-28T10:00:30", utc(2026, 3, 28, 9, 0, 30)),
+    # the hour after the spring gap and the hours around the autumn fold are unambiguous
+    ("2026-03-29T03:00", utc(2026, 3, 29, 1, 0)),
+    ("2026-10-25T03:30", utc(2026, 10, 25, 2, 30)),
+    # ISO with an offset or Z: the offset wins over the profile's zone
+    ("2026-03-28T10:00+01:00", utc(2026, 3, 28, 9, 0)),
+    ("2026-03-28T10:00-05:00", utc(2026, 3, 28, 15, 0)),
+    ("2026-03-28T09:00Z", utc(2026, 3, 28, 9, 0)),
+    # the repeated hour of 25 Oct 2026 is accepted once the offset says which one
+    ("2026-10-25T02:30+02:00", utc(2026, 10, 25, 0, 30)),
+    ("2026-10-25T02:30+01:00", utc(2026, 10, 25, 1, 30)),
+    # relative forms, anchored on NOW
+    ("now", NOW),
+    ("  NOW ", NOW),
+    ("-2h", utc(2026, 6, 1, 10, 0)),
+    ("2h ago", utc(2026, 6, 1, 10, 0)),
+    ("30m ago", utc(2026, 6, 1, 11, 30)),
+    ("1d2h ago", utc(2026, 5, 31, 10, 0)),
+    ("2h30m ago", utc(2026, 6, 1, 9, 30)),
+    ("+48h", utc(2026, 6, 3, 12, 0)),
+    ("in 3d", utc(2026, 6, 4, 12, 0)),
+    ("in 36500d", utc(2126, 5, 8, 12, 0)),  # the longest relative span accepted
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ACCEPTED)
+def test_parse_when_accepts(text, expected):
+    got = tu.parse_when(text, NOW, PARIS)
+    assert got == expected
+    assert got.utcoffset() == timedelta(0)  # always returned as a UTC instant
+
+
+def test_parse_when_relative_counts_elapsed_time_across_the_march_change():
+    # 28 Mar 2026 10:00 CET + 24 h = 29 Mar 11:00 CEST (DOMAIN §8.3), not 10:00
+    anchor = datetime(2026, 3, 28, 10, 0, tzinfo=off(1))
+    assert tu.parse_when("+24h", anchor, PARIS) == datetime(2026, 3, 29, 11, 0, tzinfo=off(2))
+    assert tu.parse_when("in 1d", anchor, PARIS) == datetime(2026, 3, 29, 11, 0, tzinfo=off(2))
+
+
+def test_parse_when_ignores_the_process_time_zone():
+    # conftest sets TZ=America/Los_Angeles: an offset-less time still means the profile's zone
+    assert time.tzname[0] == "PST"
+    assert tu.parse_when("2026-01-15T08:00", NOW, PARIS) == utc(2026, 1, 15, 7, 0)
+    assert tu.parse_when("2026-01-15T08:00", NOW, "UTC") == utc(2026, 1, 15, 8, 0)
+
+
+# --- parse_when: rejected -------------------------------------------------------------------
+
+REJECTED = [
+    ("garbage", "invalid time 'garbage'"),
+    ("2026-03-28", "has no time of day"),  # date only: the hour matters for a 24 h deadline
+    ("10:00", "has no date"),
+    ("", "empty time"),
+    ("   ", "empty time"),
+    ("2h later", "invalid time"),
+    ("2h", "invalid time"),  # a bare duration has no direction
+    ("+2h ago", "invalid time"),
+    ("P1D", "invalid time"),  # an ISO duration is not a time
+    ("2026-13-01T10:00", "invalid time"),
+    ("2026-02-30T10:00", "invalid time"),
+    ("2026-03-28T25:00", "invalid time"),
+    ("2026-03-28T10:00" + " " * 60 + "x", "invalid time"),  # too long
+    ("x" * 1000, "invalid time"),
+    ("in " + "9" * 100 + "h", "invalid time"),  # too long, and would overflow
+    ("+999999999h", "invalid time"),  # beyond the 36500-day cap
+    ("9999999999m ago", "invalid time"),
+    ("in 36500d1s", "invalid time"),
+    ("0001-01-01T00:00", "out of range"),  # before year 1 once moved to UTC
+    ("9999-12-31T23:59-05:00", "out of range"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), REJECTED)
+def test_parse_when_rejects(text, fragment):
+    with pytest.raises(InputError) as info:
+        tu.parse_when(text, NOW, PARIS)
+    assert fragment in info.value.message
+    assert "accepted:" in info.value.message  # every refusal says what would be accepted
+
+
+def test_parse_when_refuses_a_local_time_that_does_not_exist():
+    # 29 Mar 2026: 02:00 CET -> 03:00 CEST, so 02:30 never happened in Paris (DOMAIN §8.3)
+    with pytest.raises(InputError) as info:
+        tu.parse_when("2026-03-29T02:30", NOW, PARIS)
+    msg = info.value.message
+    assert "does not exist in Europe/Paris" in msg
+    assert "2026-03-29T02:30+01:00" in msg  # shows the input with an offset to give instead
+
+
+def test_parse_when_refuses_an_ambiguous_local_time_naming_both_offsets():
+    # 25 Oct 2026: 03:00 CEST -> 02:00 CET, so 02:30 happens twice (DOMAIN §8.3)
+    with pytest.raises(InputError) as info:
+        tu.parse_when("2026-10-25T02:30", NOW, PARIS)
+    msg = info.value.message
+    assert "happens twice" in msg
+    assert "2026-10-25T02:30+02:00 (first)" in msg
+    assert "2026-10-25T02:30+01:00 (second)" in msg
+
+
+def test_parse_when_unknown_zone_is_an_input_error():
+    with pytest.raises(InputError, match="unknown time zone 'Mars/Olympus'"):
+        tu.parse_when("2026-03-28T10:00", NOW, "Mars/Olympus")
+
+
+# --- parse_duration ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("6h", timedelta(hours=6)),
+    ("30m", timedelta(minutes=30)),
+    ("45min", timedelta(minutes=45)),
+    ("1d", timedelta(days=1)),
+    ("1h30m", timedelta(hours=1, minutes=30)),
+    ("2d12h", timedelta(days=2, hours=12)),
+    ("1H 30M", timedelta(hours=1, minutes=30)),
+    ("90s", timedelta(seconds=90)),
+    ("36500d", timedelta(days=36500)),
+])
+def test_parse_duration_accepts(text, expected):
+    assert tu.parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("", "invalid duration"),
+    ("h", "invalid duration"),
+    ("6", "invalid duration"),
+    ("6x", "invalid duration"),
+    ("-6h", "invalid duration"),
+    ("30m1h", "invalid duration"),  # units in order, largest first
+    ("0h", "is zero"),
+    ("0d0h0m", "is zero"),
+    ("36501d", "too long"),
+    ("876001h", "too long"),  # 36500 d = 876000 h
+    ("99999999999999999999h", "too long"),  # would overflow timedelta
+    ("1" * 5000 + "h", "invalid duration"),  # beyond int()'s digit limit
+])
+def test_parse_duration_rejects(text, fragment):
+    with pytest.raises(InputError) as info:
+        tu.parse_duration(text)
+    assert fragment in info.value.message
+
+
+# --- add_hours: elapsed time on the instant (DOMAIN §8.2, §8.3) ----------------------------------
+
+@pytest.mark.parametrize(("start", "hours", "expected"), [
+    # aware 28 Mar 2026 10:00 CET -> +24 h = 29 Mar 11:00 CEST (not 10:00)
+    (datetime(2026, 3, 28, 10, 0, tzinfo=off(1)), 24, datetime(2026, 3, 29, 11, 0, tzinfo=off(2))),
+    (datetime(2026, 3, 28, 10, 0, tzinfo=off(1)), 72, datetime(2026, 3, 31, 11, 0, tzinfo=off(2))),
+    # aware 24 Oct 2026 10:00 CEST -> +24 h = 25 Oct 09:00 CET (not 10:00, which would be 1 h late)
+    (datetime(2026, 10, 24, 10, 0, tzinfo=off(2)), 24, datetime(2026, 10, 25, 9, 0, tzinfo=off(1))),
+    (datetime(2026, 10, 24, 10, 0, tzinfo=off(2)), 72, datetime(2026, 10, 27, 9, 0, tzinfo=off(1))),
+    # a start given in the Paris zone itself (zoneinfo) behaves the same
+    (datetime(2026, 3, 28, 10, 0, tzinfo=ZoneInfo(PARIS)), 24, utc(2026, 3, 29, 9, 0)),
+    (datetime(2026, 1, 10, 23, 30, tzinfo=UTC), 0, utc(2026, 1, 10, 23, 30)),
+])
+def test_add_hours_is_elapsed_time(start, hours, expected):
+    got = tu.add_hours(start, hours)
+    assert got == expected
+    assert got.utcoffset() == timedelta(0)
+
+
+def test_add_hours_wall_clock_shows_the_change():
+    due = tu.add_hours(datetime(2026, 3, 28, 10, 0, tzinfo=off(1)), 24)
+    assert tu.display(due, PARIS, with_zone_name=True) == "2026-03-29 11:00 +02:00 CEST"
+    due = tu.add_hours(datetime(2026, 10, 24, 10, 0, tzinfo=off(2)), 24)
+    assert tu.display(due, PARIS, with_zone_name=True) == "2026-10-25 09:00 +01:00 CET"
+
+
+# --- add_months: calendar months, end-of-month clamped (DOMAIN §8.4) ----------------------------
+
+@pytest.mark.parametrize(("start", "months", "expected"), [
+    # 31 Jan 2027 -> 28 Feb 2027 (not 3 Mar); 2028 is a leap year -> 29 Feb
+    ("2027-01-31T10:00+01:00", 1, "2027-02-28T10:00:00+01:00"),
+    ("2028-01-31T10:00+01:00", 1, "2028-02-29T10:00:00+01:00"),
+    ("2026-03-31T10:00+02:00", 1, "2026-04-30T10:00:00+02:00"),
+    ("2026-01-15T10:00+01:00", 1, "2026-02-15T10:00:00+01:00"),
+    ("2027-12-31T23:30+01:00", 2, "2028-02-29T23:30:00+01:00"),
+    # across a clock change the wall-clock time is kept, so the elapsed time is 1 h shorter / longer
+    ("2026-03-15T10:00+01:00", 1, "2026-04-15T10:00:00+02:00"),
+    ("2026-10-15T10:00+02:00", 1, "2026-11-15T10:00:00+01:00"),
+    # a start just after midnight UTC is counted on its Paris date (31 Jan), not its UTC date (30 Jan)
+    ("2027-01-31T00:30+01:00", 1, "2027-02-28T00:30:00+01:00"),
+    # a result inside the spring gap (28 Mar 2027 02:30 does not exist) moves forward past it
+    ("2027-02-28T02:30+01:00", 1, "2027-03-28T03:30:00+02:00"),
+    # a result on the repeated hour takes its first occurrence (+02:00), the earlier instant
+    ("2026-09-25T02:30+02:00", 1, "2026-10-25T02:30:00+02:00"),
+])
+def test_add_months(start, months, expected):
+    got = tu.add_months(datetime.fromisoformat(start), months, PARIS)
+    assert got == datetime.fromisoformat(expected)
+    assert tu.rfc3339(got, PARIS) == expected
+
+
+# --- display, countdown ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("instant", "tz", "with_name", "expected"), [
+    (utc(2026, 3, 29, 9, 0), PARIS, False, "2026-03-29 11:00 +02:00"),
+    (utc(2026, 3, 29, 9, 0), PARIS, True, "2026-03-29 11:00 +02:00 CEST"),
+    (utc(2026, 1, 5, 8, 0), PARIS, False, "2026-01-05 09:00 +01:00"),
+    # the two 02:30 of 25 Oct 2026 differ only by their offset
+    (utc(2026, 10, 25, 0, 30), PARIS, False, "2026-10-25 02:30 +02:00"),
+    (utc(2026, 10, 25, 1, 30), PARIS, False, "2026-10-25 02:30 +01:00"),
+    (utc(2026, 1, 1, 0, 0), "UTC", False, "2026-01-01 00:00 +00:00"),
+    (utc(2026, 1, 1, 0, 0), "America/New_York", True, "2025-12-31 19:00 -05:00 EST"),
+    (None, PARIS, False, "—"),
+])
+def test_display_always_shows_the_offset(instant, tz, with_name, expected):
+    assert tu.display(instant, tz, with_name) == expected
+
+
+def test_rfc3339_in_the_profile_zone():
+    assert tu.rfc3339(utc(2026, 3, 29, 9, 0, 0, 500000), PARIS) == "2026-03-29T11:00:00+02:00"
+    assert tu.rfc3339(None) is None
+
+
+@pytest.mark.parametrize(("delta", "expected"), [
+    (timedelta(hours=3, minutes=12), "in 3 h 12 min"),
+    (timedelta(hours=3, minutes=12, seconds=59), "in 3 h 12 min"),  # truncated, never rounded up
+    (timedelta(hours=5), "in 5 h"),
+    (timedelta(days=2, hours=4), "in 2 d 4 h"),
+    (timedelta(days=2), "in 2 d"),
+    (timedelta(minutes=1), "in 1 min"),
+    (timedelta(minutes=-40), "overdue by 40 min"),
+    (timedelta(days=-1, hours=-2), "overdue by 1 d 2 h"),
+    (timedelta(minutes=-1), "overdue by 1 min"),
+    (timedelta(seconds=30), "due now"),
+    (timedelta(seconds=-59), "due now"),
+    (timedelta(0), "due now"),
+])
+def test_countdown(delta, expected):
+    due = utc(2026, 6, 1, 12, 0)
+    assert tu.countdown(due, due - delta) == expected
+
+
+def test_countdown_without_due_and_human_duration_edges():
+    assert tu.countdown(None, NOW) == ""
+    assert tu.human_duration(timedelta(seconds=59)) == "less than 1 min"
+    assert tu.human_duration(timedelta(hours=-3, minutes=-12)) == "3 h 12 min"
+    assert tu.elapsed(utc(2026, 6, 1, 8, 48), NOW) == "3 h 12 min elapsed"
+
+
+def test_crosses_clock_change():
+    assert tu.crosses_clock_change(utc(2026, 3, 28, 9), utc(2026, 3, 29, 9), PARIS)
+    assert not tu.crosses_clock_change(utc(2026, 3, 29, 9), utc(2026, 3, 30, 9), PARIS)
+    assert not tu.crosses_clock_change(utc(2026, 3, 28, 9), utc(2026, 3, 29, 9), "UTC")
+
+
+# --- properties ------------------------------------------------------------------------------
+
+ZONES = st.sampled_from([UTC, ZoneInfo(PARIS), ZoneInfo("America/New_York"), off(5), off(-9)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
+                   timezones=ZONES, allow_imaginary=False),
+    hours=st.integers(min_value=0, max_value=2000),
+)
+def test_add_hours_adds_exactly_that_many_real_hours(x, hours):
+    got = tu.add_hours(x, hours)
+    assert got - x == timedelta(hours=hours)
+    # also on UTC wall clocks, where Python's aware subtraction cannot hide an offset change
+    assert got.astimezone(UTC).replace(tzinfo=None) - x.astimezone(UTC).replace(tzinfo=None) == timedelta(hours=hours)
+
+
+@settings(max_examples=500, deadline=200)  # milliseconds per example: parsing must stay quick
+@given(text=st.text(max_size=80) | st.from_regex(
+    r"\A(in |[+-])?[0-9]{1,25}(d|h|m|s|min)([0-9]{1,12}[hms])?( ago)?\Z"
+) | st.from_regex(r"\A[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2}|Z)?\Z"))
+def test_parse_when_raises_only_input_error(text):
+    try:
+        got = tu.parse_when(text, NOW, PARIS)
+    except InputError as exc:
+        assert exc.message
+    else:
+        assert got.utcoffset() == timedelta(0)
