@@ -25,7 +25,8 @@ def build(path: Path) -> None:
         svc.now = tu.parse_when(when, svc.now, "Europe/Paris")
         return svc
 
-    svc.init(name="CHU Exemple", category="essential", timezone="Europe/Paris", health_establishment=True)
+    svc.init(name="CHU Exemple", category="essential", timezone="Europe/Paris", health_establishment=True,
+             targets={"csp.report": "4h"})
 
     # 1. February: a handled and closed incident, every report on time.
     at("2026-02-02T16:00").open_incident(
@@ -34,6 +35,7 @@ def build(path: Path) -> None:
         summary="Connexions VPN anormales depuis un compte de prestataire.")
     at("2026-02-03T10:00").submit("1", "nis2.early_warning", at="2026-02-03T09:10", reference="CERTFR-2026-ALE-0101",
                                   channel="CERT-FR")
+    at("2026-02-02T17:30").submit("1", "csp.report", at="2026-02-02T17:00", channel="portail de signalement")
     at("2026-02-04T11:00").submit("1", "nis2.notification", at="2026-02-04T10:00", reference="CERTFR-2026-NOT-0101",
                                   channel="CERT-FR")
     at("2026-02-20T18:00").conclude("1", "handled", at="2026-02-20T17:00")
@@ -44,6 +46,7 @@ def build(path: Path) -> None:
     # 2. An incident the authority asked an intermediate report for.
     at("2026-03-20T12:00").open_incident(
         "Indisponibilité de la téléphonie", "2026-03-20T10:00", significance="significant", malicious=False)
+    at("2026-03-20T13:00").submit("2", "csp.report", at="2026-03-20T12:30", channel="portail de signalement")
     at("2026-03-20T20:00").submit("2", "nis2.early_warning", at="2026-03-20T19:30", channel="CERT-FR")
     at("2026-03-22T10:00").submit("2", "nis2.notification", at="2026-03-22T09:00", reference="CERTFR-2026-NOT-0144")
     at("2026-03-25T15:00").request("2", due="2026-04-01T18:00", at="2026-03-25T14:30")
@@ -52,14 +55,18 @@ def build(path: Path) -> None:
     at("2026-03-27T11:00").open_incident(
         "Hameçonnage ciblé sans compromission", "2026-03-27T09:00",
         significance="not_significant",
-        significance_rationale="Aucun clic, aucun identifiant saisi; pas de perturbation ni de perte (Art. 23(3)).")
+        significance_rationale="Aucun clic, aucun identifiant saisi; pas de perturbation ni de perte (Art. 23(3)).",
+        serious=False, serious_rationale="Aucun effet sur les soins, les données ou le fonctionnement (D.1111-16-2).")
 
-    # 4. Ransomware on the PACS the night of the clock change: early warning filed, notification due soon.
+    # 4. Ransomware on the PACS the night of the clock change: health-code report and early warning filed,
+    #    CNIL and ANSSI notifications due.
     at("2026-03-29T01:10").open_incident(
         "Rançongiciel sur le PACS", "2026-03-28T23:40", detected_at="2026-03-28T23:05",
-        malicious=True, cross_border=False, severity="élevée",
+        malicious=True, cross_border=False, severity="élevée", personal_data=True,
         impact="Imagerie indisponible; déprogrammation d'examens non urgents.",
         iocs=["185.220.101.7", "hash:4f9c…"])
+    at("2026-03-29T03:00").submit("4", "csp.report", at="2026-03-29T02:50+02:00", channel="portail de signalement",
+                                  reference="SIG-2026-03-0412")
     at("2026-03-29T21:20").submit("4", "nis2.early_warning", at="2026-03-29T21:15",
                                   reference="CERTFR-2026-ALE-0157", channel="CERT-FR (téléphone puis courriel)")
 

@@ -34,6 +34,8 @@ class Obligation:
     filing: Filing | None = None
     note: str | None = None
     instance: int = 0  # for stages that repeat (one per authority request)
+    target: datetime | None = None  # the entity's own target for a stage without a legal hour count
+    late_reason_required: bool = False
     steps: list[str] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
 
@@ -47,7 +49,34 @@ class Obligation:
 
 
 def _matches(cond: dict, obj) -> bool:
-    return all(getattr(obj, k, None) == v for k, v in cond.items())
+    return all(_accepts(v, getattr(obj, k, None)) for k, v in cond.items())
+
+
+def _accepts(expected, actual) -> bool:
+    options = expected if isinstance(expected, list) else [expected]
+    return any((actual is None) if o == "unknown" else (actual == o) for o in options)
+
+
+def _why_not(cond, profile: Profile, inc: Incident) -> str:
+    """The condition's `otherwise`, plus the written rationale of each failing incident fact
+    (`<fact>_rationale`, e.g. significance_rationale for a not-significant decision)."""
+    reasons = [getattr(inc, f"{k}_rationale", None) for k, v in cond.incident.items()
+               if not _accepts(v, getattr(inc, k, None))]
+    reasons = [r for r in reasons if r]
+    return cond.otherwise + (f": {'; '.join(reasons)}" if reasons else "")
+
+
+def _fact_words(cond: dict, obj, kind: str) -> list[str]:
+    """`personal_data = yes (required: yes)` lines for explain."""
+    def word(v):
+        return {True: "yes", False: "no", None: "unknown"}.get(v, str(v))
+
+    out = []
+    for k, v in cond.items():
+        options = v if isinstance(v, list) else [v]
+        want = " or ".join(word(None if o == "unknown" else o) for o in options)
+        out.append(f"{kind} {k} = {word(getattr(obj, k, None))} (applies when {want})")
+    return out
 
 
 def _state(due: datetime | None, filing: Filing | None, now: datetime) -> str:
@@ -108,33 +137,51 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
     out: list[Obligation] = []
     base_due: dict[str, datetime | None] = {}
     provisional: dict[str, bool] = {}
-    applicable = True
-    reason = None
-    if regime.applies.significance is not None and inc.significance not in regime.applies.significance:
-        applicable, reason = False, regime.applies.otherwise
-        if inc.significance_rationale:
-            reason += f": {inc.significance_rationale}"
+    cond = regime.applies
+    applicable = _matches(cond.profile, profile) and _matches(cond.incident, inc)
+    facts = _fact_words(cond.profile, profile, "profile") + _fact_words(cond.incident, inc, "incident")
+    reason = _why_not(cond, profile, inc) if not applicable else None
+    applies_line = (f"{regime.name} {'applies' if applicable else 'does not apply'}"
+                    + (f": {'; '.join(facts)}" if facts else ""))
 
     for stage in regime.stages:
         name = f"{regime.id}.{stage.id}"
         filings = inc.filings_of(name)
 
         def make(state: str, **kw) -> Obligation:
-            return Obligation(
+            ob = Obligation(
                 regime=regime.id, stage_id=stage.id, title=stage.title, title_fr=stage.title_fr,
-                recipient=regime.recipient, channel=regime.channel,
-                article=kw.pop("article", stage.article), state=state, **kw,
+                recipient=stage.recipient or regime.recipient, channel=stage.channel or regime.channel,
+                article=kw.pop("article", stage.article), state=state,
+                late_reason_required=stage.late_reason_required, **kw,
             )
+            ob.steps.insert(0, applies_line)
+            return ob
+
+        def not_applicable(note: str, extra: list[str] | None = None) -> Obligation:
+            return make("not_applicable", note=note, due_kind="none", filing=filings[0] if filings else None,
+                        steps=list(extra or []))
 
         if not applicable:
-            out.append(make("not_applicable", note=reason, due_kind="none",
-                            filing=filings[0] if filings else None))
+            out.append(not_applicable(reason))
+            base_due[stage.id] = None
+            continue
+        if stage.when is not None and not (_matches(stage.when.profile, profile) and _matches(stage.when.incident, inc)):
+            words = _fact_words(stage.when.profile, profile, "profile") + _fact_words(stage.when.incident, inc, "incident")
+            out.append(not_applicable(_why_not(stage.when, profile, inc), words))
+            base_due[stage.id] = None
+            continue
+        if stage.waiver is not None and getattr(inc, stage.waiver.fact, None) == stage.waiver.value:
+            why = getattr(inc, stage.waiver.rationale, None)
+            out.append(not_applicable(f"{stage.waiver.text}" + (f": {why}" if why else ""),
+                                      [f"decision recorded: {stage.waiver.fact} = {stage.waiver.value} "
+                                       f"({stage.waiver.article})"]))
             base_due[stage.id] = None
             continue
 
         hours, months, article = stage.hours, stage.months, stage.article
         choices: list[str] = []
-        if inc.significance == "undetermined" and regime.applies.significance:
+        if inc.significance == "undetermined" and "significance" in regime.applies.incident:
             choices.append("Significance is undetermined: counted as significant until decided (SPEC §2).")
         for variant in stage.variants:
             if _matches(variant.profile, profile) and _matches(variant.incident, inc):
@@ -183,8 +230,13 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         base_due[stage.id] = due
         provisional[stage.id] = is_provisional
         note = None
+        target = None
         if due is None:
             steps.append(f"no due instant: {tu.elapsed(start, now)} since the clock started")
+            if name in profile.targets:
+                target = start + tu.parse_duration(profile.targets[name])
+                steps.append(f"the entity's own target (not the law's): {profile.targets[name]} after the clock "
+                             f"start = {tu.display(target, tz, True)}")
         if is_provisional:
             due_kind = "provisional"
 
@@ -217,7 +269,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
             steps.append(f"{len(filings) - 1} further filing(s) recorded after the first")
         out.append(make(_state(due, filing, now), due=due, due_kind=due_kind, clock_start=start,
                         clock_start_label=label, filing=filing, note=note, article=article,
-                        steps=steps, choices=choices))
+                        steps=steps, choices=choices, target=target))
     return out
 
 
@@ -281,7 +333,8 @@ def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: da
     """Every obligation of every regime the profile enables, in the regimes' stage order."""
     out: list[Obligation] = []
     for rid in profile.regimes:
-        regime = regimes.get(rid)
+        in_force = getattr(regimes, "in_force", None)
+        regime = in_force(rid, inc.aware_at) if in_force else regimes.get(rid)
         if regime is not None:
             out.extend(_regime_obligations(inc, profile, regime, now))
     return out

@@ -31,6 +31,10 @@ FACT_FIELDS: dict[str, str] = {
     "cross_border": "bool",
     "personal_data": "bool",
     "high_risk": "bool",
+    "breach_risk": "bool",
+    "breach_risk_rationale": "text",
+    "serious": "bool",
+    "serious_rationale": "text",
     "severity": "text",
     "impact": "text",
     "iocs": "list",
@@ -51,6 +55,9 @@ class Profile(BaseModel):
     health_establishment: bool = False
     regimes: list[str] = Field(default_factory=lambda: ["nis2"])
     check_within: str = "6h"
+    # The entity's own targets for stages without a legal hour count, e.g. {"csp.report": "4h"}.
+    targets: dict[str, str] = Field(default_factory=dict)
+    regimes_dir: str = ""  # a folder of regime files that add to or override the shipped ones
 
     @field_validator("timezone")
     @classmethod
@@ -68,6 +75,18 @@ class Profile(BaseModel):
             timeutil.parse_duration(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for stage, duration in value.items():
+            if "." not in stage:
+                raise ValueError(f"target {stage!r}: name a stage such as csp.report")
+            try:
+                timeutil.parse_duration(duration)
+            except InputError as exc:
+                raise ValueError(f"target {stage}: {exc.message}") from None
         return value
 
 
@@ -115,6 +134,10 @@ class Incident:
     cross_border: bool | None = None
     personal_data: bool | None = None
     high_risk: bool | None = None
+    breach_risk: bool | None = None
+    breach_risk_rationale: str | None = None
+    serious: bool | None = None
+    serious_rationale: str | None = None
     severity: str | None = None
     impact: str | None = None
     iocs: list[str] = field(default_factory=list)

@@ -18,6 +18,7 @@ from .ledger import Ledger, Store
 from .ledger import chain
 from .model import FACT_FIELDS, SIGNIFICANCE, Incident, Profile, State, fold
 from .regimes import Regime, builtin
+from .regimes import load as load_regimes
 
 
 @dataclass
@@ -28,7 +29,10 @@ class IncidentView:
 
     @property
     def open_obligations(self) -> list[Obligation]:
-        return sorted((o for o in self.obligations if o.is_open), key=deadlines.sort_key)
+        """Pending and overdue obligations, most urgent first. A progress report that is only
+        conditional is left out: the final report due at the same instant stands for it."""
+        return sorted((o for o in self.obligations if o.is_open and o.due_kind != "conditional"),
+                      key=deadlines.sort_key)
 
     @property
     def next_obligation(self) -> Obligation | None:
@@ -47,11 +51,17 @@ class Outcome:
 
 def folded(ledger: Ledger, source: str = "ledger") -> State:
     """Fold the events and check that the top-level profile is the one the events set."""
+    from pydantic import ValidationError
+
     state = fold(ledger.events)
-    expected = state.profile.model_dump() if state.profile else None
-    if ledger.profile != expected:
-        keys = sorted(k for k in set(ledger.profile) | set(expected or {})
-                      if ledger.profile.get(k) != (expected or {}).get(k))
+    expected = state.profile.model_dump() if state.profile else {}
+    try:
+        # compared as validated profiles, so fields added later with their defaults still match
+        top = Profile.model_validate(ledger.profile).model_dump() if state.profile else ledger.profile
+    except ValidationError:
+        top = ledger.profile
+    if top != expected:
+        keys = sorted(k for k in set(top) | set(expected) if top.get(k) != expected.get(k))
         raise IntegrityError(
             f"{source}: the top-level profile does not match the profile set by the events "
             f"(differs in: {', '.join(keys) or 'shape'}); it was edited outside nis2-incident", None)
@@ -59,10 +69,23 @@ def folded(ledger: Ledger, source: str = "ledger") -> State:
 
 
 class Service:
-    def __init__(self, store: Store, now: datetime, regimes: dict[str, Regime] | None = None):
+    def __init__(self, store: Store, now: datetime, regimes: dict[str, Regime] | None = None,
+                 regimes_dir: str | None = None):
         self.store = store
         self.now = now
-        self.regimes = regimes if regimes is not None else builtin()
+        self._regimes = regimes
+        self.regimes_dir = regimes_dir  # --regimes; else the profile's regimes_dir
+
+    @property
+    def regimes(self) -> dict[str, Regime]:
+        return self._regimes if self._regimes is not None else builtin()
+
+    def _bind(self, state: State) -> State:
+        """Load the user's regime files once the profile is known."""
+        if self._regimes is None and state.profile is not None:
+            folder = self.regimes_dir or state.profile.regimes_dir
+            self._regimes = load_regimes(folder) if folder else builtin()
+        return state
 
     # --- reading -------------------------------------------------------------------------
 
@@ -71,7 +94,7 @@ class Service:
         state = folded(ledger, str(self.store.path))
         if state.profile is None:
             raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
-        return state
+        return self._bind(state)
 
     def view(self, state: State, inc: Incident) -> IncidentView:
         return IncidentView(inc, deadlines.compute(inc, state.profile, self.regimes, self.now), state.profile)
@@ -105,7 +128,7 @@ class Service:
             state = folded(ledger, str(self.store.path))
             if state.profile is None:
                 raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
-            return change(ledger, state, warnings)
+            return change(ledger, self._bind(state), warnings)
 
         value, ledger = self.store.update(apply)
         return Outcome(value, ledger.head, warnings)
@@ -122,6 +145,14 @@ class Service:
         from pydantic import ValidationError
 
         fields = {k: v for k, v in fields.items() if v is not None}
+        if "regimes" not in fields:  # every regime whose facts the profile can decide
+            fields["regimes"] = ["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])
+        if fields.get("regimes_dir") and self._regimes is None:
+            self._regimes = load_regimes(fields["regimes_dir"])
+        for stage in fields.get("targets", {}):
+            if stage not in [f"{r.id}.{s.id}" for r in self.regimes.values() for s in r.stages]:
+                raise InputError(f"--target {stage}: unknown stage; accepted: a stage without a legal hour count "
+                                 "such as csp.report or gdpr.data_subjects")
         try:
             profile = Profile.model_validate(fields)
         except ValidationError as exc:
@@ -200,6 +231,12 @@ class Service:
         if facts.get("significance") == "not_significant" and not facts.get("significance_rationale"):
             raise InputError("--not-significant needs --rationale TEXT: the written reason it is not significant "
                              "(kept in the record, shown for the obligations it makes not applicable)")
+        if facts.get("breach_risk") is False and not facts.get("breach_risk_rationale"):
+            raise InputError("--no-risk needs --risk-rationale TEXT: why the breach is unlikely to result in a risk "
+                             "(GDPR Art. 33(1); the decision is documented under Art. 33(5))")
+        if facts.get("serious") is False and not facts.get("serious_rationale"):
+            raise InputError("--not-serious needs --serious-rationale TEXT: why the incident is not serious under "
+                             "CSP D.1111-16-2")
         aware = tu.parse_instant(facts["aware_at"])
         detected = facts.get("detected_at")
         if detected and tu.parse_instant(detected) > aware:
@@ -289,6 +326,9 @@ class Service:
             if target is not None and target.filing is not None:
                 due = None  # a further filing does not change the first one's lateness
             late = due is not None and when > due
+            if late and not late_reason and target is not None and target.late_reason_required:
+                raise InputError(f"{name} is late (due {tu.display(due, tz)}): {target.article} requires the reasons "
+                                 "for the delay; accepted: the same command with --late-reason TEXT")
             if late and not late_reason:
                 warnings.append(f"filed late (due {tu.display(due, tz)}) without --late-reason; the reason for "
                                 "the delay belongs in the record (GDPR Art. 33(1) requires it; the authority may ask)")

@@ -25,6 +25,7 @@ def _fixed_environment(monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     # The CLI keeps global options in a module-level object; reset it between tests.
     SETTINGS.ledger, SETTINGS.now, SETTINGS.lock_timeout, SETTINGS.debug = None, None, 10.0, False
+    SETTINGS.regimes = None
     yield
     time.tzset()
 
@@ -47,7 +48,8 @@ def make_service(ledger_file):
         store = Store(path or ledger_file)
         svc = Service(store, at(now))
         if not store.exists():
-            fields = {"name": "CHU Test", "category": "essential", **profile}
+            # NIS 2 alone unless a test asks for more regimes, so NIS 2 tables stay about NIS 2.
+            fields = {"name": "CHU Test", "category": "essential", "regimes": ["nis2"], **profile}
             svc.init(**fields)
         return svc
 

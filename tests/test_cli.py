@@ -280,8 +280,14 @@ def test_explain_every_stage(incident):
         assert stage in out
     assert "Art. 23(4)(a)" in out and "conservative choice" in out
     data = js(ok(cli(incident, "2026-03-28T10:30", "explain", INC, "--json")))
+    # init enables nis2 and gdpr by default (csp only for a health establishment); without personal data
+    # the GDPR stages are listed as not applicable, and explain says which fact decided it.
     assert [o["stage"] for o in data["obligations"]] == [
-        "nis2.early_warning", "nis2.notification", "nis2.intermediate", "nis2.final", "nis2.progress"]
+        "nis2.early_warning", "nis2.notification", "nis2.intermediate", "nis2.final", "nis2.progress",
+        "gdpr.notification", "gdpr.data_subjects"]
+    gdpr = data["obligations"][5]
+    assert gdpr["state"] == "not_applicable"
+    assert gdpr["steps"][0] == "GDPR does not apply: incident personal_data = unknown (applies when yes)"
 
 
 def test_explain_unknown_stage_lists_the_accepted_ones(incident):

@@ -26,7 +26,7 @@ INCIDENT_KEYS = INCIDENT_CONTRACT | {
     "personal_data", "high_risk", "severity", "impact", "iocs", "root_cause", "mitigations", "next_due",
     "next_stage",
 }
-OBLIGATION_KEYS = OBLIGATION_CONTRACT | {
+OBLIGATION_KEYS = OBLIGATION_CONTRACT | {"target", "recipient_channel",
     "title", "title_fr", "recipient", "article", "due_kind", "clock_start", "clock_start_label", "channel",
     "late_reason", "note", "instance",
 }
@@ -36,7 +36,7 @@ REQUEST_KEYS = {"seq", "stage", "at", "due"}
 TIMELINE_KEYS = {"seq", "type", "recorded_at", "at", "text"}
 EXPLAIN_KEYS = {"id", "timezone", "obligations"}
 EXPLAIN_OBLIGATION_KEYS = OBLIGATION_KEYS | {"steps", "conservative_choices"}
-CHECK_KEYS = {"level", "kind", "incident", "title", "regime", "stage", "state", "due", "seconds_left",
+CHECK_KEYS = {"level", "kind", "incident", "title", "regime", "stage", "state", "due", "seconds_left", "target",
               "clock_start", "now"}
 VERIFY_KEYS = {"ok", "events", "incidents", "head", "head_check"}
 PATHS_KEYS = {"ledger", "lock", "source", "exists", "default"}
@@ -109,7 +109,7 @@ def scenario(ledger_file):
     INC-3 handled, early warning overdue.   INC-4 closed.
     """
     L = ledger_file
-    cli(L, "2026-03-28T09:00", "init", "--name", "CHU Test", "--category", "essential")
+    cli(L, "2026-03-28T09:00", "init", "--name", "CHU Test", "--category", "essential", "--regime", "nis2")
     opened = cli_json(L, "2026-03-28T10:30", "open", "Ransomware on the PACS", "--aware", "2026-03-28T10:00",
                       "--detected", "2026-03-28T09:40", "--significant", "--malicious", "--personal-data",
                       "--summary", "PACS encrypted", "--ioc", "203.0.113.7", "--severity", "high")
@@ -295,3 +295,23 @@ def test_verify_paths_init_json_keys(ledger_file, tmp_path):
     result = runner.invoke(app, ["--ledger", str(ledger_file), "paths", "--json"], catch_exceptions=False)
     assert result.exit_code == 0
     assert set(json.loads(result.stdout)) == PATHS_KEYS
+
+
+def test_without_undue_delay_obligations_have_a_null_due_and_their_own_target(ledger_file):
+    """GDPR Art. 34(1) and CSP L.1111-8-2 stages have no legal due instant: `due` is null; the entity's
+    own target, when the profile sets one, is `target` (never `due`)."""
+    L = ledger_file
+    cli(L, "2026-03-28T09:00", "init", "--name", "CHU", "--category", "essential", "--health-establishment",
+        "--target", "csp.report=4h")
+    data = cli_json(L, "2026-03-28T10:30", "open", "Leak", "--aware", "2026-03-28T10:00", "--personal-data",
+                    "--high-risk")
+    obs = {o["stage"]: o for o in data["obligations"]}
+    assert [o["stage"] for o in data["obligations"]] == [
+        "nis2.early_warning", "nis2.notification", "nis2.intermediate", "nis2.final", "nis2.progress",
+        "gdpr.notification", "gdpr.data_subjects", "csp.report"]
+    for ob in data["obligations"]:
+        check_obligation(ob)
+    assert obs["gdpr.notification"]["due"] == "2026-03-31T11:00:00+02:00"
+    assert obs["gdpr.data_subjects"]["due"] is None and obs["gdpr.data_subjects"]["due_kind"] == "asap"
+    assert obs["gdpr.data_subjects"]["target"] is None
+    assert obs["csp.report"]["due"] is None and obs["csp.report"]["target"] == "2026-03-28T14:00:00+01:00"

@@ -38,6 +38,7 @@ class Settings:
     now: Optional[str] = None
     lock_timeout: float = 10.0
     debug: bool = False
+    regimes: Optional[str] = None
 
 
 SETTINGS = Settings()
@@ -84,9 +85,10 @@ def _global(
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    regimes: Annotated[Optional[str], typer.Option("--regimes", help="A folder of regime files that add to or override the shipped ones (else the profile's regimes_dir).", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ):
-    SETTINGS.ledger, SETTINGS.now, SETTINGS.debug = ledger, now, debug
+    SETTINGS.ledger, SETTINGS.now, SETTINGS.debug, SETTINGS.regimes = ledger, now, debug, regimes
     if lock_timeout is not None:
         SETTINGS.lock_timeout = lock_timeout
 

@@ -34,7 +34,7 @@ def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[f
     if text and not _has_offset_or_relative(text):
         # An offset-less --now is read in the profile's zone.
         tz = Service(store, tu.now_utc()).state().profile.timezone
-    return Service(store, resolve_now(now, tz))
+    return Service(store, resolve_now(now, tz), regimes_dir=SETTINGS.regimes)
 
 
 def _has_offset_or_relative(text: str) -> bool:
@@ -72,25 +72,93 @@ def init_cmd(
     health_establishment: Annotated[bool, typer.Option("--health-establishment", help="A health establishment under CSP L.1111-8-2.")] = False,
     regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; default: nis2).")] = None,
     within: Annotated[str, typer.Option("--within", help="Default warning window of `check`.")] = "6h",
+    target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target for a stage without a legal hour count, STAGE=DURATION, e.g. csp.report=4h (repeatable).", show_default=False)] = None,
+    regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
 ):
-    """Create the ledger with the entity's profile."""
+    """Create the ledger with the entity's profile. Regimes default to nis2 and gdpr, plus csp for a
+    health establishment."""
     cat = category.strip().lower()
     if cat not in ("essential", "important"):
         raise InputError(f"--category {category!r}; accepted: essential, important (`classify` helps decide)")
     tu.zone(timezone)
     store = _store(ledger)
-    service = Service(store, resolve_now(now, timezone))
+    service = Service(store, resolve_now(now, timezone), regimes_dir=SETTINGS.regimes)
     outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
                            health_establishment=health_establishment, regimes=regime or None,
-                           check_within=within)
+                           check_within=within, targets=_targets(target),
+                           regimes_dir=str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else None)
     if json_out:
         from ..render.jsonout import emit
 
         emit({"ledger": str(store.path), "profile": outcome.value.model_dump(), "head": outcome.head})
     _report_write(outcome, f"created ledger {store.path} for {name.strip()} ({cat}, {timezone})")
+
+
+def _targets(items: Optional[list[str]]) -> Optional[dict]:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        stage, sep, duration = item.partition("=")
+        if not sep or not stage.strip():
+            raise InputError(f"--target {item!r}; accepted: STAGE=DURATION such as csp.report=4h")
+        tu.parse_duration(duration)
+        out[stage.strip().lower()] = duration.strip()
+    return out
+
+
+@app.command("profile")
+@boundary
+def profile_cmd(
+    name: Annotated[Optional[str], typer.Option("--name", help="The reporting entity's name.", show_default=False)] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="essential | important.", show_default=False)] = None,
+    trust_service: Annotated[Optional[bool], typer.Option("--trust-service/--no-trust-service", help="A trust service provider.", show_default=False)] = None,
+    health_establishment: Annotated[Optional[bool], typer.Option("--health-establishment/--no-health-establishment", help="A health establishment under CSP L.1111-8-2.", show_default=False)] = None,
+    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="The enabled regimes (repeatable; replaces the list).", show_default=False)] = None,
+    within: Annotated[Optional[str], typer.Option("--within", help="Default warning window of `check`.", show_default=False)] = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target STAGE=DURATION (repeatable; STAGE= removes one).", show_default=False)] = None,
+    regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files ('' for none).", show_default=False)] = None,
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Show the entity's profile, or change it (each change is an event in the chain)."""
+    service = _service(ledger, now, lock_timeout)
+    changes = {"name": name, "category": category.strip().lower() if category else None,
+               "trust_service": trust_service, "health_establishment": health_establishment,
+               "regimes": [r.strip().lower() for r in regime] if regime else None, "check_within": within,
+               "regimes_dir": (str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else "")
+               if regimes_dir is not None else None}
+    if target:
+        current = dict(service.state().profile.targets)
+        for item in target:
+            stage, sep, duration = item.partition("=")
+            if not sep:
+                raise InputError(f"--target {item!r}; accepted: STAGE=DURATION such as csp.report=4h, or STAGE= to remove")
+            if duration.strip():
+                current.update(_targets([item]))
+            else:
+                current.pop(stage.strip().lower(), None)
+        changes["targets"] = current
+    if any(v is not None for v in changes.values()):
+        if changes["category"] and changes["category"] not in ("essential", "important"):
+            raise InputError(f"--category {category!r}; accepted: essential, important")
+        outcome = service.set_profile(**changes)
+        profile = outcome.value
+        _report_write(outcome, "profile updated")
+    else:
+        profile = service.state().profile
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(profile.model_dump())
+        return
+    for key, value in profile.model_dump().items():
+        typer.echo(f"{key}: {value}")
 
 
 @app.command("paths")
@@ -124,6 +192,10 @@ Rationale = Annotated[Optional[str], typer.Option("--rationale", help="Why the i
 Malicious = Annotated[Optional[bool], typer.Option("--malicious/--not-malicious", help="Unlawful or malicious act suspected.", show_default=False)]
 CrossBorder = Annotated[Optional[bool], typer.Option("--cross-border/--no-cross-border", help="Possible cross-border impact.", show_default=False)]
 PersonalData = Annotated[Optional[bool], typer.Option("--personal-data/--no-personal-data", help="Personal data involved.", show_default=False)]
+Risk = Annotated[Optional[bool], typer.Option("--risk/--no-risk", help="GDPR: the breach is likely (or, --no-risk, unlikely) to result in a risk; --no-risk needs --risk-rationale.", show_default=False)]
+RiskRationale = Annotated[Optional[str], typer.Option("--risk-rationale", help="Why the breach is unlikely to result in a risk (GDPR Art. 33(1), 33(5)).", show_default=False)]
+Serious = Annotated[Optional[bool], typer.Option("--serious/--not-serious", help="Serious under CSP D.1111-16-2 (default undetermined, counted as serious); --not-serious needs --serious-rationale.", show_default=False)]
+SeriousRationale = Annotated[Optional[str], typer.Option("--serious-rationale", help="Why the incident is not serious under CSP D.1111-16-2.", show_default=False)]
 HighRisk = Annotated[Optional[bool], typer.Option("--high-risk/--no-high-risk", help="High risk to data subjects.", show_default=False)]
 Summary = Annotated[Optional[str], typer.Option("--summary", help="What happened, in a few lines.", show_default=False)]
 Severity = Annotated[Optional[str], typer.Option("--severity", help="Initial assessment of severity.", show_default=False)]
@@ -134,7 +206,8 @@ Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitig
 
 
 def _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data, high_risk,
-           summary, severity, impact, ioc, root_cause, mitigations) -> dict:
+           summary, severity, impact, ioc, root_cause, mitigations, risk=None, risk_rationale=None,
+           serious=None, serious_rationale=None) -> dict:
     if undetermined and significant is not None:
         raise InputError("--undetermined goes with neither --significant nor --not-significant; choose one")
     significance = "undetermined" if undetermined else (
@@ -142,7 +215,9 @@ def _facts(detected, significant, undetermined, rationale, malicious, cross_bord
     return {"detected_at": detected, "significance": significance, "significance_rationale": rationale,
             "malicious": malicious, "cross_border": cross_border, "personal_data": personal_data,
             "high_risk": high_risk, "summary": summary, "severity": severity, "impact": impact,
-            "iocs": ioc or None, "root_cause": root_cause, "mitigations": mitigations}
+            "iocs": ioc or None, "root_cause": root_cause, "mitigations": mitigations,
+            "breach_risk": risk, "breach_risk_rationale": risk_rationale, "serious": serious,
+            "serious_rationale": serious_rationale}
 
 
 def _print_incident(view, service: Service, json_out: bool, within=None) -> None:
@@ -172,6 +247,10 @@ def open_cmd(
     cross_border: CrossBorder = None,
     personal_data: PersonalData = None,
     high_risk: HighRisk = None,
+    risk: Risk = None,
+    risk_rationale: RiskRationale = None,
+    serious: Serious = None,
+    serious_rationale: SeriousRationale = None,
     summary: Summary = None,
     severity: Severity = None,
     impact: Impact = None,
@@ -189,7 +268,8 @@ def open_cmd(
                          "e.g. --aware 2026-03-28T10:00 or --aware '2h ago'")
     service = _service(ledger, now, lock_timeout)
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
-                   high_risk, summary, severity, impact, ioc, root_cause, mitigations)
+                   high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
+                   serious, serious_rationale)
     outcome = service.open_incident(title, aware, **facts)
     view = outcome.value
     _print_incident(view, service, json_out)
@@ -210,6 +290,10 @@ def update_cmd(
     cross_border: CrossBorder = None,
     personal_data: PersonalData = None,
     high_risk: HighRisk = None,
+    risk: Risk = None,
+    risk_rationale: RiskRationale = None,
+    serious: Serious = None,
+    serious_rationale: SeriousRationale = None,
     summary: Summary = None,
     severity: Severity = None,
     impact: Impact = None,
@@ -224,7 +308,8 @@ def update_cmd(
     """Amend an incident's facts; every amendment is recorded."""
     service = _service(ledger, now, lock_timeout)
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
-                   high_risk, summary, severity, impact, ioc, root_cause, mitigations)
+                   high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
+                   serious, serious_rationale)
     outcome = service.update_incident(ident, title=title, aware_at=aware, **facts)
     _print_incident(outcome.value, service, json_out)
     _report_write(outcome, f"updated {outcome.value.incident.id}")

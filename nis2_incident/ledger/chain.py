@@ -76,6 +76,13 @@ def check_head(events: list[dict], head: str) -> str:
     """Prove that the kept head is still in the chain (nothing cut from the end, nothing rewritten
     up to it). Returns a sentence for the user; raises IntegrityError otherwise."""
     seq, digest = parse_head(head)
+    if seq == 0:  # the empty ledger, which every chain extends (not events[-1])
+        if not GENESIS.startswith(digest):
+            from ..errors import InputError
+
+            raise InputError(f"invalid head {head!r}: seq 0 is the empty ledger, whose hash is {GENESIS[:12]}…; "
+                             "accepted: SEQ:HASH as printed after each write")
+        return f"kept head seq 0 found; {len(events)} event(s) added since"
     if seq is not None:
         if seq > len(events):
             raise IntegrityError(

@@ -89,6 +89,8 @@ def check_shape(data, path: Path) -> dict:
         for key in ("type", "recorded_at", "prev", "hash"):
             if not isinstance(ev[key], str):
                 raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): {key} must be a string")
+        if "incident" in ev and not isinstance(ev["incident"], str):
+            raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): incident must be a string")
     data["events"] = events
     return data
 

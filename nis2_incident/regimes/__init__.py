@@ -14,13 +14,18 @@ Periods: `hours` (elapsed, on instants), `months` (calendar, end-of-month clampe
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import LedgerError
+from ..errors import InputError
+
+
+class RegimeError(InputError):
+    """A regime file is invalid: names the file, the key and why (exit 2)."""
 
 _START_KINDS = ("aware", "handled", "request")
 
@@ -36,10 +41,16 @@ def _check_start(value: str, stage_ids: set[str]) -> None:
     )
 
 
+Scalar = bool | str
+# A condition maps a profile or incident fact to the value it must have, or to a list of accepted
+# values; "unknown" stands for a fact not recorded yet (None).
+Condition = dict[str, Scalar | list[Scalar]]
+
+
 class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    profile: dict[str, bool | str] = Field(default_factory=dict)
-    incident: dict[str, bool | str] = Field(default_factory=dict)
+    profile: Condition = Field(default_factory=dict)
+    incident: Condition = Field(default_factory=dict)
     hours: int | None = Field(default=None, ge=0)
     months: int | None = Field(default=None, ge=0)
     article: str
@@ -53,6 +64,27 @@ class Ongoing(BaseModel):
     article: str
 
 
+class When(BaseModel):
+    """Applicability: every listed profile and incident fact must match; else `otherwise` says why not."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: Condition = Field(default_factory=dict)
+    incident: Condition = Field(default_factory=dict)
+    otherwise: str = "does not apply to this incident"
+
+
+class Waiver(BaseModel):
+    """A recorded decision that makes a stage not applicable, e.g. GDPR Art. 33(1) 'unlikely to result in
+    a risk': the incident fact `fact` set to `value`, with its written rationale in `rationale`."""
+
+    model_config = ConfigDict(extra="forbid")
+    fact: str
+    value: Scalar = False
+    rationale: str
+    article: str
+    text: str
+
+
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -60,6 +92,12 @@ class Stage(BaseModel):
     title_fr: str
     article: str
     start: str
+    recipient: str | None = None  # when it differs from the regime's (e.g. the data subjects)
+    channel: str | None = None
+    when: When | None = None
+    waiver: Waiver | None = None
+    late_reason_required: bool = False
+    content: list[str] = Field(default_factory=list)  # what the report must contain (for drafts)
     provisional: str | None = None
     hours: int | None = Field(default=None, ge=0)
     months: int | None = Field(default=None, ge=0)
@@ -73,12 +111,6 @@ class Stage(BaseModel):
         return self
 
 
-class Applies(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    significance: list[str] | None = None
-    otherwise: str = "the regime does not apply to this incident"
-
-
 class Regime(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -86,11 +118,23 @@ class Regime(BaseModel):
     law: str
     recipient: str
     channel: str
-    applies: Applies = Field(default_factory=Applies)
+    language: str = "fr"
+    effective_from: str | None = None  # RFC 3339; the version in force at the incident's aware-at applies
+    sources: list[str] = Field(default_factory=list)
+    applies: When = Field(default_factory=When)
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _references(self):
+        if self.effective_from is not None:
+            from datetime import datetime
+
+            try:
+                if datetime.fromisoformat(self.effective_from).tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                raise ValueError("effective_from must be an RFC 3339 time with offset, e.g. "
+                                 "2027-01-01T00:00:00+01:00") from None
         ids = {s.id for s in self.stages}
         if len(ids) != len(self.stages):
             raise ValueError("stage ids must be unique")
@@ -106,27 +150,77 @@ class Regime(BaseModel):
         return next((s for s in self.stages if s.id == stage_id), None)
 
 
+class RegimeSet(dict):
+    """Regimes by id (the newest version of each), with every version kept for effective dates."""
+
+    def __init__(self, versions: dict[str, list[Regime]]):
+        super().__init__({rid: vs[-1] for rid, vs in versions.items()})
+        self.versions = versions
+
+    def in_force(self, regime_id: str, instant) -> Regime | None:
+        """The version whose effective_from is the latest at or before `instant`."""
+        from ..timeutil import parse_instant
+
+        chosen = None
+        for version in self.versions.get(regime_id, []):
+            if version.effective_from is None or parse_instant(version.effective_from) <= instant:
+                chosen = version
+        return chosen
+
+
+def _sort_key(regime: Regime):
+    from ..timeutil import parse_instant
+
+    return parse_instant(regime.effective_from).timestamp() if regime.effective_from else float("-inf")
+
+
 def parse_regime(text: str, source: str) -> Regime:
     try:
         data = tomllib.loads(text)
         return Regime.model_validate(data)
     except tomllib.TOMLDecodeError as exc:
-        raise LedgerError(f"regime file {source}: invalid TOML: {exc}") from None
+        raise RegimeError(f"regime file {source}: invalid TOML: {exc}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise LedgerError(f"regime file {source}: {loc}: {err['msg']}") from None
+        raise RegimeError(f"regime file {source}: {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def _add_version(versions: dict[str, list[Regime]], regime: Regime) -> None:
+    """A file with the id and effective date of a known version replaces it; another date adds a version."""
+    same = [v for v in versions.get(regime.id, []) if v.effective_from == regime.effective_from]
+    kept = [v for v in versions.get(regime.id, []) if v not in same]
+    versions[regime.id] = sorted([*kept, regime], key=_sort_key)
 
 
 @lru_cache(maxsize=1)
-def builtin() -> dict[str, Regime]:
-    """The regimes shipped with the package, by id."""
-    out: dict[str, Regime] = {}
+def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
+    versions: dict[str, list[Regime]] = {}
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
-            regime = parse_regime(entry.read_text(encoding="utf-8"), entry.name)
-            out[regime.id] = regime
-    return out
+            _add_version(versions, parse_regime(entry.read_text(encoding="utf-8"), entry.name))
+    return tuple((k, tuple(v)) for k, v in versions.items())
+
+
+def builtin() -> RegimeSet:
+    """The regimes shipped with the package."""
+    return RegimeSet({k: list(v) for k, v in _builtin_versions()})
+
+
+def load(user_dir: str | Path | None = None) -> RegimeSet:
+    """The shipped regimes, plus or overridden by the `*.toml` files of a user folder."""
+    versions = {k: list(v) for k, v in _builtin_versions()}
+    if user_dir:
+        folder = Path(user_dir).expanduser()
+        if not folder.is_dir():
+            raise RegimeError(f"regimes folder {folder}: not a folder; accepted: a folder of regime .toml files")
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RegimeError(f"regime file {path}: cannot read: {exc}") from None
+            _add_version(versions, parse_regime(text, str(path)))
+    return RegimeSet(versions)
 
 
 def all_stage_names(regimes: dict[str, Regime]) -> list[str]:

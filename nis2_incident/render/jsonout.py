@@ -34,6 +34,8 @@ def obligation(ob: Obligation, tz: str) -> dict:
         "late_reason": f.late_reason if f else None,
         "note": ob.note,
         "instance": ob.instance or None,
+        "target": tu.rfc3339(ob.target, tz),
+        "recipient_channel": ob.channel,
     }
 
 

@@ -33,9 +33,10 @@ def err_console() -> Console:
 def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
     if ob.state == "overdue":
         return "bold red"
-    if ob.state != "pending" or ob.due is None:
-        return STATE_STYLE.get(ob.state, "")
-    left = ob.due - now
+    when = ob.due or ob.target
+    if ob.state != "pending" or when is None:
+        return "yellow" if ob.state == "pending" and ob.due_kind == "asap" else STATE_STYLE.get(ob.state, "")
+    left = when - now
     if left <= timedelta(hours=2):
         return "bold red"
     if left <= within:
@@ -47,7 +48,10 @@ def due_cell(ob: Obligation, tz: str, now: datetime) -> tuple[str, str]:
     """(due text, detail text) for one obligation: the detail is a countdown, the time elapsed for a
     without-undue-delay stage, the filing time, or why there is no due time yet."""
     if ob.due is None:
-        if ob.due_kind == "asap" and ob.clock_start is not None:
+        if ob.due_kind == "asap" and ob.clock_start is not None and ob.filing is None:
+            if ob.target is not None:
+                left = tu.countdown(ob.target, now).replace("overdue by", "past target by")
+                return (f"ASAP; own target\n{tu.display(ob.target, tz)}", f"{left}\n{tu.elapsed(ob.clock_start, now)}")
             return "ASAP (no fixed time)", tu.elapsed(ob.clock_start, now)
         if ob.filing is not None:
             return "—", f"filed {tu.display(ob.filing.at, tz)}"
@@ -76,7 +80,7 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     table = _table(title)
     table.add_column("Due (local time)", no_wrap=True, min_width=23)
     table.add_column("Countdown" if not include_closed_states else "State", min_width=15 if show_incident else 30,
-                     no_wrap=not include_closed_states)
+                     no_wrap=False)
     table.add_column("Obligation", no_wrap=True, min_width=18)
     if show_incident:
         table.add_column("Incident", no_wrap=True, overflow="ellipsis", min_width=12, max_width=22)
@@ -103,10 +107,10 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
 
 def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str) -> Group:
     header = Text(f"{profile_name} — as of {tu.display(now, tz, True)}", style="bold")
-    open_views = [v for v in views if any(o.is_open and o.due_kind != "conditional" for o in v.obligations)]
+    open_views = [v for v in views if v.open_obligations]
     if not open_views:
         return Group(header, Text("No open obligations."))
-    n = sum(len([o for o in v.obligations if o.is_open and o.due_kind != "conditional"]) for v in open_views)
+    n = sum(len(v.open_obligations) for v in open_views)
     over = sum(1 for v in open_views for o in v.obligations if o.state == "overdue")
     summary = Text(f"{n} open obligation(s), {over} overdue, across {len(open_views)} incident(s)",
                    style="bold red" if over else "")
