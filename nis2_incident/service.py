@@ -112,7 +112,7 @@ class Service:
         state = folded(ledger, str(self.store.path))
         result = {"ok": True, "events": len(ledger.events), "incidents": len(state.incidents),
                   "head": ledger.head, "head_check": None}
-        if head:
+        if head is not None:
             try:
                 result["head_check"] = chain.check_head(ledger.events, head)
             except IntegrityError as exc:
@@ -134,6 +134,14 @@ class Service:
         return Outcome(value, ledger.head, warnings)
 
     def _event(self, ledger: Ledger, state: State, type_: str, data: dict, incident: str | None = None) -> dict:
+        for key, value in data.items():
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str):
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise InputError(f"{key.replace('_', '-')}: not valid UTF-8 text; accepted: text in "
+                                         "UTF-8 (check the terminal's encoding)") from None
         return ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
                               "incident": incident, "data": data})
 

@@ -30,9 +30,10 @@ class Ledger:
     profile: dict
     events: list[dict] = field(default_factory=list)
     schema_version: int = codec.SCHEMA_VERSION
+    extra: dict = field(default_factory=dict)  # top-level keys of other tools: kept as they are
 
     def to_data(self) -> dict:
-        return {"schema_version": self.schema_version, "profile": self.profile, "events": self.events}
+        return {**self.extra, "schema_version": self.schema_version, "profile": self.profile, "events": self.events}
 
     @property
     def head(self) -> str:
@@ -57,7 +58,8 @@ def parse(raw: bytes, path: Path) -> Ledger:
         chain.verify(events)
     except LedgerError as exc:
         raise type(exc)(f"{path}: {exc.message}", getattr(exc, "seq", None)) from None
-    return Ledger(profile=data["profile"], events=events, schema_version=data["schema_version"])
+    extra = {k: v for k, v in data.items() if k not in ("schema_version", "profile", "events")}
+    return Ledger(profile=data["profile"], events=events, schema_version=data["schema_version"], extra=extra)
 
 
 class Store:
