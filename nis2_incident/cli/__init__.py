@@ -152,6 +152,6 @@ def main() -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-from . import commands  # noqa: E402,F401  (registers the commands)
+from . import check, commands  # noqa: E402,F401  (registers the commands)
 
 __all__ = ["app", "main", "LedgerError"]
