@@ -32,7 +32,10 @@ _AMOUNT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([kKmM]?)\s*(?:€|eur|EUR)?\s*$"
 
 def parse_amount(text: str, what: str) -> Decimal:
     """`48000000`, `48M`, `48.5 M€`, `750k` -> euros."""
-    m = _AMOUNT.match(str(text).replace("_", "").replace(" ", "") if text is not None else "")
+    cleaned = str(text) if text is not None else ""
+    for sep in ("_", " ", "\u00a0", "\u202f"):  # French formatting groups digits with (narrow) no-break spaces
+        cleaned = cleaned.replace(sep, "")
+    m = _AMOUNT.match(cleaned)
     if not m:
         raise InputError(f"{what} {text!r}; accepted: an amount in euros such as 48000000, 48M or 750k")
     value = Decimal(m.group(1).replace(",", "."))

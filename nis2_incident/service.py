@@ -157,10 +157,7 @@ class Service:
             fields["regimes"] = ["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])
         if fields.get("regimes_dir") and self._regimes is None:
             self._regimes = load_regimes(fields["regimes_dir"])
-        for stage in fields.get("targets", {}):
-            if stage not in [f"{r.id}.{s.id}" for r in self.regimes.values() for s in r.stages]:
-                raise InputError(f"--target {stage}: unknown stage; accepted: a stage without a legal hour count "
-                                 "such as csp.report or gdpr.data_subjects")
+        self._check_targets(fields.get("targets", {}))
         try:
             profile = Profile.model_validate(fields)
         except ValidationError as exc:
@@ -176,6 +173,15 @@ class Service:
         self.store.create(ledger)
         return Outcome(profile, ledger.head)
 
+    def _check_targets(self, targets: dict) -> None:
+        from .regimes import target_stage_names
+
+        accepted = target_stage_names(self.regimes)
+        for stage in targets:
+            if stage not in accepted:
+                raise InputError(f"--target {stage}: own targets are for stages without a legal hour count; "
+                                 f"accepted: {', '.join(accepted)}")
+
     def set_profile(self, **changes) -> Outcome:
         """Change profile fields through a `profile_set` event, so the chain covers the profile."""
         from pydantic import ValidationError
@@ -183,6 +189,8 @@ class Service:
         def change(ledger: Ledger, state: State, warnings: list[str]):
             current = state.profile.model_dump()
             changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
+            if "targets" in changed:
+                self._check_targets(changed["targets"])
             try:
                 profile = Profile.model_validate({**current, **changed})
             except ValidationError as exc:

@@ -138,12 +138,18 @@ class Regime(BaseModel):
         ids = {s.id for s in self.stages}
         if len(ids) != len(self.stages):
             raise ValueError("stage ids must be unique")
-        for s in self.stages:
-            _check_start(s.start, ids)
+        for i, s in enumerate(self.stages):
+            try:
+                _check_start(s.start, ids)
+            except ValueError as exc:
+                raise ValueError(f"stages.{i}.start (stage {s.id}): {exc}") from None
             if s.provisional:
-                _check_start(s.provisional, ids)
+                try:
+                    _check_start(s.provisional, ids)
+                except ValueError as exc:
+                    raise ValueError(f"stages.{i}.provisional (stage {s.id}): {exc}") from None
             if s.ongoing and s.ongoing.instead not in ids:
-                raise ValueError(f"stage {s.id}: ongoing.instead names unknown stage {s.ongoing.instead!r}")
+                raise ValueError(f"stages.{i}.ongoing.instead (stage {s.id}): names unknown stage {s.ongoing.instead!r}")
         return self
 
     def stage(self, stage_id: str) -> Stage | None:
@@ -182,8 +188,9 @@ def parse_regime(text: str, source: str) -> Regime:
         raise RegimeError(f"regime file {source}: invalid TOML: {exc}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise RegimeError(f"regime file {source}: {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f"{loc}: " if loc else ""
+        raise RegimeError(f"regime file {source}: {where}{err['msg'].removeprefix('Value error, ')}") from None
 
 
 def _add_version(versions: dict[str, list[Regime]], regime: Regime) -> None:
@@ -225,3 +232,10 @@ def load(user_dir: str | Path | None = None) -> RegimeSet:
 
 def all_stage_names(regimes: dict[str, Regime]) -> list[str]:
     return [f"{r.id}.{s.id}" for r in regimes.values() for s in r.stages]
+
+
+def target_stage_names(regimes: dict[str, Regime]) -> list[str]:
+    """Stages without a legal hour count (no hours, no months, not set by a request): the ones an
+    entity may give its own target."""
+    return [f"{r.id}.{s.id}" for r in regimes.values() for s in r.stages
+            if s.hours is None and s.months is None and s.start == "aware"]
