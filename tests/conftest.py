@@ -15,6 +15,19 @@ from nis2_incident.ledger import Store
 from nis2_incident.service import Service
 
 
+def pytest_addoption(parser):
+    parser.addoption("--full-safety", action="store_true", default=False,
+                     help="run the crash and tampering tests at their full counts (200 random SIGKILLs, "
+                          "400 random byte flips); the default run uses reduced counts (25, 40)")
+
+
+@pytest.fixture
+def safety_count(request):
+    """safety_count(reduced, full) -> the count for this run: `full` under `pytest --full-safety`."""
+    full = request.config.getoption("--full-safety")
+    return lambda reduced, full_count: full_count if full else reduced
+
+
 @pytest.fixture(autouse=True)
 def _fixed_environment(monkeypatch):
     monkeypatch.setenv("TZ", "America/Los_Angeles")

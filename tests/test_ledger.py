@@ -615,7 +615,9 @@ def test_failed_folder_fsync_after_the_rename_is_reported(full, monkeypatch):
         with pytest.raises(WriteError) as exc:
             service(full).open_incident("Maybe", "2026-03-28T10:00")
     assert calls["n"] == 2
-    assert "the ledger was replaced but the folder could not be synced" in exc.value.message
+    assert "the change was written (head 9:" in exc.value.message
+    assert "but the folder could not be synced (Input/output error)" in exc.value.message
+    assert "check with `list` or `verify` before retrying, so as not to record it twice" in exc.value.message
     ledger = Store(full).read()
     assert len(ledger.events) == N_EVENTS + 1 and ledger.events[-1]["data"]["title"] == "Maybe"
     assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.lock"]

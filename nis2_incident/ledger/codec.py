@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Callable
 
 import tomli_w
 
-from ..errors import LedgerError
+from ..errors import LedgerError, Nis2IncidentError
+from . import locate
 
 SCHEMA_VERSION = 1
 EVENT_KEYS = {"seq", "type", "recorded_at", "prev", "hash"}
@@ -44,7 +46,8 @@ def decode(raw: bytes, path: Path) -> dict:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LedgerError(f"{path}: byte {exc.start}: not valid UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise LedgerError(f"{path}: byte {exc.start} (line {line}): not valid UTF-8{_wide_bom(raw)}") from None
     text = text.removeprefix("\ufeff")
     try:
         if is_json(path):
@@ -57,8 +60,19 @@ def decode(raw: bytes, path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise LedgerError(f"{path}: invalid TOML: {exc}") from None
     except (ValueError, RecursionError) as exc:  # duplicate keys, NaN, floats, huge integers, deep nesting
-        raise LedgerError(f"{path}: invalid ledger: {str(exc)[:200]}") from None
+        raise LedgerError(f"{path}: {locate.describe(text, exc, is_json(path))}") from None
+    deep = locate.too_deep(data)
+    if deep is not None:
+        raise LedgerError(f"{path}: {locate.describe_depth(text, is_json(path), deep)}")
     return check_shape(data, path)
+
+
+def _wide_bom(raw: bytes) -> str:
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if raw.startswith(bom):
+            return f" (the file starts with a {name} byte order mark: save it as UTF-8)"
+    return ""
 
 
 def check_shape(data, path: Path) -> dict:
@@ -95,9 +109,16 @@ def check_shape(data, path: Path) -> dict:
     return data
 
 
-# Upgrade chain: UPGRADES[n] turns a version-n ledger into version n+1. Version 1 is the first; the
-# chain is empty until a version 2 exists, and versions below 1 do not exist.
-UPGRADES: dict[int, callable] = {}
+# The upgrade chain. UPGRADES[n] is a function that takes the data of a version-n ledger (as decoded)
+# and returns the data of version n+1 with `schema_version` = n+1; `upgrade` applies the steps in
+# order when an older file is read, and the next write stores the upgraded form. Rules for a step:
+#   - it never changes a stored event (seq, prev, hash and the hashed content stay byte-for-byte the
+#     same, or the chain breaks); new meanings of old events belong in the fold (model.py);
+#   - it may reshape the top level (rename, add or drop keys of the current view, e.g. `profile`);
+#   - it is pure (no I/O) and total on every valid ledger of version n.
+# Version 1 is the first; the chain is empty until version 2 exists. tests/fixtures/ledger-v1.toml is
+# a version-1 ledger kept forever: every later version must read, verify and upgrade it.
+UPGRADES: dict[int, Callable[[dict], dict]] = {}
 
 
 def upgrade(data: dict, path: Path) -> dict:
@@ -105,8 +126,15 @@ def upgrade(data: dict, path: Path) -> dict:
     if version < 1:
         raise LedgerError(f"{path}: schema_version {version} is not a known version (accepted: 1..{SCHEMA_VERSION})")
     while version < SCHEMA_VERSION:
-        data = UPGRADES[version](data)
-        version = data["schema_version"]
+        step = UPGRADES.get(version)
+        if step is None:
+            raise Nis2IncidentError(f"{path}: schema_version {version}: this nis2-incident has no upgrade to "
+                                    f"version {version + 1} (a bug: report it; the file is unchanged)")
+        data = step(data)
+        if data.get("schema_version") != version + 1:
+            raise Nis2IncidentError(f"{path}: the upgrade from schema_version {version} did not produce "
+                                    f"version {version + 1} (a bug: report it; the file is unchanged)")
+        version += 1
     return data
 
 

@@ -1,9 +1,13 @@
 """The ledger file on disk: read without a lock (writes are atomic renames), write under an flock.
 
 Write protocol: lock `<ledger>.lock` (never deleted, so two writers can never hold two different
-locks), re-read and verify the ledger under the lock, let the caller append events, write a
-temporary file in the same folder, fsync it, `os.replace` it over the ledger, fsync the folder.
-A reader sees the old file or the new one, never a half-written one.
+locks), re-read and verify the ledger under the lock, let the caller append events, remove temporary
+files left by writers that died, write a temporary file `.<ledger>.tmp-<pid>` in the same folder,
+fsync it, `os.replace` it over the ledger, fsync the folder. A reader sees the old file or the new
+one, never a half-written one. Every file-system call goes through `fsio` (the fault-injection seam).
+
+What the caller should tell the user (a temporary file removed, a network file system) is left in
+`Store.notices` after each write; `Service` passes it on as warnings.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..errors import LedgerError, LedgerMissing, LockTimeout, StateError, WriteError
-from . import chain, codec
+from . import chain, codec, fsio
 
 T = TypeVar("T")
 
@@ -66,17 +71,22 @@ class Store:
     def __init__(self, path: Path | str, lock_timeout: float = 10.0):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.notices: list[str] = []  # for the user, from the last write (see the module docstring)
 
     @property
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def tmp_path(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
 
     def exists(self) -> bool:
         return self.path.exists()
 
     def read_bytes(self) -> bytes:
         try:
-            return self.path.read_bytes()
+            return fsio.read_file(self.path)
         except FileNotFoundError:
             raise LedgerMissing(
                 f"{self.path}: no ledger here; create one with `nis2-incident init --name NAME --category essential|important`"
@@ -84,7 +94,7 @@ class Store:
         except IsADirectoryError:
             raise LedgerError(f"{self.path}: is a folder, not a ledger file") from None
         except OSError as exc:
-            raise LedgerError(f"{self.path}: cannot read: {exc.strerror}") from None
+            raise LedgerError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
 
     def read(self) -> Ledger:
         return parse(self.read_bytes(), self.path)
@@ -92,80 +102,170 @@ class Store:
     @contextmanager
     def locked(self):
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fsio.makedirs(self.path.parent)
+            fd = fsio.open_fd(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise WriteError(f"{self.lock_path}: cannot open the lock file: {exc.strerror}") from None
+            raise WriteError(f"{self.lock_path}: cannot open the lock file: {exc.strerror or exc}; "
+                             "nothing was recorded") from None
         try:
             deadline = time.monotonic() + self.lock_timeout
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fsio.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise WriteError(f"{self.lock_path}: cannot lock: {exc.strerror}") from None
+                        raise WriteError(f"{self.lock_path}: cannot lock: {exc.strerror or exc}; "
+                                         "nothing was recorded") from None
                     if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
                         raise LockTimeout(
-                            f"{self.path}: another nis2-incident process (pid {holder}) holds the write lock; "
-                            f"gave up after {self.lock_timeout:g} s. Retry, or raise --lock-timeout"
+                            f"{self.path}: another nis2-incident process (pid {self._holder(fd)}) holds the write "
+                            f"lock; gave up after {self.lock_timeout:g} s. Retry, or raise --lock-timeout"
                         ) from None
                     time.sleep(0.02)
             # Name the holder for whoever waits; the lock file itself is never deleted.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                fsio.ftruncate(fd, 0)
+                fsio.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError as exc:
+                raise WriteError(f"{self.lock_path}: cannot write this process's id into the lock file "
+                                 f"({exc.strerror or exc}); nothing was recorded") from None
             yield
         finally:
-            os.close(fd)  # closing releases the flock
+            try:
+                fsio.close(fd)  # closing releases the flock
+            except OSError:
+                pass  # the descriptor (and its flock) is gone either way; nothing was written through it
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            text = fsio.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        except OSError:
+            text = ""
+        return text if text.isdigit() else "unknown"
 
     def create(self, ledger: Ledger) -> None:
+        self.notices = []
         with self.locked():
-            if self.path.exists():
-                size = self.path.stat().st_size
+            try:
+                size = fsio.stat(self.path).st_size
+            except FileNotFoundError:
+                size = None
+            except OSError as exc:
+                raise WriteError(f"{self.path}: cannot tell whether a ledger exists ({exc.strerror or exc}); "
+                                 "nothing was recorded") from None
+            if size is not None:
                 raise StateError(f"{self.path}: a ledger already exists ({size} bytes); it is never overwritten. "
-                            "Use --ledger to choose another file")
-            self._replace(codec.encode(ledger.to_data(), self.path))
+                                 "Use --ledger to choose another file")
+            self._replace(codec.encode(ledger.to_data(), self.path), ledger.head)
 
     def update(self, change: Callable[[Ledger], T]) -> tuple[T, Ledger]:
         """Re-read under the lock, apply `change` (which appends events or raises), write atomically.
         Nothing is written when `change` raises or appends nothing."""
+        self.notices = []
         with self.locked():
             ledger = self.read()
             before = len(ledger.events)
             result = change(ledger)
             if len(ledger.events) != before:
-                self._replace(codec.encode(ledger.to_data(), self.path))
+                self._replace(codec.encode(ledger.to_data(), self.path), ledger.head)
             return result, ledger
 
-    def _replace(self, payload: bytes) -> None:
+    # --- under the lock ----------------------------------------------------------------------
+
+    def _replace(self, payload: bytes, head: str) -> None:
         folder = self.path.parent
-        tmp = folder / f".{self.path.name}.tmp-{os.getpid()}"
+        self._check_file_system(folder)
+        self._remove_stale_temporary_files(folder)
+        tmp = self.tmp_path
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd = fsio.open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 view = memoryview(payload)
                 while view:
-                    written = os.write(fd, view)
+                    written = fsio.write(fd, view)
                     view = view[written:]
-                os.fsync(fd)
+                fsio.fsync(fd)
             finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
+                fsio.close(fd)
+            fsio.replace(tmp, self.path)
         except OSError as exc:
+            left = ""
             try:
-                tmp.unlink()
-            except OSError:
+                fsio.unlink(tmp)
+            except FileNotFoundError:
                 pass
+            except OSError:
+                left = f"; the temporary file {tmp.name} is left behind and the next write removes it"
             raise WriteError(f"{self.path}: could not write the ledger ({exc.strerror or exc}); "
-                             "nothing was recorded and the previous file is intact") from None
+                             f"nothing was recorded and the previous file is intact{left}") from None
         try:
-            dfd = os.open(folder, os.O_RDONLY)
+            dfd = fsio.open_fd(folder, os.O_RDONLY)
             try:
-                os.fsync(dfd)
+                fsio.fsync(dfd)
             finally:
-                os.close(dfd)
+                try:
+                    fsio.close(dfd)
+                except OSError:
+                    pass  # a read-only descriptor: nothing to lose once fsync returned
         except OSError as exc:
-            raise WriteError(f"{self.path}: the ledger was replaced but the folder could not be synced "
-                             f"({exc.strerror or exc}); the change may be lost on a crash. Run `verify`") from None
+            raise WriteError(f"{self.path}: the change was written (head {head}) but the folder could not be "
+                             f"synced ({exc.strerror or exc}), so a power cut may still lose it; check with "
+                             "`list` or `verify` before retrying, so as not to record it twice") from None
 
+    def _check_file_system(self, folder: Path) -> None:
+        try:
+            kind = fsio.fs_type(folder)
+        except OSError:
+            return  # unknown: say nothing rather than guess
+        if kind in fsio.NETWORK_FS:
+            self.notices.append(
+                f"{self.path} is on a network file system ({kind}): the write lock and the atomic rename are "
+                "not guaranteed there, so two writers or a crash may lose events; keep the ledger on a local "
+                "disk (README: What we promise about your data)")
+
+    def _remove_stale_temporary_files(self, folder: Path) -> None:
+        """`.<ledger>.tmp-<pid>` files of writers that died (SIGKILL, power cut) before their rename.
+        Under the lock no other writer is between its open and its rename, so a file of a process that
+        no longer runs, or of this very process, is garbage; the ledger itself never depended on it."""
+        pattern = re.compile(rf"\.{re.escape(self.path.name)}\.tmp-([0-9]{{1,10}})")
+        try:
+            names = fsio.listdir(folder)
+        except OSError as exc:
+            self.notices.append(f"could not look for temporary files left by interrupted writes in {folder} "
+                                f"({exc.strerror or exc})")
+            return
+        for name in sorted(names):
+            match = pattern.fullmatch(name)
+            if not match:
+                continue
+            pid, path = int(match.group(1)), folder / name
+            if pid != os.getpid() and _pid_alive(pid):
+                self.notices.append(f"left {path} in place: process {pid} is still running; if it is not a "
+                                    "nis2-incident writer, remove the file by hand")
+                continue
+            try:
+                fsio.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self.notices.append(f"could not remove {path}, left by an interrupted write "
+                                    f"({exc.strerror or exc}); remove it by hand")
+                continue
+            self.notices.append(f"removed {path}, a temporary file left by an interrupted write of process "
+                                f"{pid}; the ledger itself was not affected")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:  # 0 and negative pids name process groups, not processes
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except (OverflowError, OSError):
+        return False
+    return True

@@ -1,0 +1,320 @@
+"""Bad input gives clean errors, fast (DESIGN §3, row "bad input"; SPEC §8; issue 7, item 6).
+
+tests/test_ledger.py fuzzes the reader with random and mutated bytes and forged values, and
+tests/test_timeutil.py fuzzes WHEN with short text. This adds what those leave out: hostile values at
+value positions (nesting thousands of levels deep, 5,000-digit integers, NaN and infinities, duplicate
+keys), byte order marks (UTF-8, doubled, UTF-16, UTF-32, in the middle), invalid UTF-8 sequences, and
+the same through the command line. Every example must give only the project's own error, naming the
+file and a place in it (a line, a byte, an event), in under a second (hypothesis deadline=1000 ms).
+A ledger that reads must also accept a write: what reads can be written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from conftest import at
+from nis2_incident import timeutil as tu
+from nis2_incident.cli import app
+from nis2_incident.errors import InputError, LedgerError, Nis2IncidentError
+from nis2_incident.ledger import Ledger, Store, codec, parse
+from nis2_incident.service import Service, folded
+
+NOW = "2026-03-28T12:00"
+runner = CliRunner()
+LOCATION = re.compile(r"line \d+|byte \d+|events\[\d+\]|seq \d+|event #\d+|schema_version|profile|top level"
+                      r"|is empty")
+BOMS = [b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00",
+        b"\x00\x00\xfe\xff"]
+BAD_UTF8 = [b"\xff", b"\x80", b"\xc3", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82"]
+
+
+def seed(fmt: str) -> bytes:
+    ledger = Ledger(profile={"name": "CHU", "category": "essential", "timezone": "Europe/Paris",
+                             "regimes": ["nis2"]})
+    ledger.append({"type": "profile_set", "recorded_at": "2026-03-28T12:00:00+01:00", "data": dict(ledger.profile)})
+    ledger.append({"type": "opened", "recorded_at": "2026-03-28T12:00:00+01:00", "incident": "INC-2026-001",
+                   "data": {"title": "Ransomware", "aware_at": "2026-03-28T10:00:00+01:00",
+                            "significance": "undetermined", "number": 1, "iocs": ["1.2.3.4"]}})
+    return codec.encode(ledger.to_data(), Path(f"x.{fmt}"))
+
+
+SEED = {"toml": seed("toml"), "json": seed("json")}
+# value positions in the seed texts: the incident number, and the last of the list of indicators
+SLOTS = {"toml": [b"number = 1", b'"1.2.3.4"'], "json": [b'"number": 1', b'"1.2.3.4"']}
+
+
+def deep(fmt: str):
+    open_close = {"json": [("[", "]"), ('{"a": ', "}")], "toml": [("[", "]"), ("{ a = ", "}")]}[fmt]
+    return st.tuples(st.sampled_from(open_close), st.integers(1, 20_000)).map(
+        lambda t: t[0][0] * t[1] + ("1" if "a" in t[0][0] else "") + t[0][1] * t[1])
+
+
+def hostile_value(fmt: str):
+    digits = st.integers(4000, 6000).map(lambda n: "9" * n)
+    common = [deep(fmt), digits, digits.map(lambda d: "-" + d)]
+    if fmt == "json":
+        return st.one_of(*common, st.sampled_from(["NaN", "Infinity", "-Infinity", "1.5", "1e400", "-0.0",
+                                                    '{"a": 1, "a": 2}', '"\\ud800"', '"\\u0000"', "[1,]", "01"]))
+    return st.one_of(*common, digits.map(lambda d: "_".join(d[i:i + 3] for i in range(0, len(d), 3))),
+                     st.sampled_from(["nan", "inf", "-inf", "1.5", "1979-05-27T07:32:00Z", "1979-05-27",
+                                      "07:32:00", '"\\ud800"', "0x" + "f" * 5000, "{ a = 1, a = 2 }",
+                                      '"""x"""', "[1,]", "+01"]))
+
+
+@st.composite
+def hostile_ledger(draw):
+    fmt = draw(st.sampled_from(["toml", "json"]))
+    raw = SEED[fmt]
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["value"] * 6 + ["bom", "bom-inside", "utf16", "bad-utf8", "dup-line"]))
+        if kind == "value":
+            slot = draw(st.sampled_from([s for s in SLOTS[fmt] if s in raw] or [b""]))
+            if slot:
+                key, sep = (slot.split(b"=")[0] + b"= ", b"") if fmt == "toml" and b"=" in slot else (b"", b"")
+                if fmt == "json" and b":" in slot:
+                    key = slot.split(b":")[0] + b": "
+                value = draw(hostile_value(fmt)).encode()
+                raw = raw.replace(slot, key + value + sep, 1)
+        elif kind == "bom":
+            raw = draw(st.sampled_from(BOMS)) + raw
+        elif kind == "bom-inside":
+            pos = draw(st.integers(0, len(raw)))
+            raw = raw[:pos] + b"\xef\xbb\xbf" + raw[pos:]
+        elif kind == "utf16":
+            raw = raw.decode("utf-8", "replace").encode(draw(st.sampled_from(["utf-16", "utf-32", "utf-16-be"])))
+        elif kind == "bad-utf8":
+            pos = draw(st.integers(0, len(raw)))
+            raw = raw[:pos] + draw(st.sampled_from(BAD_UTF8)) + raw[pos:]
+        elif kind == "dup-line":
+            lines = raw.split(b"\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            lines.insert(i, lines[i])
+            raw = b"\n".join(lines)
+    return fmt, raw
+
+
+def only_project_errors(raw: bytes, fmt: str) -> Ledger | None:
+    """Parse (and fold) with the file named; every refusal names the file and a place in it."""
+    path = Path(f"/ledgers/hostile.{fmt}")
+    try:
+        ledger = parse(raw, path)
+        folded(ledger, str(path))
+    except LedgerError as exc:
+        assert exc.message.startswith(f"{path}: "), exc.message
+        assert LOCATION.search(exc.message), exc.message
+        return None
+    return ledger
+
+
+@settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(case=hostile_ledger())
+def test_hostile_ledgers_give_only_project_errors_with_a_location(case):
+    fmt, raw = case
+    only_project_errors(raw, fmt)
+
+
+@settings(max_examples=60, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(case=hostile_ledger())
+def test_what_reads_can_be_written(case):
+    """A ledger that parses accepts a write (or refuses it with a project error); never a crash in the
+    writer. Found: a value nested 300 levels deep read fine and then crashed the TOML writer."""
+    fmt, raw = case
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"ledger.{fmt}"
+        path.write_bytes(raw)
+        try:
+            Service(Store(path), at(NOW)).open_incident("After", "2026-03-28T10:00")
+        except Nis2IncidentError:
+            assert path.read_bytes() == raw
+        else:
+            assert Store(path).read().events[-1]["data"]["title"] == "After"
+
+
+@pytest.mark.parametrize("depth", [32, 300, 5000])
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_bug_deep_nesting_in_another_tools_key_crashed_the_next_write(tmp_path, make_service, fmt, depth):
+    """Found by the write fuzzing: a top-level key of another tool (kept as it is) holding a list
+    nested 300 levels deep parsed and verified, then `open` died in the TOML writer with RecursionError
+    (exit 70). Now nesting beyond 32 levels is refused when reading (exit 3), with its place."""
+    path = tmp_path / f"ledger.{fmt}"
+    make_service(NOW, path=path)
+    data = json.loads(path.read_text()) if fmt == "json" else tomllib.loads(path.read_text())
+    text = codec.encode({"other_tool": 1, **data}, path).decode()
+    nested = "[" * depth + "]" * depth
+    text = text.replace('"other_tool": 1', f'"other_tool": {nested}') if fmt == "json" else \
+        text.replace("other_tool = 1", f"other_tool = {nested}")
+    path.write_text(text, "utf-8")
+    before = path.read_bytes()
+    for args in (["verify"], ["open", "Deep", "--aware", "2026-03-28T10:00"]):
+        start = time.perf_counter()
+        result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, *args], catch_exceptions=False)
+        assert time.perf_counter() - start < 1.0
+        assert result.exit_code == 3, result.stderr
+        line = result.stderr.strip()
+        assert re.fullmatch(rf"error: {re.escape(str(path))}: line \d+, column \d+: invalid ledger: nested more "
+                            r"than 32 levels deep( \(under other_tool\[0\]\[0\]\[0\]…\)| \(maximum recursion "
+                            r"depth exceeded\))", line), line
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_a_ledger_nested_at_the_limit_is_read_and_written(tmp_path, make_service, fmt):
+    path = tmp_path / f"ledger.{fmt}"
+    make_service(NOW, path=path)
+    data = Store(path).read().to_data()
+    data["other_tool"] = json.loads("[" * 31 + "]" * 31)  # depth 32 with the top level
+    path.write_bytes(codec.encode(data, path))
+    result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, "open", "x", "--aware", "2026-03-28T10:00"])
+    assert result.exit_code == 0, result.stderr
+    assert Store(path).read().extra["other_tool"] == data["other_tool"]
+
+
+# --- byte order marks and bad UTF-8, through the command line ----------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_a_utf8_bom_is_accepted_and_the_next_write_drops_it(tmp_path, make_service, fmt):
+    """Notepad saves UTF-8 with a BOM; the ledger is still the same ledger."""
+    path = tmp_path / f"ledger.{fmt}"
+    make_service(NOW, path=path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = runner.invoke(app, ["--ledger", str(path), "verify"])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, "open", "x", "--aware", "2026-03-28T10:00"])
+    assert result.exit_code == 0, result.stderr
+    assert not path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize(("bom", "encoding", "name"), [
+    (b"", "utf-16", "UTF-16"), (b"", "utf-32", "UTF-32"), (b"\xef\xbb\xbf\xef\xbb\xbf", "utf-8", None)])
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_other_byte_order_marks_are_refused_with_the_place(tmp_path, make_service, fmt, bom, encoding, name):
+    path = tmp_path / f"ledger.{fmt}"
+    make_service(NOW, path=path)
+    damaged = bom + path.read_text("utf-8").encode(encoding)
+    path.write_bytes(damaged)
+    for args in (["verify"], ["--now", NOW, "open", "x", "--aware", "2026-03-28T10:00"]):
+        result = runner.invoke(app, ["--ledger", str(path), *args])
+        assert result.exit_code == 3, result.stderr
+        message = result.stderr.strip()
+        assert message.startswith(f"error: {path}: ")
+        assert LOCATION.search(message), message
+        if name:
+            assert message == (f"error: {path}: byte 0 (line 1): not valid UTF-8 (the file starts with a {name} "
+                               "byte order mark: save it as UTF-8)")
+        assert path.read_bytes() == damaged
+
+
+def test_invalid_utf8_in_a_ledger_names_the_byte_and_line(tmp_path, make_service):
+    path = tmp_path / "ledger.toml"
+    make_service(NOW, path=path)
+    raw = path.read_bytes()
+    pos = raw.index(b"CHU Test")
+    path.write_bytes(raw[:pos] + b"\xc3" + raw[pos:])
+    result = runner.invoke(app, ["--ledger", str(path), "verify"])
+    assert result.exit_code == 3
+    line = raw.count(b"\n", 0, pos) + 1
+    assert result.stderr.strip() == f"error: {path}: byte {pos} (line {line}): not valid UTF-8"
+
+
+def test_deep_nesting_through_a_real_process(tmp_path):
+    """The real entry point, with its real stack depth: a 100,000-level JSON ledger is exit 3, fast."""
+    path = tmp_path / "ledger.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(path), "verify"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr == (f"error: {path}: line 1, column 33: invalid ledger: nested more than 32 levels deep "
+                           "(maximum recursion depth exceeded)\n")
+    assert time.monotonic() - start < 5  # including the interpreter's start
+
+
+# --- WHEN ---------------------------------------------------------------------------------------
+
+NOW_UTC = tu.parse_when("2026-06-01T12:00Z", tu.now_utc(), "UTC")
+
+
+def when_text():
+    digits = st.integers(1, 5000).map(lambda n: "9" * n)
+    return st.one_of(
+        st.text(max_size=40).map(lambda t: "\ufeff" + t),                                     # BOMs
+        st.sampled_from(["\ufeffnow", "\ufeff2026-03-28T10:00", "2026-03-28T10:00\ufeff", "now\ufeff",
+                         "\udcff", "2026-03-28T10:00\udcff", "\x00", "2026-03-28T10:00\x00",     # bad UTF-8 (argv)
+                         "NaN", "nan", "inf", "-inf", "Infinity", "1e400", "P1D", "PT5000000H",
+                         "２０２６-０３-２８T10:00", "٢٠٢٦-03-28T10:00", "2026-03-28T10:00+99:00",
+                         "9999-12-31T23:59+14:00", "0001-01-01T00:00-14:00"]),
+        digits.map(lambda d: f"in {d}d"), digits.map(lambda d: f"-{d}h"), digits.map(lambda d: f"{d} ago"),
+        digits.map(lambda d: f"{d}-01-01T10:00"), digits.map(lambda d: f"2026-03-28T10:00+{d}"),
+        st.integers(1, 5000).map(lambda n: "(" * n), st.integers(1, 5000).map(lambda n: "[" * n + "]" * n),
+    )
+
+
+@settings(max_examples=300, deadline=1000)
+@given(text=when_text())
+def test_when_parser_gives_only_input_errors_on_hostile_text(text):
+    try:
+        got = tu.parse_when(text, NOW_UTC, "Europe/Paris")
+    except InputError as exc:
+        assert exc.message and "accepted" in exc.message or "WHEN" in exc.message or "time" in exc.message, \
+            exc.message
+        assert len(exc.message) < 400  # a 5,000-digit input is not echoed back whole
+    else:
+        assert got.utcoffset().total_seconds() == 0
+
+
+def test_invalid_utf8_in_a_when_through_a_real_process(tmp_path, make_service):
+    """Bytes that are not UTF-8 in argv arrive as lone surrogates: exit 2 and the option named."""
+    path = tmp_path / "ledger.toml"
+    make_service(NOW, path=path)
+    before = path.read_bytes()
+    proc = subprocess.run([sys.executable.encode(), b"-m", b"nis2_incident", b"--ledger", bytes(path), b"--now",
+                           NOW.encode(), b"open", b"x", b"--aware", b"2026-03-28T10:00\xff"],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(b"error: aware-at: invalid time"), proc.stderr
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("text", "where", "what"), [
+    ('{"schema_version": 1,\n  "profile": {"a": 1, "a": 2}}', "line 2, column 23", "duplicate key 'a'"),
+    ('{"schema_version": 1,\n "profile": {"a": NaN}}', "line 2, column 19", "NaN is not allowed"),
+    ('{"schema_version": 1,\n\n "profile": {"a": -Infinity}}', "line 3, column 19", "-Infinity is not allowed"),
+    ('{"schema_version": 1.0}', "line 1, column 20", "the number 1.0 (no decimals) is not allowed"),
+    ('{"schema_version": 1,\n "x": "' + "9" * 5000 + '", "y": ' + "9" * 5000 + "}", "line 2, column 5016",
+     "an integer of 5000 digits: Exceeds the limit (4300 digits)"),
+    ('{"x": ' + "[" * 5000 + "]" * 5000 + "}", "line 1, column 38", "nested more than 32 levels deep"),
+])
+def test_bug_json_refusals_had_no_line_and_column(text, where, what):
+    """Found by the hostile-input fuzzing: the refusals added on top of `json` (duplicate keys, NaN,
+    decimals, huge integers, deep nesting) said what but not where ("invalid ledger: NaN is not
+    allowed"), in a file of thousands of lines. Now they give the line and column of the culprit."""
+    with pytest.raises(LedgerError) as err:
+        parse(text.encode(), Path("/l/ledger.json"))
+    assert err.value.message.startswith(f"/l/ledger.json: {where}: invalid ledger: {what}"), err.value.message
+
+
+@pytest.mark.parametrize(("text", "where", "what"), [
+    ('schema_version = 1\n# 9999\nx = "' + "9" * 5000 + '"\ny = [1, ' + "9" * 5000 + "]\n", "line 4, column 9",
+     "an integer of 5000 digits"),
+    ("schema_version = 1\ny = " + "9_999" * 1200 + "\n", "line 2, column 5", "an integer of 4800 digits"),
+    ("schema_version = 1\nx = '[[['\ny = " + "[" * 5000 + "]" * 5000 + "\n", "line 3, column 36",
+     "nested more than 32 levels deep"),
+])
+def test_bug_toml_refusals_had_no_line_and_column(text, where, what):
+    with pytest.raises(LedgerError) as err:
+        parse(text.encode(), Path("/l/ledger.toml"))
+    assert err.value.message.startswith(f"/l/ledger.toml: {where}: invalid ledger: {what}"), err.value.message
