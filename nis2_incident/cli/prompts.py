@@ -1,0 +1,117 @@
+"""Interactive `open`: when TITLE or --aware is left out and stdin is a terminal, ask for the facts.
+
+The answers become the same values the flags would have given, so the event recorded is the one the
+same command with flags records. Facts already given as flags are not asked again. Prompts go to
+stderr (stdout stays for data, even with --json). Without a terminal nothing is asked: the command
+fails with the one-line error it always gave (exit 2). Ctrl-C or Ctrl-D at a prompt records nothing
+and exits 130.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Optional
+
+import typer
+
+from .. import timeutil as tu
+from ..errors import InputError
+
+AWARE_REQUIRED = ("--aware WHEN is required: the moment you became aware of the incident (the clock start); "
+                  "e.g. --aware 2026-03-28T10:00 or --aware '2h ago'")
+TITLE_REQUIRED = ("TITLE is required: a short title, e.g. open 'Ransomware on the PACS' --aware '2h ago' "
+                  "(on a terminal, `open` without it asks for the facts)")
+
+_YES = ("y", "yes", "o", "oui", "true")
+_NO = ("n", "no", "non", "false")
+_UNKNOWN = ("?", "", "u", "unknown", "undetermined")
+
+
+def stdin_is_tty() -> bool:
+    """Whether to ask (a seam for tests; a real terminal is tested through a pseudo-terminal)."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _ask(text: str, default: Optional[str] = None) -> str:
+    try:
+        value = typer.prompt(text, default=default, show_default=bool(default), err=True)
+    except typer.Abort:
+        sys.stderr.write("\ninterrupted: nothing was recorded\n")
+        raise typer.Exit(130) from None
+    return str(value).strip()
+
+
+def _ask_tristate(text: str) -> Optional[bool]:
+    while True:
+        answer = _ask(f"{text} [y/n/?]", default="?").lower()
+        if answer in _YES:
+            return True
+        if answer in _NO:
+            return False
+        if answer in _UNKNOWN:
+            return None
+        sys.stderr.write("  answer y (yes), n (no) or ? (not known yet)\n")
+
+
+def _ask_when(text: str, default: Optional[str], check: Callable[[str], None], optional: bool = False) -> Optional[str]:
+    while True:
+        answer = _ask(text, default=default)
+        if not answer and optional:
+            return None
+        try:
+            check(answer)
+            return answer
+        except InputError as exc:
+            sys.stderr.write(f"  {exc.message}\n")
+
+
+def _ask_text(text: str, required: bool = False) -> Optional[str]:
+    while True:
+        answer = _ask(text, default="" if not required else None)
+        if answer or not required:
+            return answer or None
+        sys.stderr.write("  some text is needed here\n")
+
+
+def open_interactively(title: Optional[str], aware: Optional[str], facts: dict, service_factory) -> tuple:
+    """Complete TITLE, --aware and the main facts by asking; returns (service, title, aware, facts)."""
+    if not stdin_is_tty():
+        raise InputError(AWARE_REQUIRED if title is not None else TITLE_REQUIRED)
+    service = service_factory()
+    profile = service.state().profile
+    tz, now = profile.timezone, service.now
+
+    def check(text: str) -> None:
+        instant = tu.parse_when(text, now, tz)
+        if instant > now:
+            raise InputError(f"{tu.display(instant, tz)} is in the future (now is {tu.display(now, tz)}); "
+                             "accepted: a time at or before now")
+
+    sys.stderr.write(f"Recording an incident for {profile.name} (times in {tz}; Ctrl-C to cancel)\n")
+    facts = dict(facts)
+    if title is None:
+        title = _ask_text("Title (e.g. Ransomware on the PACS)", required=True)
+    if aware is None:
+        aware = _ask_when("When did you become aware (the clock start)? WHEN", "now", check)
+    if facts.get("detected_at") is None:
+        facts["detected_at"] = _ask_when("When was it first detected? WHEN (empty: not recorded)", "", check,
+                                         optional=True)
+    if facts.get("significance") is None:
+        significant = _ask_tristate("Significant incident (Art. 23(3))? ? = not decided yet, counted as significant")
+        if significant is not None:
+            facts["significance"] = "significant" if significant else "not_significant"
+        if significant is False and not facts.get("significance_rationale"):
+            facts["significance_rationale"] = _ask_text("Why is it not significant?", required=True)
+    for key, question in (("malicious", "Unlawful or malicious act suspected?"),
+                          ("cross_border", "Possible cross-border impact?"),
+                          ("personal_data", "Personal data involved?")):
+        if facts.get(key) is None:
+            facts[key] = _ask_tristate(question)
+    if facts.get("personal_data") and facts.get("high_risk") is None:
+        facts["high_risk"] = _ask_tristate("High risk to the data subjects (patients)?")
+    if facts.get("summary") is None:
+        facts["summary"] = _ask_text("Summary, in a line (empty: later, with `update`)")
+    return service, title, aware, facts
