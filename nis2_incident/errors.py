@@ -24,6 +24,10 @@ class InputError(Nis2IncidentError):
     exit_code = 2
 
 
+class DraftTemplateError(InputError):
+    """A draft template cannot be found, parsed or rendered: names the file and the line (exit 2)."""
+
+
 class LedgerError(Nis2IncidentError):
     """The ledger cannot be read, parsed, upgraded or verified."""
 
@@ -58,3 +62,15 @@ class LockTimeout(Nis2IncidentError):
 
 class WriteError(Nis2IncidentError):
     exit_code = 7
+
+
+class ExerciseError(Nis2IncidentError):
+    """An exercise file is invalid (unreadable, bad TOML, unknown key, bad time, out of order, refused
+    action): names the file, the line and the key, and why (exit 3, as SPEC §7 says)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, key: str | None = None):
+        where = ":".join(str(p) for p in (file, line) if p is not None)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.reason, self.file, self.line, self.key = message, file, line, key

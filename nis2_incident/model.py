@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import timeutil
+from . import ladder, timeutil
 from .errors import InputError, LedgerError
 
 SIGNIFICANCE = ("significant", "not_significant", "undetermined")
@@ -58,6 +58,14 @@ class Profile(BaseModel):
     # The entity's own targets for stages without a legal hour count, e.g. {"csp.report": "4h"}.
     targets: dict[str, str] = Field(default_factory=dict)
     regimes_dir: str = ""  # a folder of regime files that add to or override the shipped ones
+    # `check`'s reminder ladder (SPEC §5; see ladder.py): per period, the steps at which a finding is
+    # announced, as a time before the due instant ("4h") or a share of the period elapsed ("80%");
+    # then every `reminder_every` while overdue or while a without-undue-delay report is not filed.
+    reminders: dict[str, list[str]] = Field(default_factory=ladder.default_ladder)
+    reminder_every: str = ladder.DEFAULT_EVERY
+    templates_dir: str = ""  # a folder of draft templates that override the shipped ones
+    alarms: list[str] = Field(default_factory=lambda: ["2h", "30m"])  # calendar alarms before each due time
+    dpo: str = ""  # the data protection officer's name and contact details (GDPR Art. 33(3)(b), 34(2))
 
     @field_validator("timezone")
     @classmethod
@@ -73,6 +81,34 @@ class Profile(BaseModel):
     def _duration(cls, value: str) -> str:
         try:
             timeutil.parse_duration(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("alarms")
+    @classmethod
+    def _alarms(cls, value: list[str]) -> list[str]:
+        for duration in value:
+            try:
+                timeutil.parse_duration(duration)
+            except InputError as exc:
+                raise ValueError(f"alarm: {exc.message}") from None
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        try:
+            ladder.validate(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("reminder_every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        try:
+            ladder.parse_every(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
         return value
@@ -100,6 +136,7 @@ class Filing:
     late_reason: str | None = None
     due: datetime | None = None  # the due instant when it was filed (lateness is frozen at filing)
     late: bool = False
+    draft_sha256: str | None = None  # SHA-256 of the text that was filed (`submit --draft FILE`)
 
 
 @dataclass
@@ -266,6 +303,7 @@ def fold(events: list[dict]) -> State:
                 late_reason=data.get("late_reason"),
                 due=_time(data["due"], seq, "due") if "due" in data else None,
                 late=bool(data.get("late", False)),
+                draft_sha256=data.get("draft_sha256"),
             )
             inc.filings.append(filing)
             ref = f" (ref. {filing.reference})" if filing.reference else ""

@@ -107,6 +107,16 @@ class Service:
         state = self.state()
         return state, self.view(state, state.incident(ident))
 
+    def snapshot(self) -> tuple[Ledger, State, list[IncidentView]]:
+        """One read of the ledger: the file's content (events, head), its fold, and every incident's
+        obligations. For exports and drafts, which need the events as well as the derived record."""
+        ledger = self.store.read()
+        state = folded(ledger, str(self.store.path))
+        if state.profile is None:
+            raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
+        self._bind(state)
+        return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
+
     def verify(self, head: str | None = None) -> dict:
         ledger = self.store.read()  # parses and verifies the chain
         state = folded(ledger, str(self.store.path))
@@ -131,7 +141,12 @@ class Service:
             return change(ledger, self._bind(state), warnings)
 
         value, ledger = self.store.update(apply)
-        return Outcome(value, ledger.head, warnings)
+        return Outcome(value, ledger.head, warnings + self._store_notices())
+
+    def _store_notices(self) -> list[str]:
+        """What the store asks to tell the user after a write (a stale temporary file removed, a
+        network file system); stores without a file (exercises) have none."""
+        return list(getattr(self.store, "notices", []))
 
     def _event(self, ledger: Ledger, state: State, type_: str, data: dict, incident: str | None = None) -> dict:
         for key, value in data.items():
@@ -171,7 +186,7 @@ class Service:
         ledger.append({"type": "profile_set", "recorded_at": self._stamp(self.now, profile),
                        "data": profile.model_dump()})
         self.store.create(ledger)
-        return Outcome(profile, ledger.head)
+        return Outcome(profile, ledger.head, self._store_notices())
 
     def _check_targets(self, targets: dict) -> None:
         from .regimes import target_stage_names
@@ -314,7 +329,12 @@ class Service:
         raise NotFound(f"unknown stage {stage!r}; accepted: {', '.join(names)}")
 
     def submit(self, ident: str, stage: str, at: str | None = None, reference: str | None = None,
-               channel: str | None = None, late_reason: str | None = None) -> Outcome:
+               channel: str | None = None, late_reason: str | None = None,
+               draft_sha256: str | None = None) -> Outcome:
+        if draft_sha256 is not None and not (len(draft_sha256) == 64 and
+                                             all(c in "0123456789abcdef" for c in draft_sha256)):
+            raise InputError(f"draft SHA-256 {draft_sha256!r:.70}; accepted: 64 lowercase hexadecimal digits")
+
         def change(ledger: Ledger, state: State, warnings: list[str]):
             inc = state.incident(ident)
             name = self.resolve_stage(stage, state.profile)
@@ -347,10 +367,11 @@ class Service:
                                  "for the delay; accepted: the same command with --late-reason TEXT")
             if late and not late_reason:
                 warnings.append(f"filed late (due {tu.display(due, tz)}) without --late-reason; the reason for "
-                                "the delay belongs in the record (GDPR Art. 33(1) requires it; the authority may ask)")
+                                "the delay belongs in the record (the authority may ask for it)")
             data = {"stage": name, "at": self._stamp(when, state.profile), "reference": reference,
                     "channel": channel, "late_reason": late_reason,
-                    "due": self._stamp(due, state.profile) if due else None, "late": late}
+                    "due": self._stamp(due, state.profile) if due else None, "late": late,
+                    "draft_sha256": draft_sha256}
             self._event(ledger, state, "filed", data, inc.id)
             new = fold(ledger.events)
             return self.view(new, new.incidents[inc.id])

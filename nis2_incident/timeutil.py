@@ -194,14 +194,17 @@ def display(instant: datetime | None, tz_name: str, with_zone_name: bool = False
     return text
 
 
-def human_duration(delta: timedelta) -> str:
-    """`3 h 12 min`, `2 d 4 h`, `40 min`, `less than 1 min`. Truncates toward zero."""
+def human_duration(delta: timedelta, seconds: bool = False) -> str:
+    """`3 h 12 min`, `2 d 4 h`, `40 min`, `less than 1 min`. Truncates toward zero. With `seconds`
+    (the live countdown of `status --watch`), under a day: `3:12:05`, `0:40:00` (h:mm:ss)."""
     secs = int(abs(delta).total_seconds())
     days, rem = divmod(secs, 86400)
     hours, rem = divmod(rem, 3600)
     minutes = rem // 60
     if days:
         return f"{days} d {hours} h" if hours else f"{days} d"
+    if seconds:
+        return f"{hours}:{minutes:02d}:{rem % 60:02d}"
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     if minutes:
@@ -209,24 +212,24 @@ def human_duration(delta: timedelta) -> str:
     return "less than 1 min"
 
 
-def countdown(due: datetime | None, now: datetime) -> str:
-    """`in 3 h 12 min` / `overdue by 40 min` / `due now`."""
+def countdown(due: datetime | None, now: datetime, seconds: bool = False) -> str:
+    """`in 3 h 12 min` / `overdue by 40 min` / `due now` (with `seconds`: `in 3 h 12 min 05 s`)."""
     if due is None:
         return ""
     delta = due - now
-    if abs(delta) < timedelta(minutes=1):
+    if abs(delta) < (timedelta(seconds=1) if seconds else timedelta(minutes=1)):
         return "due now"
     if delta > timedelta(0):
-        return f"in {human_duration(delta)}"
-    return f"overdue by {human_duration(delta)}"
+        return f"in {human_duration(delta, seconds)}"
+    return f"overdue by {human_duration(delta, seconds)}"
 
 
-def elapsed(since: datetime, now: datetime) -> str:
+def elapsed(since: datetime, now: datetime, seconds: bool = False) -> str:
     """`3 h 12 min ago` for without-undue-delay stages."""
     delta = now - since
     if delta < timedelta(0):
-        return f"starts in {human_duration(delta)}"
-    return f"{human_duration(delta)} elapsed"
+        return f"starts in {human_duration(delta, seconds)}"
+    return f"{human_duration(delta, seconds)} elapsed"
 
 
 def crosses_clock_change(start: datetime, end: datetime, tz_name: str) -> bool:

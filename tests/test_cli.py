@@ -346,10 +346,17 @@ def test_check_ok(incident):
 
 
 def test_check_due_soon(incident):
-    r = cli(incident, "2026-03-29T06:00", "check", "--quiet")  # 5 h left, default window 6 h
+    # 5 h left, default window 6 h: WARNING, but the first step of the 24 h ladder (4 h before) is not
+    # crossed yet, so there is nothing new to announce and --quiet prints nothing (issue 5).
+    q = cli(incident, "2026-03-29T06:00", "check", "--quiet")
+    assert (q.exit_code, q.stdout) == (1, "")
+    r = cli(incident, "2026-03-29T06:00", "check", "--all")
     assert r.exit_code == 1
     assert summary(r) == ("WARNING", 0, 1)
     assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 5 h)" in r.stdout
+    r = cli(incident, "2026-03-29T07:00", "check", "--quiet")  # the 4 h step: announced
+    assert r.exit_code == 1 and summary(r) == ("WARNING", 0, 1)
+    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 4 h)" in r.stdout
 
 
 def test_check_window(incident):

@@ -19,7 +19,7 @@ COMMANDS = typer.main.get_command(app).commands
 def test_the_contract_commands_exist():
     """SPEC §4 names (the ones this release implements) are contract."""
     expected = {"init", "open", "update", "submit", "request", "handled", "close", "list", "status",
-                "show", "explain", "check", "verify", "paths"}
+                "show", "explain", "check", "verify", "paths", "draft", "export"}
     assert expected <= set(COMMANDS)
 
 

@@ -116,6 +116,8 @@ def boundary(fn):
             fail(exc)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt: nothing was recorded
+            raise typer.Exit(130) from None
         except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
             if SETTINGS.debug:
                 raise
@@ -126,6 +128,20 @@ def boundary(fn):
             raise typer.Exit(70) from None
 
     return wrapper
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command in argv, skipping global options and their values (`--ledger X --now Y check`)."""
+    with_value = {"--ledger", "--now", "--lock-timeout", "--regimes"}
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in with_value:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
@@ -142,7 +158,7 @@ def main() -> None:
         show = getattr(exc, "show", None)
         if show is not None and code is not None:
             show()
-            sys.exit(3 if len(sys.argv) > 1 and "check" in sys.argv[1:] and code == 2 else code)
+            sys.exit(3 if _command_name(sys.argv[1:]) == "check" and code == 2 else code)
         if isinstance(exc, Nis2IncidentError):
             sys.stderr.write(f"error: {exc.message}\n")
             sys.exit(exc.exit_code)
@@ -152,6 +168,8 @@ def main() -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-from . import check, commands  # noqa: E402,F401  (registers the commands)
+from . import check, commands, drafts, exercise  # noqa: E402,F401  (registers the commands)
+
+app.add_typer(exercise.exercise_app, name="exercise")
 
 __all__ = ["app", "main", "LedgerError"]

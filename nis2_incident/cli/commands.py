@@ -11,6 +11,7 @@ import typer
 
 from .. import timeutil as tu
 from ..errors import InputError, LedgerError, LedgerMissing
+from ..ladder import default_ladder
 from ..ledger import Store
 from ..service import Outcome, Service
 from . import SETTINGS, JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary, ledger_path, resolve_now
@@ -74,6 +75,8 @@ def init_cmd(
     within: Annotated[str, typer.Option("--within", help="Default warning window of `check`.")] = "6h",
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target for a stage without a legal hour count, STAGE=DURATION, e.g. csp.report=4h (repeatable).", show_default=False)] = None,
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
+    reminder: Annotated[Optional[list[str]], typer.Option("--reminder", help="`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; default 24h=4h,2h,1h 72h=12h,4h,1h 1month=7d,3d,1d).", show_default=False)] = None,
+    reminder_every: Annotated[Optional[str], typer.Option("--reminder-every", help="Repeat `check`'s announcement this often while overdue or not filed (default 6h; 0 for once).", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
@@ -89,6 +92,7 @@ def init_cmd(
     outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
                            health_establishment=health_establishment, regimes=regime or None,
                            check_within=within, targets=_targets(target),
+                           reminders=_reminders(reminder, default_ladder()), reminder_every=reminder_every,
                            regimes_dir=str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else None)
     if json_out:
         from ..render.jsonout import emit
@@ -110,6 +114,31 @@ def _targets(items: Optional[list[str]]) -> Optional[dict]:
     return out
 
 
+def _reminders(items: Optional[list[str]], current: dict) -> Optional[dict]:
+    """`--reminder PERIOD=STEP,STEP...` (repeatable) applied over `current`: sets one period's ladder;
+    `PERIOD=none` keeps the period with no steps; `PERIOD=` removes it (issue 5, see ladder.py)."""
+    if not items:
+        return None
+    from ..ladder import parse_period, parse_step
+
+    out = {k: list(v) for k, v in current.items()}
+    for item in items:
+        period, sep, steps = item.partition("=")
+        if not sep or not period.strip():
+            raise InputError(f"--reminder {item!r}; accepted: PERIOD=STEP,STEP... such as 24h=4h,2h,1h or "
+                             "1month=7d,3d,1d or 72h=80%,95% (PERIOD=none for no steps, PERIOD= to remove)")
+        key, length = period.strip().lower().replace(" ", ""), parse_period(period)
+        for old in [k for k in out if parse_period(k) == length]:  # the same period under another spelling
+            del out[old]
+        if steps.strip().lower() == "none":
+            out[key] = []
+        elif steps.strip():
+            out[key] = [s.strip().lower() for s in steps.split(",") if s.strip()]
+            for step in out[key]:
+                parse_step(step, length)
+    return out
+
+
 @app.command("profile")
 @boundary
 def profile_cmd(
@@ -121,6 +150,11 @@ def profile_cmd(
     within: Annotated[Optional[str], typer.Option("--within", help="Default warning window of `check`.", show_default=False)] = None,
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target STAGE=DURATION (repeatable; STAGE= removes one).", show_default=False)] = None,
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files ('' for none).", show_default=False)] = None,
+    templates_dir: Annotated[Optional[str], typer.Option("--templates-dir", help="A folder of draft templates that override the shipped ones ('' for none).", show_default=False)] = None,
+    alarm: Annotated[Optional[list[str]], typer.Option("--alarm", help="Calendar alarm before each due time in `export --format ics` (repeatable; replaces the list; default 2h and 30m).", show_default=False)] = None,
+    dpo: Annotated[Optional[str], typer.Option("--dpo", help="The data protection officer's name and contact details, for GDPR drafts.", show_default=False)] = None,
+    reminder: Annotated[Optional[list[str]], typer.Option("--reminder", help="`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; PERIOD= removes one).", show_default=False)] = None,
+    reminder_every: Annotated[Optional[str], typer.Option("--reminder-every", help="Repeat `check`'s announcement this often while overdue or not filed (0 for once).", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
@@ -128,7 +162,13 @@ def profile_cmd(
 ):
     """Show the entity's profile, or change it (each change is an event in the chain)."""
     service = _service(ledger, now, lock_timeout)
-    changes = {"name": name, "category": category.strip().lower() if category else None,
+    if templates_dir and not Path(templates_dir).expanduser().is_dir():
+        raise InputError(f"--templates-dir {templates_dir}: not a folder; accepted: a folder of draft templates")
+    changes = {"templates_dir": (str(Path(templates_dir).expanduser().resolve()) if templates_dir else "")
+               if templates_dir is not None else None,
+               "alarms": [a.strip().lower() for a in alarm] if alarm else None,
+               "dpo": dpo.strip() if dpo is not None else None}
+    changes |= {"name": name, "category": category.strip().lower() if category else None,
                "trust_service": trust_service, "health_establishment": health_establishment,
                "regimes": [r.strip().lower() for r in regime] if regime else None, "check_within": within,
                "regimes_dir": (str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else "")
@@ -144,6 +184,9 @@ def profile_cmd(
             else:
                 current.pop(stage.strip().lower(), None)
         changes["targets"] = current
+    if reminder:
+        changes["reminders"] = _reminders(reminder, service.state().profile.reminders)
+    changes["reminder_every"] = reminder_every.strip().lower() if reminder_every is not None else None
     if any(v is not None for v in changes.values()):
         if changes["category"] and changes["category"] not in ("essential", "important"):
             raise InputError(f"--category {category!r}; accepted: essential, important")
@@ -237,7 +280,7 @@ def _print_incident(view, service: Service, json_out: bool, within=None) -> None
 @app.command("open")
 @boundary
 def open_cmd(
-    title: Annotated[str, typer.Argument(help="A short title, e.g. 'Ransomware on the PACS'.")],
+    title: Annotated[Optional[str], typer.Argument(help="A short title, e.g. 'Ransomware on the PACS' (on a terminal, asked for when left out).", show_default=False)] = None,
     aware: Aware = None,
     detected: Detected = None,
     significant: Significant = None,
@@ -262,14 +305,18 @@ def open_cmd(
     lock_timeout: LockOpt = None,
     json_out: JsonOpt = False,
 ):
-    """Record an incident; prints its id and its deadlines."""
-    if not aware:
-        raise InputError("--aware WHEN is required: the moment you became aware of the incident (the clock start); "
-                         "e.g. --aware 2026-03-28T10:00 or --aware '2h ago'")
-    service = _service(ledger, now, lock_timeout)
+    """Record an incident; prints its id and its deadlines. On a terminal, without TITLE or --aware, it
+    asks for the facts (never when stdin is not a terminal)."""
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
                    high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
                    serious, serious_rationale)
+    if title is None or not aware:
+        from .prompts import open_interactively
+
+        service, title, aware, facts = open_interactively(title, aware or None, facts,
+                                                          lambda: _service(ledger, now, lock_timeout))
+    else:
+        service = _service(ledger, now, lock_timeout)
     outcome = service.open_incident(title, aware, **facts)
     view = outcome.value
     _print_incident(view, service, json_out)
@@ -324,20 +371,26 @@ def submit_cmd(
     reference: Annotated[Optional[str], typer.Option("--reference", help="The authority's reference.", show_default=False)] = None,
     channel: Annotated[Optional[str], typer.Option("--channel", help="How it was sent (portal, e-mail, phone...).", show_default=False)] = None,
     late_reason: Annotated[Optional[str], typer.Option("--late-reason", help="Why it is late, if it is.", show_default=False)] = None,
+    draft: Annotated[Optional[str], typer.Option("--draft", help="The file of the text that was filed: its SHA-256 is kept in the record (draft_sha256).", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
     json_out: JsonOpt = False,
 ):
     """Record a filing of one stage; lateness is frozen at filing."""
+    from .drafts import file_sha256
+
+    digest = file_sha256(draft) if draft is not None else None
     service = _service(ledger, now, lock_timeout)
-    outcome = service.submit(ident, stage, at=at, reference=reference, channel=channel, late_reason=late_reason)
+    outcome = service.submit(ident, stage, at=at, reference=reference, channel=channel, late_reason=late_reason,
+                             draft_sha256=digest)
     view = outcome.value
     filed = view.incident.filings[-1]
     _print_incident(view, service, json_out)
     verdict = "late" if filed.late else "on time"
     _report_write(outcome, f"recorded {filed.stage} for {view.incident.id}, filed "
-                           f"{tu.display(filed.at, view.profile.timezone)} ({verdict})")
+                           f"{tu.display(filed.at, view.profile.timezone)} ({verdict})"
+                           + (f"; draft sha256 {filed.draft_sha256}" if filed.draft_sha256 else ""))
 
 
 @app.command("request")
@@ -419,12 +472,19 @@ def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = F
 def status_cmd(
     ident: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Only this incident.")] = None,
     within: Annotated[Optional[str], typer.Option("--within", help="Highlight what is due within this duration (default from the profile).", show_default=False)] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Live countdown, redrawn every second and re-read when the ledger changes; Ctrl-C leaves (exit 0).")] = False,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
 ):
     """The dashboard: every open obligation, most urgent first, with countdowns."""
+    if watch and json_out:
+        raise InputError("--watch draws the live dashboard; --json prints one snapshot; accepted: one of them")
     service = _service(ledger, now)
+    if watch:
+        from .watch import run
+
+        raise typer.Exit(run(ident, within, service))
     state, views = service.views()
     if ident:
         views = [service.view(state, state.incident(ident))]

@@ -75,7 +75,8 @@ def detail(view: IncidentView) -> dict:
     out = incident(view)
     out["filings"] = [
         {"seq": f.seq, "stage": f.stage, "at": tu.rfc3339(f.at, tz), "reference": f.reference,
-         "channel": f.channel, "late_reason": f.late_reason, "due": tu.rfc3339(f.due, tz), "late": f.late}
+         "channel": f.channel, "late_reason": f.late_reason, "due": tu.rfc3339(f.due, tz), "late": f.late,
+         "draft_sha256": f.draft_sha256}
         for f in view.incident.filings
     ]
     out["requests"] = [

@@ -44,15 +44,16 @@ def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
     return ""
 
 
-def due_cell(ob: Obligation, tz: str, now: datetime) -> tuple[str, str]:
+def due_cell(ob: Obligation, tz: str, now: datetime, seconds: bool = False) -> tuple[str, str]:
     """(due text, detail text) for one obligation: the detail is a countdown, the time elapsed for a
     without-undue-delay stage, the filing time, or why there is no due time yet."""
     if ob.due is None:
         if ob.due_kind == "asap" and ob.clock_start is not None and ob.filing is None:
             if ob.target is not None:
-                left = tu.countdown(ob.target, now).replace("overdue by", "past target by")
-                return (f"ASAP; own target\n{tu.display(ob.target, tz)}", f"{left}\n{tu.elapsed(ob.clock_start, now)}")
-            return "ASAP (no fixed time)", tu.elapsed(ob.clock_start, now)
+                left = tu.countdown(ob.target, now, seconds).replace("overdue by", "past target by")
+                return (f"ASAP; own target\n{tu.display(ob.target, tz)}",
+                        f"{left}\n{tu.elapsed(ob.clock_start, now, seconds)}")
+            return "ASAP (no fixed time)", tu.elapsed(ob.clock_start, now, seconds)
         if ob.filing is not None:
             return "—", f"filed {tu.display(ob.filing.at, tz)}"
         return "—", ob.note or ""
@@ -63,7 +64,7 @@ def due_cell(ob: Obligation, tz: str, now: datetime) -> tuple[str, str]:
         return due, f"filed {tu.display(ob.filing.at, tz)}"
     if ob.state == "not_applicable":
         return due, ob.note or ""
-    return due, tu.countdown(ob.due, now)
+    return due, tu.countdown(ob.due, now, seconds)
 
 
 def _table(title: str | None = None) -> Table:
@@ -73,7 +74,7 @@ def _table(title: str | None = None) -> Table:
 
 
 def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
-                    include_closed_states: bool = False, show_incident: bool = True) -> Table:
+                    include_closed_states: bool = False, show_incident: bool = True, seconds: bool = False) -> Table:
     """Open obligations (the dashboard) or every obligation of one incident (`show`), 80 columns wide."""
     from ..deadlines import sort_key
 
@@ -91,7 +92,7 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     if not include_closed_states:
         rows.sort(key=lambda r: sort_key(r[1]))
     for v, ob in rows:
-        due, detail = due_cell(ob, v.profile.timezone, now)
+        due, detail = due_cell(ob, v.profile.timezone, now, seconds)
         style = urgency_style(ob, now, within)
         label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "")
         if include_closed_states:  # one incident: say the state, then the detail
@@ -105,8 +106,14 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     return table
 
 
-def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str) -> Group:
-    header = Text(f"{profile_name} — as of {tu.display(now, tz, True)}", style="bold")
+def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str,
+           seconds: bool = False) -> Group:
+    """The dashboard; with `seconds` (the live `status --watch`), the clock and countdowns to the second."""
+    as_of = tu.display(now, tz, True)
+    if seconds:
+        local = tu.to_local(now, tz)
+        as_of = f"{local:%Y-%m-%d %H:%M:%S} {tu.fmt_offset(local.utcoffset())} {local.tzname()}"
+    header = Text(f"{profile_name} — as of {as_of}", style="bold")
     open_views = [v for v in views if v.open_obligations]
     if not open_views:
         return Group(header, Text("No open obligations."))
@@ -114,7 +121,7 @@ def status(views: list[IncidentView], now: datetime, within: timedelta, profile_
     over = sum(1 for v in open_views for o in v.obligations if o.state == "overdue")
     summary = Text(f"{n} open obligation(s), {over} overdue, across {len(open_views)} incident(s)",
                    style="bold red" if over else "")
-    return Group(header, summary, deadlines_table(open_views, now, within))
+    return Group(header, summary, deadlines_table(open_views, now, within, seconds=seconds))
 
 
 def incident_list(views: list[IncidentView], now: datetime) -> Table | Text:
@@ -184,6 +191,9 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
     parts = [facts, Text(""), obs]
     if inc.filings:
         parts += [Text(""), filings]
+        for f in inc.filings:  # the proof of what was sent (`submit --draft FILE`): compare with sha256sum
+            if f.draft_sha256:
+                parts.append(Text(f"Draft SHA-256 of {f.stage} filed {tu.display(f.at, tz)}:\n  {f.draft_sha256}"))
     parts += [Text(""), timeline]
     return Group(*parts)
 
