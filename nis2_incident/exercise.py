@@ -198,11 +198,15 @@ class CheckExpect(_Strict):
                                   "without-undue-delay report not filed, 2 overdue.")
     stages: list[StageName] | None = Field(default=None, description="Exactly the stages check reports ([] for none).")
     within: Duration | None = Field(default=None, description="The warning window (default: the profile's check_within).")
+    announces: list[StageName] | None = Field(
+        default=None, description="Exactly the stages check announces as new at that time ([] for none): cron is "
+                                  "modelled as running check at each check expectation, in time order, so a "
+                                  "reminder step is announced once, at the first check after it is crossed.")
 
     @model_validator(mode="after")
     def _something(self):
-        if self.exit is None and self.stages is None:
-            raise ValueError("states nothing; give exit, stages or both")
+        if self.exit is None and self.stages is None and self.announces is None:
+            raise ValueError("states nothing; give exit, stages, announces or a combination")
         return self
 
 
@@ -656,6 +660,7 @@ class _Replay:
         self.t0 = self._absolute(exercise.t0, ("t0",))
         self.result = FileResult(src.path, exercise.exercise.name, self.tz, self.t0)
         self.seq_action: dict[int, int] = {}  # ledger event seq -> index of the action that recorded it
+        self.announced: dict = {}  # check's announce-once state, carried from one check expectation to the next
 
     # times
     def _absolute(self, text: str, loc: tuple) -> datetime:
@@ -823,6 +828,8 @@ class _Replay:
                 self._stage(key, ("expect", i, "due", key))
             for stage in (e.check.stages or []) if e.check else []:
                 self._stage(stage, ("expect", i, "check", "stages"))
+            for stage in (e.check.announces or []) if e.check else []:
+                self._stage(stage, ("expect", i, "check", "announces"))
 
     def _act(self, i: int, a, when: datetime) -> None:
         svc, loc, stamp = self.svc, ("actions", i), tu.rfc3339(when, self.tz)
@@ -954,6 +961,16 @@ class _Replay:
             code = alerts.exit_code(found)
             reported = sorted({f.obligation.stage for f in found})
             listed = ", ".join(reported) or "nothing"
+            new, self.announced = alerts.select_new(found, self.announced, when)
+            if e.check.announces is not None:
+                case.checks += 1
+                said = sorted({f.obligation.stage for f in new})
+                want = sorted({self._stage(s, loc + ("check", "announces"))[0] for s in e.check.announces})
+                if want != said:
+                    case.failures.append(Failure(f"{head}: check announces {', '.join(said) or 'nothing'}, expected "
+                                                 f"{', '.join(want) or 'nothing'}",
+                                                 self.src.line(loc + ("check", "announces")),
+                                                 expected=", ".join(want), actual=", ".join(said)))
             if e.check.exit is not None:
                 case.checks += 1
                 if code != e.check.exit:
@@ -984,7 +1001,9 @@ class _Replay:
         if e.check is not None:
             summary += ("; " if summary else "") + "check " + " ".join(
                 x for x in (f"exit {e.check.exit}" if e.check.exit is not None else "",
-                            f"reports {', '.join(e.check.stages) or 'nothing'}" if e.check.stages is not None else "") if x)
+                            f"reports {', '.join(e.check.stages) or 'nothing'}" if e.check.stages is not None else "",
+                            f"announces {', '.join(e.check.announces) or 'nothing'}"
+                            if e.check.announces is not None else "") if x)
         if e.due:
             summary += ("; " if summary else "") + "; ".join(f"{k} due {v}" for k, v in e.due.items())
         if e.all_deadlines_met is not None:

@@ -789,3 +789,48 @@ def test_the_replay_imports_neither_typer_nor_rich():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_check_announces_each_ladder_step_once_across_check_expectations(tmp_path):
+    """SPEC §7: expectations say what `check` must announce. Cron is modelled as running check at each
+    check expectation: the early warning's 4 h step (crossed at T+20h) is announced at the first check
+    after it, and not again at the next one."""
+    text = """format = 1
+t0 = "2026-01-05T10:00:00+01:00"
+[exercise]
+name = "ladder"
+[profile]
+name = "CH"
+category = "essential"
+regimes = ["nis2"]
+[incident]
+title = "Outage"
+aware_at = "T0"
+significance = "significant"
+[[expect]]
+at = "T+19h"
+check = { exit = 1, announces = [] }
+[[expect]]
+at = "T+20h10m"
+check = { exit = 1, announces = ["nis2.early_warning"] }
+[[expect]]
+at = "T+20h40m"
+check = { exit = 1, announces = [] }
+[[expect]]
+at = "T+22h5m"
+check = { announces = ["nis2.early_warning"] }
+"""
+    path = tmp_path / "ladder.toml"
+    path.write_text(text, encoding="utf-8")
+    from typer.testing import CliRunner
+
+    from nis2_incident.cli import app
+
+    result = CliRunner().invoke(app, ["exercise", "check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    wrong = text.replace('at = "T+20h40m"\ncheck = { exit = 1, announces = [] }',
+                         'at = "T+20h40m"\ncheck = { exit = 1, announces = ["nis2.early_warning"] }')
+    path.write_text(wrong, encoding="utf-8")
+    result = CliRunner().invoke(app, ["exercise", "check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "check announces nothing, expected nis2.early_warning" in result.stdout
