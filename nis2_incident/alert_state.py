@@ -86,27 +86,11 @@ class StateFile:
     def save(self, announced: dict, ledger: Path, now_text: str) -> None:
         payload = json.dumps({"version": VERSION, "ledger": str(ledger), "updated_at": now_text,
                               "announced": announced}, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
-        folder = self.path.parent
-        tmp = folder / f".{self.path.name}.tmp-{os.getpid()}"
+        from .errors import InputError
+        from .fileout import write_atomic
+
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-            dfd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError as exc:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise WriteError(f"{self.path}: could not write the check state ({exc.strerror or exc}); "
+            write_atomic(self.path, payload)
+        except (InputError, WriteError) as exc:
+            raise WriteError(f"{self.path}: could not write the check state ({exc.message}); "
                              "these findings will be announced again") from None

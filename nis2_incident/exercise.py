@@ -526,7 +526,7 @@ def read(path: str | Path) -> tuple[Exercise, Source]:
         line = raw[:exc.start].count(b"\n") + 1
         raise ExerciseError(f"byte {exc.start}: not valid UTF-8; accepted: a TOML file in UTF-8", name, line) from None
     if not text.strip():
-        raise ExerciseError(f"the file is empty; accepted: an exercise (`nis2-incident exercise new` writes one)",
+        raise ExerciseError("the file is empty; accepted: an exercise (`nis2-incident exercise new` writes one)",
                             name, 1)
     return loads(text, name)
 

@@ -3,7 +3,6 @@ depend on the machine's zone; the clock is always given (`now=`, `--now`) or fro
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
