@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from . import timeutil as tu
-from .model import Filing, Incident, Profile
+from .model import Filing, Incident
 from .regimes import Regime, Stage
+
+if TYPE_CHECKING:  # a `Profile`, or the `StoredProfile` of the read cache: the same attributes
+    from .profile import Profile
 
 STATES = ("pending", "overdue", "met", "late", "not_applicable")
 OPEN_STATES = ("pending", "overdue")

@@ -7,14 +7,22 @@ has one source of truth. Obligations are computed in `deadlines`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from . import timeutil
+from .errors import LedgerError
 
-from . import ladder, timeutil
-from .errors import InputError, LedgerError
+
+def __getattr__(name: str):
+    """`Profile` (pydantic) lives in `profile.py` and is imported on first use only."""
+    if name == "Profile":
+        from .profile import Profile
+
+        return Profile
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SIGNIFICANCE = ("significant", "not_significant", "undetermined")
 EVENT_TYPES = ("profile_set", "opened", "amended", "filed", "requested", "handled", "closed")
@@ -41,89 +49,6 @@ FACT_FIELDS: dict[str, str] = {
     "root_cause": "text",
     "mitigations": "text",
 }
-
-
-class Profile(BaseModel):
-    """The reporting entity. Set by `profile_set` events; the ledger's top-level `profile` is a view."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    category: Literal["essential", "important"]
-    timezone: str = "Europe/Paris"
-    trust_service: bool = False
-    health_establishment: bool = False
-    regimes: list[str] = Field(default_factory=lambda: ["nis2"])
-    check_within: str = "6h"
-    # The entity's own targets for stages without a legal hour count, e.g. {"csp.report": "4h"}.
-    targets: dict[str, str] = Field(default_factory=dict)
-    regimes_dir: str = ""  # a folder of regime files that add to or override the shipped ones
-    # `check`'s reminder ladder (SPEC §5; see ladder.py): per period, the steps at which a finding is
-    # announced, as a time before the due instant ("4h") or a share of the period elapsed ("80%");
-    # then every `reminder_every` while overdue or while a without-undue-delay report is not filed.
-    reminders: dict[str, list[str]] = Field(default_factory=ladder.default_ladder)
-    reminder_every: str = ladder.DEFAULT_EVERY
-    templates_dir: str = ""  # a folder of draft templates that override the shipped ones
-    alarms: list[str] = Field(default_factory=lambda: ["2h", "30m"])  # calendar alarms before each due time
-    dpo: str = ""  # the data protection officer's name and contact details (GDPR Art. 33(3)(b), 34(2))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            timeutil.zone(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("check_within")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        try:
-            timeutil.parse_duration(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("alarms")
-    @classmethod
-    def _alarms(cls, value: list[str]) -> list[str]:
-        for duration in value:
-            try:
-                timeutil.parse_duration(duration)
-            except InputError as exc:
-                raise ValueError(f"alarm: {exc.message}") from None
-        return value
-
-    @field_validator("reminders")
-    @classmethod
-    def _reminders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        try:
-            ladder.validate(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("reminder_every")
-    @classmethod
-    def _every(cls, value: str) -> str:
-        try:
-            ladder.parse_every(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, value: dict[str, str]) -> dict[str, str]:
-        for stage, duration in value.items():
-            if "." not in stage:
-                raise ValueError(f"target {stage!r}: name a stage such as csp.report")
-            try:
-                timeutil.parse_duration(duration)
-            except InputError as exc:
-                raise ValueError(f"target {stage}: {exc.message}") from None
-        return value
 
 
 @dataclass
@@ -201,92 +126,159 @@ class Incident:
         return {name: getattr(self, name) for name in FACT_FIELDS}
 
 
-@dataclass
-class State:
-    """The ledger folded: the current profile and every incident, in opening order."""
+class StoredProfile:
+    """A profile that `Profile` validated when it was stored in the read cache (issue 8): the same
+    attributes and `model_dump()` as the `Profile` it was dumped from, without importing pydantic."""
 
-    profile: Profile | None
-    incidents: dict[str, Incident]
-    head_seq: int
-    head_hash: str
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict):
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str):
+        try:
+            return object.__getattribute__(self, "_data")[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError("a stored profile is read-only; change the profile with a profile_set event")
+
+    def model_dump(self) -> dict:
+        return copy.deepcopy(object.__getattribute__(self, "_data"))
+
+    def __repr__(self) -> str:
+        return f"StoredProfile({object.__getattribute__(self, '_data')!r})"
+
+
+class State:
+    """The ledger folded: the current profile and every incident, in opening order.
+
+    `fold` gives a complete state. The read cache (`Service`, issue 8) gives a *partial* one: the
+    incidents that can still change with time are folded, and every incident's id and number is known
+    (`index`). Asking a partial state for something it does not hold (`incidents`, all of them, or
+    `incident()` of an incident that is settled) calls `load_all`, a full read of the same ledger, so
+    whoever needs everything gets everything: the cache changes the speed, never the result.
+    """
+
+    def __init__(self, profile=None, incidents: dict[str, Incident] | None = None, head_seq: int = 0,
+                 head_hash: str = "", index: dict[str, int] | None = None,
+                 load_all: Callable[[], "State"] | None = None):
+        self.profile = profile
+        self.head_seq, self.head_hash = head_seq, head_hash
+        self._loaded: dict[str, Incident] = incidents if incidents is not None else {}
+        self._index = index  # {id: number} of every incident in opening order; None when complete
+        self._load_all = load_all
+        self._settled: set[str] = set()  # incidents known to be settled (see `live`)
+
+    @property
+    def partial(self) -> bool:
+        return self._index is not None
+
+    @property
+    def incidents(self) -> dict[str, Incident]:
+        """Every incident, in opening order (a partial state completes itself first)."""
+        if self._index is not None:
+            self._complete()
+        return self._loaded
+
+    @property
+    def live(self) -> list[Incident]:
+        """The incidents that can change with time: all but those known to be settled (closed, every
+        obligation met, late or not applicable: `Service._settled`). A partial state holds no others."""
+        return [inc for inc in self._loaded.values() if inc.id not in self._settled]
+
+    def mark_settled(self, idents) -> None:
+        self._settled = set(idents)
+
+    @property
+    def count(self) -> int:
+        return len(self._index) if self._index is not None else len(self._loaded)
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        """Every incident's id and number, in opening order (without reading a partial state whole)."""
+        if self._index is not None:
+            return dict(self._index)
+        return {ident: inc.number for ident, inc in self._loaded.items()}
+
+    def known(self, ident: str) -> bool:
+        return ident in (self._index if self._index is not None else self._loaded)
+
+    def _complete(self) -> None:
+        if self._load_all is None:
+            raise RuntimeError("a partial state without a way to read the whole ledger")
+        full = self._load_all()
+        self._loaded, self._index = full.incidents, None
 
     def incident(self, ident: str) -> Incident:
         from .errors import NotFound
 
         key = ident.strip().upper()
-        if key in self.incidents:
-            return self.incidents[key]
+        if key in self._loaded:
+            return self._loaded[key]
+        if self._index is None:
+            order = ((i, inc.number) for i, inc in self._loaded.items())
+        elif key in self._index:  # settled, not loaded: read the whole ledger
+            self._complete()
+            return self._loaded[key]
+        else:
+            order = iter(self._index.items())
         if key.isdigit():  # shorthand: the incident's number, e.g. `3` for INC-2026-003
-            for inc in self.incidents.values():
-                if inc.number == int(key):
-                    return inc
-        known = ", ".join(list(self.incidents)[-5:]) or "none yet"
+            for found, number in order:
+                if number == int(key):
+                    if found not in self._loaded:
+                        self._complete()
+                    return self._loaded[found]
+        known = ", ".join(list(self._index if self._index is not None else self._loaded)[-5:]) or "none yet"
         raise NotFound(f"unknown incident {ident!r}; accepted: an id such as {known} or its number (see `list`)")
 
-
-# --- folding -------------------------------------------------------------------------------
-
-def _time(value, seq: int, key: str) -> datetime:
-    try:
-        return timeutil.parse_instant(value)
-    except ValueError as exc:
-        raise LedgerError(f"event seq {seq}: {key}: {exc}") from None
-
-
-def decode_fact(name: str, value, seq: int):
-    kind = FACT_FIELDS.get(name)
-    if kind is None:
-        raise LedgerError(f"event seq {seq}: unknown incident field {name!r}")
-    if kind == "time":
-        return _time(value, seq, name)
-    if kind == "bool" and not isinstance(value, bool):
-        raise LedgerError(f"event seq {seq}: {name} must be true or false")
-    if kind == "text" and not isinstance(value, str):
-        raise LedgerError(f"event seq {seq}: {name} must be a string")
-    if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise LedgerError(f"event seq {seq}: {name} must be a list of strings")
-    if kind == "significance" and value not in SIGNIFICANCE:
-        raise LedgerError(f"event seq {seq}: significance must be one of {', '.join(SIGNIFICANCE)}")
-    return value
-
-
-def fold(events: list[dict]) -> State:
-    """Derive the profile and incidents from the events. Raises LedgerError naming the bad event."""
-    profile: Profile | None = None
-    incidents: dict[str, Incident] = {}
-    head_seq, head_hash = 0, ""
-    for ev in events:
+    def apply(self, ev: dict, number: int | None = None) -> None:
+        """Fold one more event (the body of `fold`). Raises LedgerError naming the bad event. `number`:
+        the incident's number for an `opened` event that does not carry one (a partial fold, where
+        the position in the ledger is not known)."""
         seq, kind, data = ev["seq"], ev["type"], ev.get("data", {})
-        head_seq, head_hash = seq, ev["hash"]
+        self.head_seq, self.head_hash = seq, ev["hash"]
         if not isinstance(data, dict):
             raise LedgerError(f"event seq {seq}: data must be a table")
         recorded = _time(ev["recorded_at"], seq, "recorded_at")
         if kind == "profile_set":
+            from pydantic import ValidationError
+
+            from .profile import Profile
+
+            profile = self.profile
             merged = {**(profile.model_dump() if profile else {}), **data}
             try:
-                profile = Profile.model_validate(merged)
+                self.profile = Profile.model_validate(merged)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 loc = ".".join(str(p) for p in first["loc"]) or "profile"
                 raise LedgerError(f"event seq {seq}: profile.{loc}: {first['msg']}") from None
             except Exception as exc:  # InputError from a validator that pydantic did not wrap
                 raise LedgerError(f"event seq {seq}: profile: {exc}") from None
-            continue
-        if profile is None:
+            return
+        if self.profile is None:
             raise LedgerError(f"event seq {seq}: {kind} before the profile was set")
         ident = ev.get("incident")
+        incidents = self._loaded
         if kind == "opened":
-            if not isinstance(ident, str) or ident in incidents:
+            if not isinstance(ident, str) or self.known(ident):
                 raise LedgerError(f"event seq {seq}: opened needs a new incident id, got {ident!r}")
             facts = {k: decode_fact(k, v, seq) for k, v in data.items() if k != "number"}
             if "title" not in facts or "aware_at" not in facts:
                 raise LedgerError(f"event seq {seq}: opened needs title and aware_at")
-            number = data.get("number", len(incidents) + 1)
+            number = data.get("number", number if number is not None else self.count + 1)
             inc = Incident(id=ident, number=number, opened_seq=seq, **facts)
             incidents[ident] = inc
+            if self._index is not None:
+                self._index[ident] = number
             inc.timeline.append(TimelineEntry(seq, kind, recorded, inc.aware_at, f"opened: {inc.title}"))
-            continue
+            return
         inc = incidents.get(ident)  # type: ignore[arg-type]
+        if inc is None and self._index is not None and ident in self._index:
+            self._complete()  # an event of a settled incident: fold it on the whole ledger
+            inc = self._loaded.get(ident)
         if inc is None:
             raise LedgerError(f"event seq {seq}: {kind} for unknown incident {ident!r}")
         if kind == "amended":
@@ -318,4 +310,49 @@ def fold(events: list[dict]) -> State:
             inc.timeline.append(TimelineEntry(seq, kind, recorded, at, kind))
         else:
             raise LedgerError(f"event seq {seq}: unknown event type {kind!r}; known: {', '.join(EVENT_TYPES)}")
-    return State(profile=profile, incidents=incidents, head_seq=head_seq, head_hash=head_hash)
+
+
+# --- folding -------------------------------------------------------------------------------
+
+def _time(value, seq: int, key: str) -> datetime:
+    try:
+        return timeutil.parse_instant(value)
+    except ValueError as exc:
+        raise LedgerError(f"event seq {seq}: {key}: {exc}") from None
+
+
+def decode_fact(name: str, value, seq: int):
+    kind = FACT_FIELDS.get(name)
+    if kind is None:
+        raise LedgerError(f"event seq {seq}: unknown incident field {name!r}")
+    if kind == "time":
+        return _time(value, seq, name)
+    if kind == "bool" and not isinstance(value, bool):
+        raise LedgerError(f"event seq {seq}: {name} must be true or false")
+    if kind == "text" and not isinstance(value, str):
+        raise LedgerError(f"event seq {seq}: {name} must be a string")
+    if kind == "list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise LedgerError(f"event seq {seq}: {name} must be a list of strings")
+    if kind == "significance" and value not in SIGNIFICANCE:
+        raise LedgerError(f"event seq {seq}: significance must be one of {', '.join(SIGNIFICANCE)}")
+    return value
+
+
+def fold(events: list[dict]) -> State:
+    """Derive the profile and incidents from the events. Raises LedgerError naming the bad event."""
+    state = State()
+    for ev in events:
+        state.apply(ev)
+    return state
+
+
+def fold_live(profile, events: list[dict], index: dict[str, int], head_seq: int, head_hash: str,
+              load_all: Callable[[], State]) -> State:
+    """A partial state (see `State`): `events` are every event of the incidents kept live, in ledger
+    order, folded on the stored `profile`; `index` is every incident's id and number."""
+    state = State(profile=profile)
+    for ev in events:
+        state.apply(ev, number=index.get(ev.get("incident")) if ev.get("type") == "opened" else None)
+    state.head_seq, state.head_hash = head_seq, head_hash
+    state._index, state._load_all = dict(index), load_all
+    return state

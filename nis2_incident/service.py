@@ -3,22 +3,73 @@
 Every function takes `now`; none reads the clock. Input times arrive as the user typed them and are
 parsed here, in the profile's zone read under the lock, so the CLI and the exercise replay share one
 path. Errors are raised before anything is appended, so a refused command writes nothing.
+
+Speed (issue 8): reads and writes go through the read cache beside the ledger (`ledger/cache.py`)
+when it was derived from exactly the ledger's bytes, by this code, with these regime files:
+
+- a read then folds only the *live* incidents (those that can still change with time) on the cached
+  profile and head, and skips decoding and re-verifying the chain, which were done when the cache
+  was written; a state asked for something it does not hold (`State.incidents`, a settled incident)
+  reads the whole ledger there and then, so results never depend on the cache;
+- a write, under the lock, re-reads the bytes; if the cache is for them and they are exactly what
+  the codec writes, it appends the new events' text to those bytes (`Store.write_append`), which is
+  byte-for-byte the full encoding, through the same atomic protocol; else, or when the profile
+  changes or a settled incident is touched, it decodes, verifies and rewrites the whole file as
+  before. Either way the cache is then written for the new bytes, after the rename, under the lock.
+
+An incident is *settled* when it is closed and every obligation is met, late or not applicable: the
+states of its obligations then no longer depend on the clock (`_settled`), so `check` and `status`
+have nothing to say about it whatever `--now` is. `verify` never uses the cache.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import deadlines
 from . import timeutil as tu
 from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
-from .ledger import chain
-from .model import FACT_FIELDS, SIGNIFICANCE, Incident, Profile, State, fold
-from .regimes import Regime, builtin
+from .ledger import chain, codec
+from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, StoredProfile, fold, fold_live
+from .regimes import Regime, builtin, dump_set, fingerprint, set_from_dump
 from .regimes import load as load_regimes
+
+if TYPE_CHECKING:
+    from .profile import Profile
+
+CACHE_VERSION = 1  # bump when what the cache holds, or what it means, changes
+SETTLED_STATES = ("met", "late", "not_applicable")
+
+
+class _NeedFull(Exception):
+    """A write on the cached state touched what the cache does not hold: redo it on the whole ledger."""
+
+
+@lru_cache(maxsize=1)
+def code_key() -> str:
+    """What the cache's content depends on besides the ledger and the regimes: this code. The version,
+    the cache and schema versions, and the size and time of the modules that fold, decide and encode
+    (so a changed checkout does not trust a cache an older one wrote)."""
+    import os
+    from pathlib import Path
+
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    parts = [__version__, str(CACHE_VERSION), str(codec.SCHEMA_VERSION)]
+    for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "regimes/__init__.py",
+                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/cache.py"):
+        try:
+            st = os.stat(here / name)
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "/".join(parts)
 
 
 @dataclass
@@ -53,6 +104,8 @@ def folded(ledger: Ledger, source: str = "ledger") -> State:
     """Fold the events and check that the top-level profile is the one the events set."""
     from pydantic import ValidationError
 
+    from .profile import Profile
+
     state = fold(ledger.events)
     expected = state.profile.model_dump() if state.profile else {}
     try:
@@ -75,6 +128,11 @@ class Service:
         self.now = now
         self._regimes = regimes
         self.regimes_dir = regimes_dir  # --regimes; else the profile's regimes_dir
+        self._regimes_fp: str | None = None  # the fingerprint of the regime files loaded by _bind
+        # The read cache serves stores that have one (a file, not an exercise's memory), when the
+        # regimes come from files this service reads (not handed over by a caller).
+        self._cached = regimes is None and hasattr(store, "snapshot")
+        self._kept: State | None = None  # a state just read, for the next read (see `keep`)
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -84,13 +142,38 @@ class Service:
         """Load the user's regime files once the profile is known."""
         if self._regimes is None and state.profile is not None:
             folder = self.regimes_dir or state.profile.regimes_dir
+            self._regimes_fp = fingerprint(folder or None)  # before reading them: a change in between is seen next time
             self._regimes = load_regimes(folder) if folder else builtin()
         return state
 
     # --- reading -------------------------------------------------------------------------
 
+    def keep(self, state: State) -> None:
+        """Let the next read take `state` (just read, e.g. to learn the profile's zone) instead of
+        reading the ledger again."""
+        self._kept = state
+
     def state(self) -> State:
-        ledger = self.store.read()
+        """The ledger folded; through the read cache when it can (a partial state, which reads the
+        whole ledger if asked for what it does not hold; see `model.State`)."""
+        if self._kept is not None:
+            state, self._kept = self._kept, None
+            return state
+        if not self._cached:
+            return self._whole(self.store.read())
+        snap = self.store.snapshot()
+        state = self._from_cache(snap)
+        if state is None:
+            ledger = self.store.parse(snap)
+            state = self._whole(ledger)
+            body = self._cache_body(snap.digest, len(snap.raw), ledger, state,
+                                    codec.is_encoded(ledger.to_data(), snap.raw, self.store.path))
+            self._save_cache(body)
+            if body is not None:  # what is settled is known now: `live` need not compute it again
+                state.mark_settled(set(state.incidents) - {ev["incident"] for ev in body["events"]})
+        return state
+
+    def _whole(self, ledger: Ledger) -> State:
         state = folded(ledger, str(self.store.path))
         if state.profile is None:
             raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
@@ -99,9 +182,11 @@ class Service:
     def view(self, state: State, inc: Incident) -> IncidentView:
         return IncidentView(inc, deadlines.compute(inc, state.profile, self.regimes, self.now), state.profile)
 
-    def views(self) -> tuple[State, list[IncidentView]]:
+    def views(self, live_only: bool = False) -> tuple[State, list[IncidentView]]:
+        """Every incident's view; with `live_only`, those of the incidents that can still change with
+        time (all but the settled ones), which is all that `check` and `status` show."""
         state = self.state()
-        return state, [self.view(state, inc) for inc in state.incidents.values()]
+        return state, [self.view(state, inc) for inc in (state.live if live_only else state.incidents.values())]
 
     def one(self, ident: str) -> tuple[State, IncidentView]:
         state = self.state()
@@ -118,6 +203,7 @@ class Service:
         return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
 
     def verify(self, head: str | None = None) -> dict:
+        """Always from the ledger's bytes: decode, recompute the chain, check the profile (never the cache)."""
         ledger = self.store.read()  # parses and verifies the chain
         state = folded(ledger, str(self.store.path))
         result = {"ok": True, "events": len(ledger.events), "incidents": len(state.incidents),
@@ -129,18 +215,136 @@ class Service:
                 raise IntegrityError(f"{self.store.path}: {exc.message}", exc.seq) from None
         return result
 
+    # --- the read cache ------------------------------------------------------------------
+
+    def _settled(self, state: State, inc: Incident) -> bool:
+        """Closed, and every obligation met, late or not applicable. Those states do not depend on the
+        clock (a filing makes met or late whatever `now` is; not applicable follows from the facts),
+        so a settled incident has nothing to show in `check` or `status` at any `now`."""
+        return inc.closed_at is not None and all(
+            o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
+
+    def _cache_body(self, digest: str, size: int, ledger: Ledger, state: State, encoded: bool) -> dict | None:
+        """What the cache holds for the ledger `ledger` (whole, decoded and verified: `state` is its
+        fold), whose bytes have SHA-256 `digest`. `encoded`: the bytes are exactly what the codec
+        writes for it (only then may a write append to them)."""
+        if self._regimes_fp is None:
+            return None
+        live = {inc.id for inc in state.incidents.values() if not self._settled(state, inc)}
+        return {
+            "ledger_sha256": digest,
+            "size": size,
+            "code": code_key(),
+            "encoded": encoded,
+            "schema_version": ledger.schema_version,
+            "regimes": {"fingerprint": self._regimes_fp, "versions": dump_set(self.regimes)},
+            "profile": state.profile.model_dump(),
+            "head": [state.head_seq, state.head_hash],
+            "event_count": len(ledger.events),
+            "incidents": [[ident, number] for ident, number in state.numbers.items()],
+            "events": [ev for ev in ledger.events if ev.get("incident") in live],
+        }
+
+    def _save_cache(self, body: dict | None) -> None:
+        if body is not None and self._cached:
+            self.store.save_cache(body)
+
+    def _from_cache(self, snap, writing: bool = False) -> State | None:
+        """The partial state the cache holds for the snapshot's bytes, or None when it cannot serve
+        (none, stale, written by other code, for other regime files, or not readable as expected)."""
+        doc = snap.cache
+        if doc is None or doc.get("code") != code_key():
+            return None
+        try:
+            profile = doc["profile"]
+            folder = self.regimes_dir or profile.get("regimes_dir")
+            fp = fingerprint(folder or None)
+            if fp is None or fp != doc["regimes"]["fingerprint"]:
+                return None
+            regimes = set_from_dump(doc["regimes"]["versions"])
+            head_seq, head_hash = doc["head"]
+            index = {ident: number for ident, number in doc["incidents"]}
+
+            def load_all() -> State:
+                if writing:
+                    raise _NeedFull
+                return self._whole(self.store.parse(snap))
+
+            state = fold_live(StoredProfile(profile), doc["events"], index, head_seq, head_hash, load_all)
+        except Exception:  # a cache that does not read as it should (or holds half an incident) is no cache
+            return None
+        if self._regimes is None:
+            self._regimes, self._regimes_fp = regimes, fp
+        return state
+
     # --- writing -------------------------------------------------------------------------
 
-    def _write(self, change) -> Outcome:
+    def _write(self, change, whole: bool = False) -> Outcome:
+        """Run `change(ledger, state, warnings)` under the lock on a fresh read, and write what it
+        appended. Through the cache when it can (see the module docstring); `whole`: never."""
+        self._kept = None  # a state read before the lock is no use after it
+        if not self._cached:
+            warnings: list[str] = []
+
+            def apply(ledger: Ledger):
+                return change(ledger, self._whole(ledger), warnings)
+
+            value, ledger = self.store.update(apply)
+            return Outcome(value, ledger.head, warnings + self._store_notices())
+
+        store = self.store
+        store.notices = []
+        with store.locked():
+            snap = store.snapshot()
+            if not whole:
+                done = self._write_appending(snap, change)
+                if done is not None:
+                    return done
+            warnings = []
+            ledger = store.parse(snap)
+            state = self._whole(ledger)
+            before = len(ledger.events)
+            value = change(ledger, state, warnings)
+            if len(ledger.events) != before:
+                size, digest = store.write_full(ledger)
+                self._save_cache(self._cache_body(digest, size, ledger, state, True))
+            elif snap.cache is None:  # nothing to write, but the whole ledger was read: keep the cache
+                self._save_cache(self._cache_body(snap.digest, len(snap.raw), ledger, state,
+                                                  codec.is_encoded(ledger.to_data(), snap.raw, store.path)))
+            return Outcome(value, ledger.head, warnings + self._store_notices())
+
+    def _write_appending(self, snap, change) -> Outcome | None:
+        """The fast path of a write: None, having written nothing, when it does not apply."""
+        from .ledger.store import LedgerEnd
+
+        doc = snap.cache
+        if doc is None or doc.get("encoded") is not True:
+            return None
+        state = self._from_cache(snap, writing=True)
+        if state is None:
+            return None
+        ledger = LedgerEnd(doc["profile"], state.head_seq, state.head_hash, doc.get("schema_version", 1))
         warnings: list[str] = []
-
-        def apply(ledger: Ledger):
-            state = folded(ledger, str(self.store.path))
-            if state.profile is None:
-                raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
-            return change(ledger, self._bind(state), warnings)
-
-        value, ledger = self.store.update(apply)
+        try:
+            value = change(ledger, state, warnings)
+        except _NeedFull:
+            return None
+        if not ledger.events:
+            return Outcome(value, ledger.head, warnings + self._store_notices())
+        if any(ev["type"] == "profile_set" for ev in ledger.events):
+            return None  # the profile decides what is settled: the whole ledger, then
+        written = self.store.write_append(snap, ledger.events, ledger.head)
+        if written is None:
+            return None
+        size, digest = written
+        touched = {ev["incident"] for ev in ledger.events if ev.get("incident")}
+        settled = {ident for ident in touched if self._settled(state, state.incident(ident))}
+        events = [ev for ev in [*doc["events"], *ledger.events] if ev.get("incident") not in settled]
+        self._save_cache({**doc, "ledger_sha256": digest, "size": size, "encoded": True,
+                          "head": [state.head_seq, state.head_hash],
+                          "event_count": doc["event_count"] + len(ledger.events),
+                          "incidents": [[ident, number] for ident, number in state.numbers.items()],
+                          "events": events})
         return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _store_notices(self) -> list[str]:
@@ -157,8 +361,10 @@ class Service:
                     except UnicodeEncodeError:
                         raise InputError(f"{key.replace('_', '-')}: not valid UTF-8 text; accepted: text in "
                                          "UTF-8 (check the terminal's encoding)") from None
-        return ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
-                              "incident": incident, "data": data})
+        sealed = ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
+                                "incident": incident, "data": data})
+        state.apply(sealed)  # the fold, one event further
+        return sealed
 
     @staticmethod
     def _stamp(instant: datetime, profile: Profile) -> str:
@@ -166,6 +372,8 @@ class Service:
 
     def init(self, **fields) -> Outcome:
         from pydantic import ValidationError
+
+        from .profile import Profile
 
         fields = {k: v for k, v in fields.items() if v is not None}
         if "regimes" not in fields:  # every regime whose facts the profile can decide
@@ -201,6 +409,8 @@ class Service:
         """Change profile fields through a `profile_set` event, so the chain covers the profile."""
         from pydantic import ValidationError
 
+        from .profile import Profile
+
         def change(ledger: Ledger, state: State, warnings: list[str]):
             current = state.profile.model_dump()
             changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
@@ -219,7 +429,7 @@ class Service:
             ledger.profile = profile.model_dump()
             return profile
 
-        return self._write(change)
+        return self._write(change, whole=True)  # the profile decides what the cache holds
 
     def _parse_time(self, text: str, profile: Profile, what: str, not_after_now: bool = True) -> datetime:
         try:
@@ -281,15 +491,14 @@ class Service:
             given = self._facts({"title": title, "aware_at": aware, **facts}, state.profile)
             given.setdefault("significance", "undetermined")
             self._check_facts(given, state.profile, warnings)
-            number = len(state.incidents) + 1
+            number = state.count + 1
             year = tu.to_local(self.now, state.profile.timezone).year
             ident = f"INC-{year}-{number:03d}"
-            while ident in state.incidents:  # ids stay unique even if numbering was disturbed
+            while state.known(ident):  # ids stay unique even if numbering was disturbed
                 number += 1
                 ident = f"INC-{year}-{number:03d}"
             self._event(ledger, state, "opened", {**given, "number": number}, ident)
-            new = fold(ledger.events)
-            return self.view(new, new.incidents[ident])
+            return self.view(state, state.incident(ident))
 
         return self._write(change)
 
@@ -312,8 +521,7 @@ class Service:
                 self._event(ledger, state, "amended", changed, inc.id)
             else:
                 warnings.append("no change: every value given is already recorded; nothing was written")
-            new = fold(ledger.events)
-            return self.view(new, new.incidents[inc.id])
+            return self.view(state, state.incident(inc.id))
 
         return self._write(change)
 
@@ -373,8 +581,7 @@ class Service:
                     "due": self._stamp(due, state.profile) if due else None, "late": late,
                     "draft_sha256": draft_sha256}
             self._event(ledger, state, "filed", data, inc.id)
-            new = fold(ledger.events)
-            return self.view(new, new.incidents[inc.id])
+            return self.view(state, state.incident(inc.id))
 
         return self._write(change)
 
@@ -401,8 +608,7 @@ class Service:
             self._event(ledger, state, "requested",
                         {"stage": name, "at": self._stamp(when, state.profile), "due": self._stamp(due_at, state.profile)},
                         inc.id)
-            new = fold(ledger.events)
-            return self.view(new, new.incidents[inc.id])
+            return self.view(state, state.incident(inc.id))
 
         return self._write(change)
 
@@ -423,8 +629,7 @@ class Service:
             if kind == "closed" and inc.handled_at is None:
                 self._event(ledger, state, "handled", stamp, inc.id)
             self._event(ledger, state, kind, stamp, inc.id)
-            new = fold(ledger.events)
-            view = self.view(new, new.incidents[inc.id])
+            view = self.view(state, state.incident(inc.id))
             if kind == "closed" and view.open_obligations:
                 warnings.append("closed with obligations still open: "
                                 + ", ".join(o.stage for o in view.open_obligations))

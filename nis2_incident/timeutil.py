@@ -3,14 +3,20 @@
 Every instant inside the program is a timezone-aware `datetime` (UTC or with the offset it was
 given). Local wall-clock values exist only at input (parse) and output (display). Nothing else in the
 package imports pendulum or zoneinfo.
+
+Speed (issue 8): zones are `zoneinfo` objects, looked up once per name; calendar months are computed
+here on wall-clock fields; pendulum (45 ms to import) is imported only to parse a WHEN that is not a
+plain `YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|±HH:MM]` (tests/test_timeutil.py compares both with
+pendulum on many inputs, so the fast paths cannot drift from it).
 """
 
 from __future__ import annotations
 
 import re
+import zoneinfo
+from calendar import monthrange
 from datetime import date, datetime, time, timedelta, timezone
-
-import pendulum
+from functools import lru_cache
 
 from .errors import InputError
 
@@ -27,11 +33,17 @@ _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m(?:in)?)?(?:([0-9]+)s)?$", re.ASCII)
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str):
+    # As pendulum.timezone did: "utc" in any case is UTC; any other name is an IANA key.
+    return zoneinfo.ZoneInfo("UTC" if name.lower() == "utc" else name)
+
+
 def zone(name: str):
     """The tz for an IANA name; InputError for an unknown one."""
     try:
-        return pendulum.timezone(name)
-    except (ValueError, Exception) as exc:  # pendulum raises InvalidTimezone (a ValueError)
+        return _zone(name)
+    except Exception as exc:  # ZoneInfoNotFoundError (a KeyError), ValueError for malformed keys, ...
         raise InputError(
             f"unknown time zone {name!r}; accepted: an IANA zone name such as Europe/Paris or UTC"
         ) from exc
@@ -108,6 +120,45 @@ def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
             return (now + sign * delta).astimezone(UTC)
         except OverflowError:
             raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
+    plain, offset = _parse_iso(raw) or _parse_with_pendulum(raw, text)
+    try:
+        if offset is None:
+            return local_to_instant(plain, tz_name).astimezone(UTC)
+        return plain.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00 in a zone east of UTC
+        raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
+
+
+_ISO_RE = re.compile(
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+    r"(?:(Z)|([+-])([0-9]{2}):([0-9]{2}))?$", re.ASCII)
+
+
+def _parse_iso(raw: str) -> tuple[datetime, timedelta | None] | None:
+    """The common forms (`2026-03-28T10:00`, `2026-03-28 10:00:00+01:00`, `...Z`) without pendulum:
+    (wall-clock time, offset or None). None for anything else, or anything out of range, which then
+    goes to pendulum as before."""
+    m = _ISO_RE.match(raw)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, frac, zulu, sign, off_h, off_m = m.groups()
+    try:
+        plain = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+                         int((frac or "").ljust(6, "0")))
+        if zulu:
+            return plain, timedelta(0)
+        if sign is None:
+            return plain, None
+        offset = (1 if sign == "+" else -1) * timedelta(hours=int(off_h), minutes=int(off_m))
+        timezone(offset)  # refuses offsets of 24 h and more
+        return plain, offset
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_with_pendulum(raw: str, text: str) -> tuple[datetime, timedelta | None]:
+    import pendulum
+
     try:
         parsed = pendulum.parse(raw, exact=True, tz=None)
     except Exception:  # pendulum raises ParserError, ValueError or OverflowError
@@ -123,11 +174,9 @@ def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         parsed.microsecond,
     )
     try:
-        if parsed.tzinfo is None:
-            return local_to_instant(plain, tz_name).astimezone(UTC)
-        return plain.replace(tzinfo=timezone(parsed.utcoffset())).astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00 in a zone east of UTC
-        raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
+        return plain, (None if parsed.tzinfo is None else parsed.utcoffset())
+    except ValueError:  # an offset of 24 h or more (`+24:00`): was an internal error (exit 70)
+        raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
 
 
 def parse_instant(text: str) -> datetime:
@@ -149,15 +198,18 @@ def add_hours(instant: datetime, hours: int) -> datetime:
 def add_months(instant: datetime, months: int, tz_name: str) -> datetime:
     """Calendar months in the profile's zone, end-of-month clamped (31 Jan + 1 month = 28/29 Feb),
     same wall-clock time. A result that falls in a DST gap moves forward past it (pendulum's rule); one
-    that falls on a repeated wall-clock time takes its first occurrence, the earlier (conservative) one."""
+    that falls on a repeated wall-clock time takes its first occurrence, the earlier (conservative) one.
+
+    Both are `fold=0` (PEP 495): in a gap it reads the wall-clock time with the offset in force before
+    the change, which is the instant pendulum's forward shift gives (02:30 → 03:30 +02:00 in Paris);
+    on a repeated time it is the first occurrence."""
     tz = zone(tz_name)
-    local = pendulum.instance(instant.astimezone(UTC)).in_timezone(tz)
-    moved = local.add(months=months)
-    wall = datetime(moved.year, moved.month, moved.day, moved.hour, moved.minute, moved.second, moved.microsecond)
-    first = wall.replace(tzinfo=tz, fold=0)
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:  # exists (not in a gap)
-        return first.astimezone(UTC)
-    return datetime.fromtimestamp(moved.timestamp(), UTC)
+    local = instant.astimezone(tz)
+    total = local.month - 1 + months
+    year, month = local.year + total // 12, total % 12 + 1
+    day = min(local.day, monthrange(year, month)[1])
+    wall = datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond)
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def now_utc() -> datetime:

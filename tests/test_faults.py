@@ -39,6 +39,12 @@ HARMLESS = {
     "listdir": "looking for stale temporary files is housekeeping; the write goes on, with a warning",
     "close <folder>": "a read-only descriptor, closed after its fsync returned",
     "close {name}.lock": "the flock goes with the descriptor; nothing was written through it",
+    # the read cache (issue 8) is derived data: unreadable, it is ignored and the whole ledger is read;
+    # unwritable, it is skipped silently and the next command reads the whole ledger
+    "read_file {name}.cache": "an unreadable read cache is ignored: the whole ledger is read instead",
+    "open_fd {name}.cache": "a read cache that cannot be written is skipped",
+    "write {name}.cache": "a read cache that cannot be written is skipped (half written, its checksum fails)",
+    "close {name}.cache": "the read cache's descriptor, closed after its writes returned",
 }
 
 
@@ -139,19 +145,24 @@ def test_failing_io_call_n_for_every_n_fails_cleanly_and_leaves_old_or_new(tmp_p
 
 def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_file):
     """The fault-injection seam sees every call of a write, in the order DESIGN §3 states: lock,
-    re-read under the lock, temporary file written and fsynced, rename, folder fsynced, unlock."""
+    re-read under the lock, temporary file written and fsynced, rename, folder fsynced, unlock; and
+    (issue 8) the read cache: read with the ledger, written after the rename, under the lock."""
     make_service(NOW)
     steps, result = traced(ledger_file, OPEN, faultkit.Plan())
     assert result.exit_code == 0
     assert steps == [
         "read_file ledger.toml",             # the offset-less --now is read in the profile's zone
+        "read_file ledger.toml.cache",       # no cache yet: the whole ledger was read, so ...
+        "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # ... keep one
         "makedirs <folder>", "open_fd ledger.toml.lock", "flock ledger.toml.lock",
         "ftruncate ledger.toml.lock", "pwrite ledger.toml.lock",
         "read_file ledger.toml",             # re-read under the lock
+        "read_file ledger.toml.cache",       # for exactly these bytes: the new event is appended to them
         "fs_type <folder>", "listdir <folder>",
         "open_fd .ledger.toml.tmp", "write .ledger.toml.tmp", "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
         "replace .ledger.toml.tmp",
         "open_fd <folder>", "fsync <folder>", "close <folder>",
+        "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # after the rename
         "close ledger.toml.lock",
     ]
 

@@ -314,3 +314,77 @@ def test_parse_when_raises_only_input_error(text):
         assert exc.message
     else:
         assert got.utcoffset() == timedelta(0)
+
+
+# --- without pendulum on the hot paths (issue 8): the same answers as pendulum gave -------------------
+
+PENDULUM_ZONES = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Pacific/Apia", "Europe/Dublin",
+                  "Antarctica/Troll", "America/Sao_Paulo", "Pacific/Chatham", "UTC"]
+
+
+def _add_months_with_pendulum(instant: datetime, months: int, tz_name: str) -> datetime:
+    """`timeutil.add_months` as written with pendulum before issue 8, kept as the reference."""
+    import pendulum
+
+    tz = pendulum.timezone(tz_name)
+    local = pendulum.instance(instant.astimezone(UTC)).in_timezone(tz)
+    moved = local.add(months=months)
+    wall = datetime(moved.year, moved.month, moved.day, moved.hour, moved.minute, moved.second, moved.microsecond)
+    first = wall.replace(tzinfo=tz, fold=0)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
+        return first.astimezone(UTC)
+    return datetime.fromtimestamp(moved.timestamp(), UTC)
+
+
+@settings(max_examples=400, deadline=None)
+@given(instant=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)),
+       months=st.sampled_from([1, 1, 2, 12, 13, -1]), zone=st.sampled_from(PENDULUM_ZONES))
+def test_add_months_gives_what_pendulum_gave(instant, months, zone):
+    assert tu.add_months(instant, months, zone) == _add_months_with_pendulum(instant, months, zone)
+
+
+def test_add_months_gives_what_pendulum_gave_at_every_clock_change_and_month_end():
+    """Wall-clock results that fall in a gap, on a repeated hour, on 29-31 of short months."""
+    for zone in PENDULUM_ZONES:
+        tz = ZoneInfo(zone)
+        for year in (2011, 2024, 2026):
+            for month in range(1, 13):
+                for day in (1, 25, 26, 27, 28, 29, 30, 31):
+                    for hour in (0, 1, 2, 3, 23):
+                        try:
+                            wall = datetime(year, month, day, hour, 30)
+                        except ValueError:
+                            continue
+                        instant = wall.replace(tzinfo=tz).astimezone(UTC)
+                        for months in (1, -1):
+                            assert tu.add_months(instant, months, zone) == \
+                                _add_months_with_pendulum(instant, months, zone), (zone, wall, months)
+
+
+ISO = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, off: f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}{s}{frac}{off}",
+    st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32), st.sampled_from(["T", " "]),
+    st.integers(0, 25), st.integers(0, 61), st.sampled_from(["", ":00", ":59", ":60", ":07"]),
+    st.sampled_from(["", ".5", ".123456", ".0001"]),
+    st.sampled_from(["", "Z", "+01:00", "-09:30", "+23:59", "+24:00", "-00:00", "+14:00"]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=ISO)
+def test_the_plain_iso_forms_are_read_as_pendulum_read_them(text):
+    fast = tu._parse_iso(text)
+    if fast is None:
+        return  # left to pendulum, as before
+    assert tu._parse_with_pendulum(text, text) == fast
+
+
+@pytest.mark.parametrize("text", ["2026-03-28T10:00+24:00", "2026-03-28T10:00-23:60"])
+def test_bug_an_offset_of_24_hours_was_an_internal_error(text):
+    """pendulum parses `+24:00`, but no datetime offset reaches 24 h: a ValueError escaped (exit 70)."""
+    with pytest.raises(InputError, match="invalid time"):
+        tu.parse_when(text, NOW, PARIS)
+
+
+def test_zones_are_looked_up_once():
+    assert tu.zone("Europe/Paris") is tu.zone("Europe/Paris")
+    assert tu.zone("utc").utcoffset(None) == timedelta(0)  # as pendulum.timezone: any case of UTC

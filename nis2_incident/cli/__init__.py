@@ -2,6 +2,14 @@
 
 Typer stays here; everything below takes plain values. Only this package reads the real clock
 (through `--now` / `$NIS2_INCIDENT_NOW` or `timeutil.now_utc`).
+
+Two ways in (issue 8). `main()` first offers argv to `fast.py`, which runs `check`, `status` and
+`open` without importing Typer (whose parameter handling imports pydantic: 130 ms before a command
+starts), for the argv shapes it fully understands: known options, spelled in full. Everything else
+(`--help`, `--version`, an unknown or misspelt option, a missing value, interactive `open`, ...) goes
+to the Typer app of `application.py`, as before. Both run the same command bodies (`core.py`), and
+tests/test_fastpath.py checks that their options are the same and that they give the same output.
+This module imports neither Typer nor Rich; `app` and the Typer helpers are loaded on first use.
 """
 
 from __future__ import annotations
@@ -10,26 +18,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Optional
 
-import typer
-
-from .. import __version__
 from .. import timeutil as tu
 from ..errors import InputError, LedgerError, Nis2IncidentError
 
 ENV_LEDGER = "NIS2_INCIDENT_LEDGER"
 ENV_NOW = "NIS2_INCIDENT_NOW"
-
-app = typer.Typer(
-    name="nis2-incident",
-    help="Record incidents, compute NIS 2 / GDPR / health-code reporting deadlines, keep a tamper-evident "
-    "ledger. Not legal advice.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 
 
 @dataclass
@@ -66,68 +61,18 @@ def resolve_now(option: Optional[str], tz: str) -> "tu.datetime":
         raise InputError(f"--now: {exc.message}") from None
 
 
-# Options shared by every command (also accepted before the command name).
-LedgerOpt = Annotated[Optional[str], typer.Option("--ledger", help=f"Ledger file (else ${ENV_LEDGER}, else the per-user data file; see `paths`).", show_default=False)]
-NowOpt = Annotated[Optional[str], typer.Option("--now", help=f"Compute as of this instant (WHEN; else ${ENV_NOW}, else the clock).", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-LockOpt = Annotated[Optional[float], typer.Option("--lock-timeout", help="Seconds to wait for another writer (default 10).", show_default=False)]
+# The Typer app and its helpers, from application.py, imported when first asked for.
+_TYPER_NAMES = {"app", "boundary", "fail", "LedgerOpt", "NowOpt", "JsonOpt", "LockOpt"}
 
 
-def _version(value: bool):
-    if value:
-        typer.echo(f"nis2-incident {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str):
+    if name in _TYPER_NAMES:
+        from . import application
 
-
-@app.callback()
-def _global(
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    lock_timeout: LockOpt = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    regimes: Annotated[Optional[str], typer.Option("--regimes", help="A folder of regime files that add to or override the shipped ones (else the profile's regimes_dir).", show_default=False)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
-):
-    SETTINGS.ledger, SETTINGS.now, SETTINGS.debug, SETTINGS.regimes = ledger, now, debug, regimes
-    if lock_timeout is not None:
-        SETTINGS.lock_timeout = lock_timeout
-
-
-def fail(exc: Nis2IncidentError, code: int | None = None):
-    from ..render.views import err_console
-
-    err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
-    raise typer.Exit(code if code is not None else exc.exit_code)
-
-
-def boundary(fn):
-    """The single error boundary: project errors become one line on stderr and their exit code."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except Nis2IncidentError as exc:
-            if SETTINGS.debug:
-                raise
-            fail(exc)
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-        except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt: nothing was recorded
-            raise typer.Exit(130) from None
-        except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
-            if SETTINGS.debug:
-                raise
-            from ..render.views import err_console
-
-            err_console().print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-                                markup=False, soft_wrap=True)
-            raise typer.Exit(70) from None
-
-    return wrapper
+        value = getattr(application, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _command_name(args: list[str]) -> str | None:
@@ -148,6 +93,20 @@ def main() -> None:
     """Console entry point. Usage errors of `check` exit 3 (UNKNOWN) as monitoring expects."""
     if "--debug" in sys.argv:
         SETTINGS.debug = True
+    from . import fast
+
+    try:
+        code = fast.run(sys.argv[1:])
+    except Nis2IncidentError as exc:  # with --debug, as below for the Typer app
+        sys.stderr.write(f"error: {exc.message}\n")
+        sys.exit(exc.exit_code)
+    if code is not None:
+        sys.exit(code)
+
+    import typer
+
+    from .application import app
+
     try:
         rv = app(standalone_mode=False)
     except typer.Exit as exc:
@@ -167,9 +126,5 @@ def main() -> None:
         raise
     sys.exit(rv if isinstance(rv, int) else 0)
 
-
-from . import check, commands, drafts, exercise  # noqa: E402,F401  (registers the commands)
-
-app.add_typer(exercise.exercise_app, name="exercise")
 
 __all__ = ["app", "main", "LedgerError"]

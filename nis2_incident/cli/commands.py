@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,56 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from .. import timeutil as tu
-from ..errors import InputError, LedgerError, LedgerMissing
+from ..errors import InputError, LedgerError
 from ..ladder import default_ladder
-from ..ledger import Store
-from ..service import Outcome, Service
-from . import SETTINGS, JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary, ledger_path, resolve_now
+from ..service import Service
+from . import SETTINGS, ledger_path, resolve_now
+from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary
+from .core import (_facts, _has_offset_or_relative, _print_incident, _report_write, _say, _service,  # noqa: F401
+                   _store, _within)
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-def _store(ledger: Optional[str], lock_timeout: Optional[float] = None) -> Store:
-    timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
-    return Store(ledger_path(ledger), lock_timeout=timeout)
-
-
-def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None) -> Service:
-    import os
-
-    from . import ENV_NOW
-
-    store = _store(ledger, lock_timeout)
-    tz = "Europe/Paris"
-    text = now or SETTINGS.now or os.environ.get(ENV_NOW)
-    if text and not _has_offset_or_relative(text):
-        # An offset-less --now is read in the profile's zone.
-        tz = Service(store, tu.now_utc()).state().profile.timezone
-    return Service(store, resolve_now(now, tz), regimes_dir=SETTINGS.regimes)
-
-
-def _has_offset_or_relative(text: str) -> bool:
-    t = text.strip().lower()
-    return t == "now" or t.endswith("ago") or t[:1] in "+-" or t.startswith("in ") or t.endswith("z") or \
-        (len(t) > 10 and ("+" in t[10:] or "-" in t[10:]))
-
-
-def _say(message: str) -> None:
-    from ..render.views import err_console
-
-    err_console().print(message, markup=False, soft_wrap=True)
-
-
-def _report_write(outcome: Outcome, done: str) -> None:
-    for w in outcome.warnings:
-        _say(f"warning: {w}")
-    _say(done)
-    _say(f"head: {outcome.head}")
-
-
-def _within(service: Service, profile, within: Optional[str]):
-    return tu.parse_duration(within or profile.check_within)
-
 
 # --- set-up ------------------------------------------------------------------------------
 
@@ -248,35 +207,6 @@ RootCause = Annotated[Optional[str], typer.Option("--root-cause", help="Type of 
 Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitigation applied and ongoing.", show_default=False)]
 
 
-def _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data, high_risk,
-           summary, severity, impact, ioc, root_cause, mitigations, risk=None, risk_rationale=None,
-           serious=None, serious_rationale=None) -> dict:
-    if undetermined and significant is not None:
-        raise InputError("--undetermined goes with neither --significant nor --not-significant; choose one")
-    significance = "undetermined" if undetermined else (
-        None if significant is None else ("significant" if significant else "not_significant"))
-    return {"detected_at": detected, "significance": significance, "significance_rationale": rationale,
-            "malicious": malicious, "cross_border": cross_border, "personal_data": personal_data,
-            "high_risk": high_risk, "summary": summary, "severity": severity, "impact": impact,
-            "iocs": ioc or None, "root_cause": root_cause, "mitigations": mitigations,
-            "breach_risk": risk, "breach_risk_rationale": risk_rationale, "serious": serious,
-            "serious_rationale": serious_rationale}
-
-
-def _print_incident(view, service: Service, json_out: bool, within=None) -> None:
-    if json_out:
-        from ..render.jsonout import emit, incident
-
-        emit(incident(view))
-        return
-    from ..render.views import deadlines_table, out_console
-
-    console = out_console()
-    console.print(f"{view.incident.id}  {view.incident.title}", markup=False)
-    within = within or tu.parse_duration(view.profile.check_within)
-    console.print(deadlines_table([view], service.now, within, include_closed_states=True, show_incident=False))
-
-
 @app.command("open")
 @boundary
 def open_cmd(
@@ -307,20 +237,11 @@ def open_cmd(
 ):
     """Record an incident; prints its id and its deadlines. On a terminal, without TITLE or --aware, it
     asks for the facts (never when stdin is not a terminal)."""
-    facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
-                   high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
-                   serious, serious_rationale)
-    if title is None or not aware:
-        from .prompts import open_interactively
+    from . import core
 
-        service, title, aware, facts = open_interactively(title, aware or None, facts,
-                                                          lambda: _service(ledger, now, lock_timeout))
-    else:
-        service = _service(ledger, now, lock_timeout)
-    outcome = service.open_incident(title, aware, **facts)
-    view = outcome.value
-    _print_incident(view, service, json_out)
-    _report_write(outcome, f"recorded {view.incident.id}")
+    core.open_incident(title, aware, detected, significant, undetermined, rationale, malicious, cross_border,
+                       personal_data, high_risk, risk, risk_rationale, serious, serious_rationale, summary,
+                       severity, impact, ioc, root_cause, mitigations, ledger, now, lock_timeout, json_out)
 
 
 @app.command("update")
@@ -478,25 +399,11 @@ def status_cmd(
     json_out: JsonOpt = False,
 ):
     """The dashboard: every open obligation, most urgent first, with countdowns."""
-    if watch and json_out:
-        raise InputError("--watch draws the live dashboard; --json prints one snapshot; accepted: one of them")
-    service = _service(ledger, now)
-    if watch:
-        from .watch import run
+    from . import core
 
-        raise typer.Exit(run(ident, within, service))
-    state, views = service.views()
-    if ident:
-        views = [service.view(state, state.incident(ident))]
-    if json_out:
-        from ..render.jsonout import emit, incident
-
-        emit([incident(v) for v in views if v.incident.status != "closed" or v.open_obligations])
-        return
-    from ..render.views import out_console, status
-
-    window = _within(service, state.profile, within)
-    out_console().print(status(views, service.now, window, state.profile.name, state.profile.timezone))
+    code = core.status(ident, within, watch, ledger, now, json_out)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("show")

@@ -11,7 +11,7 @@ import typer
 
 from .. import timeutil as tu
 from ..errors import InputError
-from . import JsonOpt, LedgerOpt, NowOpt, app, boundary
+from .application import JsonOpt, LedgerOpt, NowOpt, app, boundary
 from .commands import _say, _service
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError, StateError
-from . import boundary
+from .application import boundary
 
 exercise_app = typer.Typer(
     name="exercise",

@@ -54,7 +54,7 @@ def run(ident: Optional[str], within: Optional[str], service, tick: float = TICK
         service.now = start_now + timedelta(seconds=time.monotonic() - start)
         state = cache["state"]
         profile = state.profile
-        incidents = [state.incident(ident)] if ident else list(state.incidents.values())
+        incidents = [state.incident(ident)] if ident else state.live  # settled ones have nothing open
         views = [service.view(state, inc) for inc in incidents]
         window = tu.parse_duration(within or profile.check_within)
         parts = [status(views, service.now, window, profile.name, profile.timezone, seconds=True)]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import rfc8785
-
 from ..errors import IntegrityError
 
 GENESIS = "0" * 64
@@ -13,6 +11,8 @@ GENESIS = "0" * 64
 
 def event_hash(event: dict) -> str:
     """SHA-256 over the RFC 8785 canonical JSON of the event without its `hash` key."""
+    import rfc8785  # here, not at the top: a read through the cache never hashes an event
+
     body = {k: v for k, v in event.items() if k != "hash"}
     try:
         canonical = rfc8785.dumps(body)

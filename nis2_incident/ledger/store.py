@@ -8,12 +8,19 @@ one, never a half-written one. Every file-system call goes through `fsio` (the f
 
 What the caller should tell the user (a temporary file removed, a network file system) is left in
 `Store.notices` after each write; `Service` passes it on as warnings.
+
+Issue 8 (speed) adds the pieces `Service` assembles into its fast paths: `snapshot` reads the bytes
+once and their SHA-256 (with the read cache when it is for exactly these bytes, `cache.py`); `parse`
+decodes and verifies a snapshot; `write_full` and `write_append` write through the same protocol
+(`_replace`), the latter writing the old bytes plus the encoded new events (`codec.encode_tail`),
+byte-for-byte what `write_full` would write; `save_cache` writes the cache, silently giving up.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import time
@@ -23,7 +30,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..errors import LedgerError, LedgerMissing, LockTimeout, StateError, WriteError
-from . import chain, codec, fsio
+from . import cache, chain, codec, fsio
 
 T = TypeVar("T")
 
@@ -49,11 +56,45 @@ class Ledger:
 
     def append(self, event: dict) -> dict:
         """Seal and append one event (a dict with type, recorded_at, data, optional incident)."""
-        clean = {k: v for k, v in event.items() if v is not None}
-        clean["data"] = {k: v for k, v in clean.get("data", {}).items() if v is not None}
-        sealed = chain.seal(clean, self.events[-1] if self.events else None)
+        sealed = chain.seal(_clean(event), self.events[-1] if self.events else None)
         self.events.append(sealed)
         return sealed
+
+
+def _clean(event: dict) -> dict:
+    clean = {k: v for k, v in event.items() if v is not None}
+    clean["data"] = {k: v for k, v in clean.get("data", {}).items() if v is not None}
+    return clean
+
+
+class LedgerEnd:
+    """A ledger known through its read cache: its profile and its head, enough to seal and append
+    events, not its events. `events` holds only what is appended here (`Ledger`'s interface)."""
+
+    def __init__(self, profile: dict, head_seq: int, head_hash: str, schema_version: int = codec.SCHEMA_VERSION):
+        self.profile, self.schema_version = profile, schema_version
+        self._last = {"seq": head_seq, "hash": head_hash} if head_seq else None
+        self.events: list[dict] = []
+
+    @property
+    def head(self) -> str:
+        return f"{self._last['seq']}:{self._last['hash']}" if self._last else f"0:{chain.GENESIS}"
+
+    def append(self, event: dict) -> dict:
+        sealed = chain.seal(_clean(event), self._last)
+        self.events.append(sealed)
+        self._last = sealed
+        return sealed
+
+
+@dataclass
+class Snapshot:
+    """The ledger's bytes as read once, their SHA-256, and the read cache if it is for these bytes."""
+
+    raw: bytes
+    digest: str
+    prefix: "hashlib._Hash"  # SHA-256 state after raw[:len(raw) - codec.tail_cut(path)]
+    cache: dict | None = None
 
 
 def parse(raw: bytes, path: Path) -> Ledger:
@@ -78,6 +119,10 @@ class Store:
         return self.path.with_name(self.path.name + ".lock")
 
     @property
+    def cache_path(self) -> Path:
+        return cache.cache_path(self.path)
+
+    @property
     def tmp_path(self) -> Path:
         return self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
 
@@ -97,7 +142,27 @@ class Store:
             raise LedgerError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
 
     def read(self) -> Ledger:
+        """Read, decode and verify the whole ledger (never the cache)."""
         return parse(self.read_bytes(), self.path)
+
+    def snapshot(self, with_cache: bool = True) -> Snapshot:
+        """Read the bytes once; their SHA-256; the read cache's content when it was derived from
+        exactly these bytes (else None)."""
+        raw = self.read_bytes()
+        cut = min(codec.tail_cut(self.path), len(raw))
+        hasher = hashlib.sha256()
+        hasher.update(memoryview(raw)[:len(raw) - cut])
+        prefix = hasher.copy()
+        hasher.update(memoryview(raw)[len(raw) - cut:])
+        digest = hasher.hexdigest()
+        return Snapshot(raw, digest, prefix, cache.load(self.cache_path, digest) if with_cache else None)
+
+    def parse(self, snap: Snapshot) -> Ledger:
+        return parse(snap.raw, self.path)
+
+    def save_cache(self, body: dict) -> bool:
+        """Write the read cache; False, silently, when it cannot be written (it is only derived data)."""
+        return cache.save(self.cache_path, body)
 
     @contextmanager
     def locked(self):
@@ -169,10 +234,31 @@ class Store:
             before = len(ledger.events)
             result = change(ledger)
             if len(ledger.events) != before:
-                self._replace(codec.encode(ledger.to_data(), self.path), ledger.head)
+                self.write_full(ledger)
             return result, ledger
 
     # --- under the lock ----------------------------------------------------------------------
+
+    def write_full(self, ledger: Ledger) -> tuple[int, str]:
+        """Encode the whole ledger and write it (the protocol of `_replace`). (size, SHA-256) written."""
+        payload = codec.encode(ledger.to_data(), self.path)
+        self._replace(payload, ledger.head)
+        return len(payload), hashlib.sha256(payload).hexdigest()
+
+    def write_append(self, snap: Snapshot, events: list[dict], head: str) -> tuple[int, str] | None:
+        """Write the snapshot's bytes with `events` appended, without decoding them: what
+        `write_full` would write, provided the snapshot holds what `encode` writes (the caller knows
+        it from the read cache). None, having written nothing, when the bytes do not end as
+        expected. (size, SHA-256) written, the hash from the snapshot's, without rereading."""
+        tail = codec.encode_tail(snap.raw, events, self.path)
+        if tail is None:
+            return None
+        keep = len(snap.raw) - codec.tail_cut(self.path)
+        payload = b"".join((memoryview(snap.raw)[:keep], tail))
+        self._replace(payload, head)
+        hasher = snap.prefix.copy()
+        hasher.update(tail)
+        return len(payload), hasher.hexdigest()
 
     def _replace(self, payload: bytes, head: str) -> None:
         folder = self.path.parent

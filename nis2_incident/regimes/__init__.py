@@ -9,17 +9,19 @@ Clock starts a stage may name:
   ongoing:STAGE  due when STAGE would fall due, only if the incident is still being handled then
 Periods: `hours` (elapsed, on instants), `months` (calendar, end-of-month clamped), or neither
 (without undue delay: no due instant).
+
+A file is validated by the pydantic models of `schema.py` (imported only when a file is read), then
+turned into the plain classes below, which are what the engine uses. The read cache (issue 8) keeps
+them as `dump()`s and rebuilds them with `from_dump()`, without pydantic; `fingerprint()` says whether
+the files they came from changed.
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
+import hashlib
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from importlib import resources
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pathlib import Path
 
 from ..errors import InputError
 
@@ -27,133 +29,93 @@ from ..errors import InputError
 class RegimeError(InputError):
     """A regime file is invalid: names the file, the key and why (exit 2)."""
 
-_START_KINDS = ("aware", "handled", "request")
 
-
-def _check_start(value: str, stage_ids: set[str]) -> None:
-    if value in _START_KINDS:
-        return
-    kind, _, ref = value.partition(":")
-    if kind in ("filed", "due", "ongoing") and ref in stage_ids:
-        return
-    raise ValueError(
-        f"unknown clock start {value!r}; accepted: aware, handled, request, filed:STAGE, ongoing:STAGE"
-    )
-
-
-Scalar = bool | str
-# A condition maps a profile or incident fact to the value it must have, or to a list of accepted
-# values; "unknown" stands for a fact not recorded yet (None).
-Condition = dict[str, Scalar | list[Scalar]]
-
-
-class Variant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    profile: Condition = Field(default_factory=dict)
-    incident: Condition = Field(default_factory=dict)
-    hours: int | None = Field(default=None, ge=0)
-    months: int | None = Field(default=None, ge=0)
-    article: str
-
-
-class Ongoing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    instead: str
-    start: Literal["handled"] = "handled"
-    months: int = Field(ge=1)
-    article: str
-
-
-class When(BaseModel):
+@dataclass
+class When:
     """Applicability: every listed profile and incident fact must match; else `otherwise` says why not."""
 
-    model_config = ConfigDict(extra="forbid")
-    profile: Condition = Field(default_factory=dict)
-    incident: Condition = Field(default_factory=dict)
+    profile: dict = field(default_factory=dict)
+    incident: dict = field(default_factory=dict)
     otherwise: str = "does not apply to this incident"
 
 
-class Waiver(BaseModel):
-    """A recorded decision that makes a stage not applicable, e.g. GDPR Art. 33(1) 'unlikely to result in
-    a risk': the incident fact `fact` set to `value`, with its written rationale in `rationale`."""
+@dataclass
+class Variant:
+    article: str
+    profile: dict = field(default_factory=dict)
+    incident: dict = field(default_factory=dict)
+    hours: int | None = None
+    months: int | None = None
 
-    model_config = ConfigDict(extra="forbid")
+
+@dataclass
+class Ongoing:
+    instead: str
+    months: int
+    article: str
+    start: str = "handled"
+
+
+@dataclass
+class Waiver:
     fact: str
-    value: Scalar = False
     rationale: str
     article: str
     text: str
+    value: bool | str = False
 
 
-class Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+@dataclass
+class Stage:
+    id: str
     title: str
     title_fr: str
     article: str
     start: str
-    recipient: str | None = None  # when it differs from the regime's (e.g. the data subjects)
+    recipient: str | None = None
     channel: str | None = None
     when: When | None = None
     waiver: Waiver | None = None
     late_reason_required: bool = False
-    content: list[str] = Field(default_factory=list)  # what the report must contain (for drafts)
+    content: list[str] = field(default_factory=list)
     provisional: str | None = None
-    hours: int | None = Field(default=None, ge=0)
-    months: int | None = Field(default=None, ge=0)
-    variants: list[Variant] = Field(default_factory=list)
+    hours: int | None = None
+    months: int | None = None
+    variants: list[Variant] = field(default_factory=list)
     ongoing: Ongoing | None = None
 
-    @model_validator(mode="after")
-    def _one_period(self):
-        if self.hours is not None and self.months is not None:
-            raise ValueError("a stage has hours or months, not both")
-        return self
 
-
-class Regime(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+@dataclass
+class Regime:
+    id: str
     name: str
     law: str
     recipient: str
     channel: str
+    stages: list[Stage]
     language: str = "fr"
-    effective_from: str | None = None  # RFC 3339; the version in force at the incident's aware-at applies
-    sources: list[str] = Field(default_factory=list)
-    applies: When = Field(default_factory=When)
-    stages: list[Stage] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _references(self):
-        if self.effective_from is not None:
-            from datetime import datetime
-
-            try:
-                if datetime.fromisoformat(self.effective_from).tzinfo is None:
-                    raise ValueError
-            except ValueError:
-                raise ValueError("effective_from must be an RFC 3339 time with offset, e.g. "
-                                 "2027-01-01T00:00:00+01:00") from None
-        ids = {s.id for s in self.stages}
-        if len(ids) != len(self.stages):
-            raise ValueError("stage ids must be unique")
-        for i, s in enumerate(self.stages):
-            try:
-                _check_start(s.start, ids)
-            except ValueError as exc:
-                raise ValueError(f"stages.{i}.start (stage {s.id}): {exc}") from None
-            if s.provisional:
-                try:
-                    _check_start(s.provisional, ids)
-                except ValueError as exc:
-                    raise ValueError(f"stages.{i}.provisional (stage {s.id}): {exc}") from None
-            if s.ongoing and s.ongoing.instead not in ids:
-                raise ValueError(f"stages.{i}.ongoing.instead (stage {s.id}): names unknown stage {s.ongoing.instead!r}")
-        return self
+    effective_from: str | None = None
+    sources: list[str] = field(default_factory=list)
+    applies: When = field(default_factory=When)
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
+
+    def dump(self) -> dict:
+        return asdict(self)
+
+
+def from_dump(data: dict) -> Regime:
+    """A regime from validated data (a `schema.Regime` dumped, or `Regime.dump()`)."""
+    def when(d):
+        return When(**d) if d is not None else None
+
+    stages = [Stage(**{**st, "when": when(st.get("when")),
+                       "waiver": Waiver(**st["waiver"]) if st.get("waiver") is not None else None,
+                       "variants": [Variant(**v) for v in st.get("variants", [])],
+                       "ongoing": Ongoing(**st["ongoing"]) if st.get("ongoing") is not None else None})
+              for st in data["stages"]]
+    return Regime(**{**data, "applies": When(**data.get("applies", {})), "stages": stages})
 
 
 class RegimeSet(dict):
@@ -181,9 +143,15 @@ def _sort_key(regime: Regime):
 
 
 def parse_regime(text: str, source: str) -> Regime:
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from . import schema
+
     try:
         data = tomllib.loads(text)
-        return Regime.model_validate(data)
+        return from_dump(schema.Regime.model_validate(data).model_dump())
     except tomllib.TOMLDecodeError as exc:
         raise RegimeError(f"regime file {source}: invalid TOML: {exc}") from None
     except ValidationError as exc:
@@ -202,6 +170,8 @@ def _add_version(versions: dict[str, list[Regime]], regime: Regime) -> None:
 
 @lru_cache(maxsize=1)
 def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
+    from importlib import resources
+
     versions: dict[str, list[Regime]] = {}
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
@@ -239,3 +209,41 @@ def target_stage_names(regimes: dict[str, Regime]) -> list[str]:
     entity may give its own target."""
     return [f"{r.id}.{s.id}" for r in regimes.values() for s in r.stages
             if s.hours is None and s.months is None and s.start == "aware"]
+
+
+def _builtin_files() -> list[tuple[str, bytes]]:
+    here = Path(__file__).parent
+    if here.is_dir():  # an installed package (not a zip): no importlib.resources on the fast path
+        return [(p.name, p.read_bytes()) for p in sorted(here.glob("*.toml"), key=lambda p: p.name)]
+    from importlib import resources
+
+    return [(e.name, e.read_bytes()) for e in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name)
+            if e.name.endswith(".toml")]
+
+
+def fingerprint(user_dir: str | Path | None = None) -> str | None:
+    """SHA-256 over the regime files `load(user_dir)` would read (the shipped ones, then the folder's
+    `*.toml`), by name and content. None when the folder cannot be read: then `load` says why."""
+    digest = hashlib.sha256()
+    try:
+        files = _builtin_files()
+        if user_dir:
+            folder = Path(user_dir).expanduser()
+            if not folder.is_dir():
+                return None
+            files += [(str(p), p.read_bytes()) for p in sorted(folder.glob("*.toml"))]
+    except OSError:
+        return None
+    for name, data in files:
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def dump_set(regimes: "RegimeSet") -> dict:
+    """Every version of every regime, as plain data (for the read cache)."""
+    return {rid: [v.dump() for v in versions] for rid, versions in regimes.versions.items()}
+
+
+def set_from_dump(data: dict) -> "RegimeSet":
+    return RegimeSet({rid: [from_dump(v) for v in versions] for rid, versions in data.items()})

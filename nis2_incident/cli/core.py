@@ -1,0 +1,307 @@
+"""What the commands do, without Typer: the helpers every command uses, and the bodies of `check`,
+`status` and `open`, which both the Typer app (`check.py`, `commands.py`) and the Typer-free fast
+path (`fast.py`) run. Nothing here imports Typer; Rich only where something is drawn for people.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from .. import timeutil as tu
+from ..errors import InputError, Nis2IncidentError
+from . import SETTINGS, ledger_path, resolve_now
+
+if TYPE_CHECKING:
+    from ..service import Outcome, Service
+
+FORMATS = ("text", "nagios", "json", "syslog")
+
+
+def report_error(exc: Nis2IncidentError) -> None:
+    """The one line of a refused command, on stderr (the error boundary's words)."""
+    from ..render.views import err_console
+
+    err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
+
+
+def report_bug(exc: Exception) -> None:
+    from ..render.views import err_console
+
+    err_console().print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+                        markup=False, soft_wrap=True)
+
+
+def guarded(fn, **kwargs) -> int:
+    """The error boundary of `application.boundary`, for a body that returns its exit code."""
+    try:
+        return fn(**kwargs)
+    except Nis2IncidentError as exc:
+        if SETTINGS.debug:
+            raise
+        report_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+        if SETTINGS.debug:
+            raise
+        report_bug(exc)
+        return 70
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _store(ledger: Optional[str], lock_timeout: Optional[float] = None):
+    from ..ledger import Store
+
+    timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
+    return Store(ledger_path(ledger), lock_timeout=timeout)
+
+
+def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None):
+    import os
+
+    from ..service import Service
+
+    from . import ENV_NOW
+
+    store = _store(ledger, lock_timeout)
+    text = now or SETTINGS.now or os.environ.get(ENV_NOW)
+    service = Service(store, tu.now_utc(), regimes_dir=SETTINGS.regimes)
+    if text and not _has_offset_or_relative(text):
+        # An offset-less --now is read in the profile's zone: read the ledger once for it, and let
+        # the command's own read take that state rather than read (and parse) the ledger again.
+        state = service.state()
+        service.now = resolve_now(now, state.profile.timezone)
+        service.keep(state)
+    else:
+        service.now = resolve_now(now, "Europe/Paris")
+    return service
+
+
+def _has_offset_or_relative(text: str) -> bool:
+    t = text.strip().lower()
+    return t == "now" or t.endswith("ago") or t[:1] in "+-" or t.startswith("in ") or t.endswith("z") or \
+        (len(t) > 10 and ("+" in t[10:] or "-" in t[10:]))
+
+
+def _say(message: str) -> None:
+    from ..render.views import err_console
+
+    err_console().print(message, markup=False, soft_wrap=True)
+
+
+def _report_write(outcome: Outcome, done: str) -> None:
+    for w in outcome.warnings:
+        _say(f"warning: {w}")
+    _say(done)
+    _say(f"head: {outcome.head}")
+
+
+def _within(service: Service, profile, within: Optional[str]):
+    return tu.parse_duration(within or profile.check_within)
+
+
+def _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data, high_risk,
+           summary, severity, impact, ioc, root_cause, mitigations, risk=None, risk_rationale=None,
+           serious=None, serious_rationale=None) -> dict:
+    if undetermined and significant is not None:
+        raise InputError("--undetermined goes with neither --significant nor --not-significant; choose one")
+    significance = "undetermined" if undetermined else (
+        None if significant is None else ("significant" if significant else "not_significant"))
+    return {"detected_at": detected, "significance": significance, "significance_rationale": rationale,
+            "malicious": malicious, "cross_border": cross_border, "personal_data": personal_data,
+            "high_risk": high_risk, "summary": summary, "severity": severity, "impact": impact,
+            "iocs": ioc or None, "root_cause": root_cause, "mitigations": mitigations,
+            "breach_risk": risk, "breach_risk_rationale": risk_rationale, "serious": serious,
+            "serious_rationale": serious_rationale}
+
+
+def _print_incident(view, service, json_out: bool, within=None) -> None:
+    if json_out:
+        from ..render.jsonout import emit, incident
+
+        emit(incident(view))
+        return
+    from ..render.views import deadlines_table, out_console
+
+    console = out_console()
+    console.print(f"{view.incident.id}  {view.incident.title}", markup=False)
+    within = within or tu.parse_duration(view.profile.check_within)
+    console.print(deadlines_table([view], service.now, within, include_closed_states=True, show_incident=False))
+
+
+
+# --- check ---------------------------------------------------------------------------------
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _syslog(records: list[tuple[int, str]]) -> None:
+    """Send (level, message) pairs to the local syslog (facility user, ident nis2-incident)."""
+    import syslog
+
+    from .. import alerts
+
+    priority = {alerts.WARNING: syslog.LOG_WARNING, alerts.CRITICAL: syslog.LOG_CRIT, alerts.UNKNOWN: syslog.LOG_ERR}
+    syslog.openlog("nis2-incident", syslog.LOG_PID, syslog.LOG_USER)
+    try:
+        for level, message in records:
+            syslog.syslog(priority.get(level, syslog.LOG_NOTICE), message)
+    finally:
+        syslog.closelog()
+
+
+def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, quiet: bool = False,
+          dry_run: bool = False, state_path: Optional[str] = None, ledger: Optional[str] = None,
+          now: Optional[str] = None, json_out: bool = False) -> int:
+    """`check`: the exit code (0 ok, 1 due soon or past a reminder step, 2 overdue, 3 unknown)."""
+    from .. import alerts
+    from .. import timeutil as tu
+    from ..errors import InputError, Nis2IncidentError
+
+    chosen = (fmt or "").strip().lower()
+    try:
+        if chosen not in FORMATS:
+            raise InputError(f"--format {fmt!r}; accepted: {', '.join(FORMATS)}")
+        if json_out and chosen not in ("text", "json"):
+            raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
+        if json_out:
+            chosen = "json"
+        service = _service(ledger, now)
+        state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
+        window = _within(service, state.profile, within)
+    except Nis2IncidentError as exc:
+        # Exit 3 every time, whatever the state file says: a broken record is never old news.
+        if SETTINGS.debug:
+            raise
+        if chosen in ("text", "nagios"):
+            sys.stdout.write(alerts.unknown_line(exc.message) + "\n")
+        elif chosen == "syslog":
+            _syslog([(alerts.UNKNOWN, f"{alerts.MSGID_UNKNOWN} {exc.message}")])
+        _stderr(f"error: {exc.message}")
+        return alerts.UNKNOWN
+
+    clock = service.now
+    found = alerts.findings(views, clock, window)
+    code = alerts.exit_code(found)
+    open_count = sum(len(v.open_obligations) for v in views)
+    summary = alerts.summary_line(found, window, open_count)
+
+    if chosen == "nagios":
+        # A Nagios-family scheduler wants the current state every time and does its own notification
+        # logic: the status line (with perfdata) first, then every current finding as long output.
+        lines = [summary] + [alerts.text_line(f, clock) for f in found]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return code
+
+    def emit(announce: list, fresh: set) -> None:
+        """Print (or send) the announced findings and the summary; nothing at all under --quiet when
+        nothing is new (--all: when there is no finding)."""
+        if quiet and not (announce if all_ else fresh):
+            return
+        if chosen == "json":
+            for f in announce:
+                sys.stdout.write(json.dumps(alerts.json_record(f, clock, f.key in fresh), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        if chosen == "syslog":
+            if announce:
+                _syslog([(f.level, alerts.syslog_message(f, clock)) for f in announce])
+        else:
+            for f in announce:
+                sys.stdout.write(alerts.text_line(f, clock) + "\n")
+        sys.stdout.write(summary + "\n")
+        sys.stdout.flush()
+
+    from ..alert_state import StateFile, default_path
+
+    store_path = service.store.path
+    state_file = StateFile(Path(state_path).expanduser() if state_path else default_path(store_path),
+                           lock_timeout=SETTINGS.lock_timeout)
+    if all_:
+        announced, warning = state_file.load()  # read only: to tell which findings are new
+        if warning:
+            _stderr(f"warning: {warning}")
+        new, _ = alerts.select_new(found, announced, clock)
+        emit(found, {f.key for f in new})
+        return code
+
+    new = None
+    try:
+        with state_file.locked():
+            announced, warning = state_file.load()
+            if warning:
+                _stderr(f"warning: {warning}")
+            new, keep = alerts.select_new(found, announced, clock)
+            emit(new, {f.key for f in new})  # announce first: a crash before saving repeats, never loses
+            if not dry_run and keep != announced:
+                state_file.save(keep, store_path.resolve(), tu.rfc3339(clock))
+    except Nis2IncidentError as exc:
+        # The state could not be locked or written: say so, and announce rather than stay silent.
+        if SETTINGS.debug:
+            raise
+        _stderr(f"warning: {exc.message}")
+        if new is None:
+            new, _ = alerts.select_new(found, {}, clock)
+            emit(new, {f.key for f in new})
+    return code
+
+
+# --- status and open -----------------------------------------------------------------------
+
+def status(ident: Optional[str] = None, within: Optional[str] = None, watch: bool = False,
+           ledger: Optional[str] = None, now: Optional[str] = None, json_out: bool = False) -> int:
+    if watch and json_out:
+        raise InputError("--watch draws the live dashboard; --json prints one snapshot; accepted: one of them")
+    service = _service(ledger, now)
+    if watch:
+        from .watch import run
+
+        return run(ident, within, service)
+    if ident:
+        state, view = service.one(ident)
+        views = [view]
+    else:
+        state, views = service.views(live_only=True)  # settled incidents have nothing open to show
+    if json_out:
+        from ..render.jsonout import emit, incident
+
+        emit([incident(v) for v in views if v.incident.status != "closed" or v.open_obligations])
+        return 0
+    from ..render.views import out_console, status as dashboard
+
+    window = _within(service, state.profile, within)
+    out_console().print(dashboard(views, service.now, window, state.profile.name, state.profile.timezone))
+    return 0
+
+
+def open_incident(title: Optional[str] = None, aware: Optional[str] = None, detected: Optional[str] = None,
+                  significant: Optional[bool] = None, undetermined: bool = False, rationale: Optional[str] = None,
+                  malicious: Optional[bool] = None, cross_border: Optional[bool] = None,
+                  personal_data: Optional[bool] = None, high_risk: Optional[bool] = None,
+                  risk: Optional[bool] = None, risk_rationale: Optional[str] = None, serious: Optional[bool] = None,
+                  serious_rationale: Optional[str] = None, summary: Optional[str] = None,
+                  severity: Optional[str] = None, impact: Optional[str] = None, ioc: Optional[list[str]] = None,
+                  root_cause: Optional[str] = None, mitigations: Optional[str] = None,
+                  ledger: Optional[str] = None, now: Optional[str] = None, lock_timeout: Optional[float] = None,
+                  json_out: bool = False) -> int:
+    facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
+                   high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
+                   serious, serious_rationale)
+    if title is None or not aware:
+        from .prompts import open_interactively
+
+        service, title, aware, facts = open_interactively(title, aware or None, facts,
+                                                          lambda: _service(ledger, now, lock_timeout))
+    else:
+        service = _service(ledger, now, lock_timeout)
+    outcome = service.open_incident(title, aware, **facts)
+    view = outcome.value
+    _print_incident(view, service, json_out)
+    _report_write(outcome, f"recorded {view.incident.id}")
+    return 0

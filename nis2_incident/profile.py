@@ -1,0 +1,98 @@
+"""The reporting entity's profile, validated (pydantic).
+
+Kept apart from `model.py` so that reading a ledger through its read cache (issue 8) never imports
+pydantic (60 ms): the cache holds the profile as this model dumped it, and `model.StoredProfile` gives
+it back with the same attributes. `from nis2_incident.model import Profile` still works (lazily).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import ladder, timeutil
+from .errors import InputError
+
+
+class Profile(BaseModel):
+    """The reporting entity. Set by `profile_set` events; the ledger's top-level `profile` is a view."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    category: Literal["essential", "important"]
+    timezone: str = "Europe/Paris"
+    trust_service: bool = False
+    health_establishment: bool = False
+    regimes: list[str] = Field(default_factory=lambda: ["nis2"])
+    check_within: str = "6h"
+    # The entity's own targets for stages without a legal hour count, e.g. {"csp.report": "4h"}.
+    targets: dict[str, str] = Field(default_factory=dict)
+    regimes_dir: str = ""  # a folder of regime files that add to or override the shipped ones
+    # `check`'s reminder ladder (SPEC §5; see ladder.py): per period, the steps at which a finding is
+    # announced, as a time before the due instant ("4h") or a share of the period elapsed ("80%");
+    # then every `reminder_every` while overdue or while a without-undue-delay report is not filed.
+    reminders: dict[str, list[str]] = Field(default_factory=ladder.default_ladder)
+    reminder_every: str = ladder.DEFAULT_EVERY
+    templates_dir: str = ""  # a folder of draft templates that override the shipped ones
+    alarms: list[str] = Field(default_factory=lambda: ["2h", "30m"])  # calendar alarms before each due time
+    dpo: str = ""  # the data protection officer's name and contact details (GDPR Art. 33(3)(b), 34(2))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            timeutil.zone(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("check_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            timeutil.parse_duration(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("alarms")
+    @classmethod
+    def _alarms(cls, value: list[str]) -> list[str]:
+        for duration in value:
+            try:
+                timeutil.parse_duration(duration)
+            except InputError as exc:
+                raise ValueError(f"alarm: {exc.message}") from None
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        try:
+            ladder.validate(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("reminder_every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        try:
+            ladder.parse_every(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for stage, duration in value.items():
+            if "." not in stage:
+                raise ValueError(f"target {stage!r}: name a stage such as csp.report")
+            try:
+                timeutil.parse_duration(duration)
+            except InputError as exc:
+                raise ValueError(f"target {stage}: {exc.message}") from None
+        return value

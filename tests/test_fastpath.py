@@ -1,0 +1,242 @@
+"""The Typer-free way in for `check`, `status` and `open` (nis2_incident/cli/fast.py, issue 8).
+
+It must mean exactly what the Typer app means: the same options (compared here with the parameters
+Typer itself builds), the same defaults, the same output, exit code and ledger for the argv it takes,
+and the Typer app, untouched, for everything else. And it must stay light: no Typer, and for `check`
+and `status --json` no Rich, pydantic or pendulum either (what cron pays every few minutes).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from conftest import at
+from nis2_incident.cli import SETTINGS, app, core, fast
+from nis2_incident.ledger import Store
+from nis2_incident.service import Service
+
+runner = CliRunner()
+NOW = "2026-03-30T20:00"
+BODIES = {"check": core.check, "status": core.status, "open": core.open_incident}
+
+
+def _click_options(params) -> tuple[dict, dict, set, list]:
+    """(value options, flags, repeatable parameters, arguments) as Typer built them."""
+    values, flags, multiple, arguments = {}, {}, set(), []
+    for p in params:
+        if p.param_type_name == "argument":
+            arguments.append(p.name)
+            continue
+        if p.is_flag:
+            flags.update({o: (p.name, True) for o in p.opts})
+            flags.update({o: (p.name, False) for o in p.secondary_opts})
+        else:
+            values.update({o: p.name for o in p.opts})
+        if p.multiple:
+            multiple.add(p.name)
+    return values, flags, multiple, arguments
+
+
+def test_the_fast_path_knows_the_options_typer_knows():
+    group = typer.main.get_group(app)
+    values, flags, multiple, arguments = _click_options(group.params)
+    flags.pop("--version")  # left to Typer (eager, prints and exits)
+    assert (fast.GLOBAL.values, fast.GLOBAL.flags, set(fast.GLOBAL.multiple), list(fast.GLOBAL.arguments)) == \
+        (values, flags, multiple, arguments)
+    for name, spec in fast.SPECS.items():
+        values, flags, multiple, arguments = _click_options(group.commands[name].params)
+        assert spec.values == values, name
+        assert spec.flags == flags, name
+        assert set(spec.multiple) == multiple, name
+        assert list(spec.arguments) == arguments, name
+
+
+def test_the_fast_path_runs_the_bodies_with_typers_defaults():
+    group = typer.main.get_group(app)
+    for name, body in BODIES.items():
+        defaults = {p.name: p.default for p in group.commands[name].params}
+        signature = {k: v.default for k, v in inspect.signature(body).parameters.items()}
+        assert signature == defaults, name
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["check", "--help"], ["--version"], ["--version", "check"], ["check", "--bogus"],
+    ["check", "--forma", "json"], ["check", "--now"], ["--now"], ["check", "--json=yes"], ["check", "--", "x"],
+    ["check", "-qf", "json"], ["check", "-fjson"], ["check", "-f=json"], ["check", "extra"],
+    ["check", "--lock-timeout", "1"], ["--lock-timeout", "soon", "check"], ["--lock-timeout", "1e3", "check"],
+    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open"], ["open", "title"],
+    ["open", "--aware", "1h ago"], ["open", "t", "--aware", ""], ["open", "t", "--aware", "1h", "--no-significant"],
+    ["list"], ["show", "1"], ["-", "check"], ["check", "-"], ["open", "t\udcff", "--aware", "1h ago"], [],
+])
+def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
+    assert fast.run(argv) is None
+
+
+# --- the same results both ways ---------------------------------------------------------------------
+
+
+def _ledger(folder: Path, fmt: str = "toml") -> Path:
+    path = folder / f"ledger.{fmt}"
+    Service(Store(path), at("2026-03-28T09:00")).init(name="CHU Test", category="essential",
+                                                      health_establishment=True, targets={"csp.report": "4h"})
+    s = Service(Store(path), at("2026-03-28T12:00"))
+    s.open_incident("Rançongiciel", "2026-03-28T10:00", personal_data=True)
+    s.open_incident("Panne", "2026-03-28T11:00")
+    s.submit("2", "csp.report")
+    Service(Store(path), at("2026-03-29T12:00")).conclude("2", "closed")
+    return path
+
+
+def _reset_settings() -> None:
+    SETTINGS.ledger, SETTINGS.now, SETTINGS.lock_timeout, SETTINGS.debug, SETTINGS.regimes = None, None, 10.0, False, None
+
+
+def both_ways(tmp_path: Path, argv: list[str], capsys, monkeypatch, env: dict | None = None) -> None:
+    """Run argv (`{L}` is the ledger, `{S}` a state file) through the fast path and through Typer, each
+    on its own copy of the same folder: same exit code, stdout, stderr, and files afterwards."""
+    base = tmp_path / "base"
+    if not base.exists():
+        base.mkdir()
+        _ledger(base)
+    results = []
+    for way in ("fast", "typer"):
+        folder = tmp_path / way
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(base, folder)
+        args = [a.replace("{L}", str(folder / "ledger.toml")).replace("{S}", str(folder / "state.json"))
+                .replace("{D}", str(folder)) for a in argv]
+        _reset_settings()
+        with monkeypatch.context() as m:
+            for key, value in (env or {}).items():
+                m.setenv(key, value.replace("{L}", str(folder / "ledger.toml")))
+            if way == "fast":
+                capsys.readouterr()
+                code = fast.run(args)
+                assert code is not None, argv
+                out, err = capsys.readouterr()
+            else:
+                r = runner.invoke(app, args, catch_exceptions=False)
+                code, out, err = r.exit_code, r.stdout, r.stderr
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.endswith(".lock")}
+        files = {k: v.replace(str(folder).encode(), b"{D}") for k, v in files.items()}
+        results.append((code, out.replace(str(folder), "{D}"), err.replace(str(folder), "{D}"), files))
+    assert results[0] == results[1], argv
+
+
+CHECKS = [
+    ["--ledger", "{L}", "--now", NOW, "check"],
+    ["check", "--ledger", "{L}", "--now", NOW],
+    ["--ledger={L}", "--now=" + NOW, "check", "--format=json"],
+    ["--ledger", "{L}", "check", "--now", NOW, "-f", "nagios"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--json", "--all"],
+    ["--ledger", "{L}", "--now", NOW, "check", "-q", "--within", "48h"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--quiet", "--dry-run"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--state", "{S}", "--format", "json", "--format", "text"],
+    ["--ledger", "{L}", "--now", "2026-03-28T10:30+01:00", "--lock-timeout", "0.5", "check"],
+    ["--ledger", "{D}/elsewhere.toml", "--now", NOW, "check", "--ledger", "{L}"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--format", "bogus"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--json", "--format", "nagios"],
+    ["--ledger", "{L}", "--now", "next tuesday", "check"],
+    ["--ledger", "{D}/missing.toml", "--now", NOW, "check"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--within", "soon"],
+    ["--debug", "--ledger", "{L}", "--now", NOW, "check", "--format", "json"],
+    ["--ledger", "{L}", "--regimes", "{D}/no-such-folder", "--now", NOW, "check"],
+]
+STATUSES = [
+    ["--ledger", "{L}", "--now", NOW, "status"],
+    ["status", "--json", "--ledger", "{L}", "--now", NOW],
+    ["--ledger", "{L}", "--now", NOW, "status", "2", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "status", "INC-2026-001", "--within", "2h"],
+    ["--ledger", "{L}", "--now", NOW, "status", "99"],
+    ["--ledger", "{L}", "--now", NOW, "status", "--within", "bad"],
+    ["--ledger", "{L}", "--now", NOW, "status", "--json", "--within", "bad"],
+    ["--ledger", "{D}/missing.toml", "status", "--json"],
+]
+OPENS = [
+    ["--ledger", "{L}", "--now", NOW, "open", "Nouveau", "--aware", "1h ago"],
+    ["open", "--aware=2026-03-30T18:00", "Nouveau", "--json", "--ledger", "{L}", "--now", NOW, "--lock-timeout", "3"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Tout", "--aware", "2h ago", "--detected", "3h ago", "--significant",
+     "--not-malicious", "--malicious", "--cross-border", "--personal-data", "--high-risk", "--no-risk",
+     "--risk-rationale", "chiffré", "--serious", "--summary", "ligne\nsuite", "--severity", "haute", "--impact",
+     "urgences", "--ioc", "1.2.3.4", "--ioc", "evil.example", "--root-cause", "phishing", "--mitigations", "isolé"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Sans", "--aware", "1h ago", "--not-significant"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Deux", "--aware", "1h ago", "--undetermined", "--significant"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Futur", "--aware", "in 2h"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Ni", "--aware", "1h ago", "--not-serious"],
+    ["--ledger", "{D}/missing.toml", "--now", NOW, "open", "x", "--aware", "1h ago"],
+]
+
+
+@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS, ids=lambda a: " ".join(a)[:80])
+def test_the_fast_path_and_typer_give_the_same_result(tmp_path, argv, capsys, monkeypatch):
+    both_ways(tmp_path, argv, capsys, monkeypatch)
+
+
+def test_the_ledger_from_the_environment_both_ways(tmp_path, capsys, monkeypatch):
+    both_ways(tmp_path, ["--now", NOW, "check", "--format", "json"], capsys, monkeypatch,
+              env={"NIS2_INCIDENT_LEDGER": "{L}"})
+    both_ways(tmp_path, ["status", "--json"], capsys, monkeypatch,
+              env={"NIS2_INCIDENT_LEDGER": "{L}", "NIS2_INCIDENT_NOW": "2026-03-30T20:00:00+02:00"})
+
+
+# --- light ------------------------------------------------------------------------------------------
+
+PROBE = """
+import sys
+from nis2_incident.cli import main
+try:
+    main()
+finally:
+    heavy = sorted(m for m in ("typer", "rich", "pydantic", "pendulum", "jinja2", "icalendar", "tomllib",
+                               "tomli_w", "rfc8785", "platformdirs") if m in sys.modules)
+    sys.stderr.write("loaded: " + " ".join(heavy) + "\\n")
+"""
+
+
+def _loaded(args: list[str]) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIS2_INCIDENT")}
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60)
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("loaded:")]
+    assert line, proc.stderr
+    return set(line[-1].split()[1:])
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_check_and_status_import_nothing_heavy_once_the_cache_is_there(tmp_path, fmt):
+    """Import time is speed at 03:00 (DESIGN §4): with the read cache in place, `check` and
+    `status --json` import neither Typer nor Rich, pydantic, pendulum, the TOML codecs or rfc8785;
+    `open` no Typer and no pydantic."""
+    ledger = _ledger(tmp_path, fmt)
+    base = ["--ledger", str(ledger), "--now", "2026-03-30T20:00:00+02:00"]
+    assert "typer" not in _loaded([*base, "status", "--json"])  # the first read writes the cache
+    assert _loaded([*base, "check"]) == set()
+    assert _loaded([*base, "check", "--format", "json"]) == set()
+    assert _loaded([*base, "status", "--json"]) == set()
+    assert _loaded(["--ledger", str(ledger), "--now", NOW, "status", "1", "--json"]) == set()  # offset-less --now
+    assert _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) <= {"rfc8785", "tomli_w", "rich"}
+    assert "typer" in _loaded([*base, "list", "--json"])  # everything else: the Typer app, as before
+
+
+def test_usage_errors_still_come_from_typer_with_their_exit_codes(tmp_path):
+    ledger = _ledger(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIS2_INCIDENT")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(ledger), *args],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+    bad = run("check", "--bogus")
+    assert bad.returncode == 3 and "No such option: --bogus" in bad.stderr  # check: UNKNOWN
+    bad = run("status", "--bogus")
+    assert bad.returncode == 2 and "No such option: --bogus" in bad.stderr
+    ok = run("--now", NOW, "check", "--format", "json")
+    assert ok.returncode == 2 and ok.stdout.count("\n") >= 1 and ok.stderr == ""
