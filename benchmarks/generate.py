@@ -3,8 +3,12 @@
     python benchmarks/generate.py --incidents 10000 --open 100 --seed 1 --out /tmp/l.toml [--format json]
 
 Events are built with the project's own ledger code (Ledger.append seals each one into the chain) and
-written once through the codec, so a 10,000-incident ledger takes seconds, not the hours that one
-process per event would. Incidents get 5-10 events each: opened, amendments, filings, handled, closed.
+written once, by the store's own atomic write (`Store.create`), so a 10,000-incident ledger takes
+seconds, not the hours that one process per event would. A closed incident has 7-10 events (opened,
+amendments, the filings of every stage that applies, handled, closed); an open one has its amendments
+and the filings whose time has come (4-8 events). `--format` sets the file name's extension, which is
+what chooses the format. The same arguments give the same bytes. No read cache is written: the first
+command that reads the ledger builds it (what the benchmark calls a cold run).
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from nis2_incident import timeutil as tu
-from nis2_incident.ledger import Ledger
-from nis2_incident.ledger.codec import encode
+from nis2_incident.ledger import Ledger, Store
 from nis2_incident.model import Profile
 
 TZ = "Europe/Paris"
@@ -45,24 +48,26 @@ def build(incidents: int, open_: int, seed: int, now) -> Ledger:
         if facts["significance"] == "not_significant":
             facts["significance_rationale"] = "Aucune perturbation ni perte (Art. 23(3))."
         ledger.append({"type": "opened", "recorded_at": stamp(t), "incident": ident, "data": facts})
-        for _ in range(rng.randint(1, 3)):
-            t += timedelta(minutes=rng.randint(10, 300))
+        for _ in range(rng.randint(2, 4) if is_open else rng.randint(0, 2)):
+            t += timedelta(minutes=rng.randint(10, 120 if is_open else 300))
             if t >= now:
                 break
             ledger.append({"type": "amended", "recorded_at": stamp(t), "incident": ident,
                            "data": {"severity": rng.choice(["faible", "moyenne", "élevée"])}})
-        if is_open:
-            continue
         filings = [("csp.report", 2, None), ("nis2.early_warning", 20, 24), ("nis2.notification", 60, 72),
                    ("nis2.final", 60 + 25 * 24, None)]
         if facts["personal_data"]:
-            filings.append(("gdpr.notification", 48, 72))
+            filings.insert(2, ("gdpr.notification", 48, 72))
         for stage, hours, due_hours in filings:
             at = aware + timedelta(hours=hours, minutes=rng.randint(0, 120))
+            if at >= now:  # an open incident: only what has been filed by now
+                break
             data = {"stage": stage, "at": stamp(at), "reference": f"REF-{n}-{stage}", "late": False}
             if due_hours:
                 data["due"] = stamp(aware + timedelta(hours=due_hours))
-            ledger.append({"type": "filed", "recorded_at": stamp(at), "incident": ident, "data": data})
+            ledger.append({"type": "filed", "recorded_at": stamp(max(at, t)), "incident": ident, "data": data})
+        if is_open:
+            continue
         handled = aware + timedelta(days=rng.randint(3, 20))
         ledger.append({"type": "handled", "recorded_at": stamp(handled), "incident": ident,
                        "data": {"at": stamp(handled)}})
@@ -83,11 +88,15 @@ def main(argv=None) -> None:
     parser.add_argument("--now", default="2026-11-29T03:00:00+01:00")
     args = parser.parse_args(argv)
     out = args.out
-    if args.format == "json" and out.suffix != ".json":
+    if args.format == "json" and out.suffix.lower() != ".json":
         out = out.with_suffix(".json")
+    elif args.format == "toml" and out.suffix.lower() == ".json":
+        out = out.with_suffix(".toml")
     now = tu.parse_instant(args.now)
     ledger = build(args.incidents, min(args.open_, args.incidents), args.seed, now)
-    out.write_bytes(encode(ledger.to_data(), out))
+    for old in (out, out.with_name(out.name + ".cache")):  # a fresh ledger, and no read cache yet
+        old.unlink(missing_ok=True)
+    Store(out).create(ledger)
     print(f"wrote {out}: {args.incidents} incidents, {len(ledger.events)} events, head {ledger.head}")
 
 
