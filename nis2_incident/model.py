@@ -7,6 +7,8 @@ has one source of truth. Obligations are computed in `deadlines`.
 
 from __future__ import annotations
 
+import sys
+
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +53,7 @@ FACT_FIELDS: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Filing:
     seq: int
     stage: str  # full name, e.g. "nis2.early_warning"
@@ -64,7 +66,7 @@ class Filing:
     draft_sha256: str | None = None  # SHA-256 of the text that was filed (`submit --draft FILE`)
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     seq: int
     stage: str
@@ -72,7 +74,7 @@ class Request:
     due: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class TimelineEntry:
     seq: int
     type: str
@@ -81,7 +83,7 @@ class TimelineEntry:
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Incident:
     id: str
     number: int
@@ -237,7 +239,7 @@ class State:
         """Fold one more event (the body of `fold`). Raises LedgerError naming the bad event. `number`:
         the incident's number for an `opened` event that does not carry one (a partial fold, where
         the position in the ledger is not known)."""
-        seq, kind, data = ev["seq"], ev["type"], ev.get("data", {})
+        seq, kind, data = ev["seq"], sys.intern(ev["type"]), ev.get("data", {})
         self.head_seq, self.head_hash = seq, ev["hash"]
         if not isinstance(data, dict):
             raise LedgerError(f"event seq {seq}: data must be a table")
@@ -288,7 +290,7 @@ class State:
         elif kind == "filed":
             filing = Filing(
                 seq=seq,
-                stage=str(data.get("stage")),
+                stage=sys.intern(str(data.get("stage"))),
                 at=_time(data.get("at"), seq, "at"),
                 reference=data.get("reference"),
                 channel=data.get("channel"),

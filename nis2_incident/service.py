@@ -24,6 +24,7 @@ have nothing to say about it whatever `--now` is. `verify` never uses the cache.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -32,9 +33,9 @@ from typing import TYPE_CHECKING
 from . import deadlines
 from . import timeutil as tu
 from .deadlines import Obligation
-from .errors import InputError, IntegrityError, NotFound, StateError
+from .errors import InputError, IntegrityError, Nis2IncidentError, NotFound, StateError
 from .ledger import Ledger, Store
-from .ledger import chain, codec
+from .ledger import chain, codec, stream
 from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, StoredProfile, fold, fold_live
 from .regimes import Regime, builtin, dump_set, fingerprint, set_from_dump
 from .regimes import load as load_regimes
@@ -102,23 +103,39 @@ class Outcome:
 
 def folded(ledger: Ledger, source: str = "ledger") -> State:
     """Fold the events and check that the top-level profile is the one the events set."""
+    state = fold(ledger.events)
+    check_top_profile(ledger.profile, state, source)
+    return state
+
+
+def check_top_profile(top: dict, state: State, source: str) -> None:
+    """The top-level profile (the current view) must be the one the events set."""
     from pydantic import ValidationError
 
     from .profile import Profile
 
-    state = fold(ledger.events)
     expected = state.profile.model_dump() if state.profile else {}
     try:
         # compared as validated profiles, so fields added later with their defaults still match
-        top = Profile.model_validate(ledger.profile).model_dump() if state.profile else ledger.profile
+        top = Profile.model_validate(top).model_dump() if state.profile else top
     except ValidationError:
-        top = ledger.profile
+        pass
     if top != expected:
         keys = sorted(k for k in set(top) | set(expected) if top.get(k) != expected.get(k))
         raise IntegrityError(
             f"{source}: the top-level profile does not match the profile set by the events "
             f"(differs in: {', '.join(keys) or 'shape'}); it was edited outside nis2-incident", None)
-    return state
+
+
+@dataclass
+class Walked:
+    """A ledger verified and folded one event at a time (`Service._walk`)."""
+
+    walk: stream.Walk
+    state: State
+    owners: list[str | None]  # the incident of each event, by position
+    hashes: list[str] | None  # each event's hash, when asked for
+    encoded: bool | None  # the bytes are exactly what the codec writes, when asked for
 
 
 class Service:
@@ -163,15 +180,59 @@ class Service:
             return self._whole(self.store.read())
         snap = self.store.snapshot()
         state = self._from_cache(snap)
-        if state is None:
+        if state is not None:
+            return state
+        size = len(snap.raw)
+        walked = self._walk(snap, encoded=True)
+        if walked is not None:
+            state, walk = walked.state, walked.walk
+            body = self._cache_body(snap.digest, size, walk.schema_version, len(walk), state, walked.encoded,
+                                    lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live])
+        else:
             ledger = self.store.parse(snap)
             state = self._whole(ledger)
-            body = self._cache_body(snap.digest, len(snap.raw), ledger, state,
-                                    codec.is_encoded(ledger.to_data(), snap.raw, self.store.path))
-            self._save_cache(body)
-            if body is not None:  # what is settled is known now: `live` need not compute it again
-                state.mark_settled(set(state.incidents) - {ev["incident"] for ev in body["events"]})
+            body = self._ledger_cache_body(snap.digest, size, ledger, state,
+                                           codec.is_encoded(ledger.to_data(), snap.raw, self.store.path))
+        self._save_cache(body)
+        if body is not None:  # what is settled is known now: `live` need not compute it again
+            state.mark_settled(set(state.incidents) - {ev["incident"] for ev in body["events"]})
         return state
+
+    def _walk(self, snap, hashes: bool = False, encoded: bool = False) -> Walked | None:
+        """Verify and fold the snapshot's bytes one event at a time, holding one decoded event at a
+        time (`ledger/stream.py`); None when they must be read whole (`Store.parse`), which then gives
+        the same state, or the error with the message and place a whole read gives. A JSON walk holds
+        the text, so it takes the bytes from the snapshot (`snap.raw` is None after a walk) and puts
+        them back only when the snapshot must be read whole."""
+        walk = None
+        try:
+            walk = stream.walk(snap.raw, self.store.path)
+            if not walk.toml:
+                snap.raw = None  # the text is the same data: do not hold both (memory at 10,000 incidents)
+            verifier, state, owners = chain.Verifier(), State(), []
+            kept: list[str] | None = [] if hashes else None
+            same = walk.frame_encoded() if encoded else None
+            for index, ev in enumerate(walk.events()):
+                verifier.add(ev)
+                state.apply(ev)
+                owners.append(sys.intern(ev["incident"]) if "incident" in ev else None)
+                if kept is not None:
+                    kept.append(ev["hash"])
+                if same:
+                    same = walk.event_encoded(index, ev)
+            check_top_profile(walk.profile, state, str(self.store.path))
+            if state.profile is None:
+                raise stream.NotStreamable
+        except (stream.NotStreamable, Nis2IncidentError):
+            if snap.raw is None:
+                snap.raw = walk.source()
+            return None
+        return Walked(walk, self._bind(state), owners, kept, same)
+
+    def _read_whole(self, snap) -> State:
+        """Every incident, from the snapshot's bytes (not the cache)."""
+        walked = self._walk(snap)
+        return walked.state if walked is not None else self._whole(self.store.parse(snap))
 
     def _whole(self, ledger: Ledger) -> State:
         state = folded(ledger, str(self.store.path))
@@ -203,14 +264,20 @@ class Service:
         return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
 
     def verify(self, head: str | None = None) -> dict:
-        """Always from the ledger's bytes: decode, recompute the chain, check the profile (never the cache)."""
-        ledger = self.store.read()  # parses and verifies the chain
-        state = folded(ledger, str(self.store.path))
-        result = {"ok": True, "events": len(ledger.events), "incidents": len(state.incidents),
-                  "head": ledger.head, "head_check": None}
+        """Always from the ledger's bytes: decode, recompute the chain, check the profile (never the
+        cache); one event at a time when the file allows (`_walk`)."""
+        walked = self._walk(self.store.snapshot(with_cache=False), hashes=True) if self._cached else None
+        if walked is not None:
+            state, events = walked.state, walked.hashes
+            count, last = len(walked.hashes), f"{state.head_seq}:{state.head_hash}"
+        else:
+            ledger = self.store.read()  # parses and verifies the chain
+            state, events = folded(ledger, str(self.store.path)), ledger.events
+            count, last = len(ledger.events), ledger.head
+        result = {"ok": True, "events": count, "incidents": len(state.incidents), "head": last, "head_check": None}
         if head is not None:
             try:
-                result["head_check"] = chain.check_head(ledger.events, head)
+                result["head_check"] = chain.check_head(events, head)
             except IntegrityError as exc:
                 raise IntegrityError(f"{self.store.path}: {exc.message}", exc.seq) from None
         return result
@@ -224,10 +291,12 @@ class Service:
         return inc.closed_at is not None and all(
             o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
 
-    def _cache_body(self, digest: str, size: int, ledger: Ledger, state: State, encoded: bool) -> dict | None:
-        """What the cache holds for the ledger `ledger` (whole, decoded and verified: `state` is its
-        fold), whose bytes have SHA-256 `digest`. `encoded`: the bytes are exactly what the codec
-        writes for it (only then may a write append to them)."""
+    def _cache_body(self, digest: str, size: int, schema_version: int, event_count: int, state: State,
+                    encoded: bool, events_of) -> dict | None:
+        """What the cache holds for the ledger whose bytes have SHA-256 `digest` (whole, decoded and
+        verified: `state` is its fold; `events_of(ids)` gives the events of those incidents, in
+        order). `encoded`: the bytes are exactly what the codec writes for it (only then may a write
+        append to them)."""
         if self._regimes_fp is None:
             return None
         live = {inc.id for inc in state.incidents.values() if not self._settled(state, inc)}
@@ -236,14 +305,18 @@ class Service:
             "size": size,
             "code": code_key(),
             "encoded": encoded,
-            "schema_version": ledger.schema_version,
+            "schema_version": schema_version,
             "regimes": {"fingerprint": self._regimes_fp, "versions": dump_set(self.regimes)},
             "profile": state.profile.model_dump(),
             "head": [state.head_seq, state.head_hash],
-            "event_count": len(ledger.events),
+            "event_count": event_count,
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
-            "events": [ev for ev in ledger.events if ev.get("incident") in live],
+            "events": events_of(live),
         }
+
+    def _ledger_cache_body(self, digest: str, size: int, ledger: Ledger, state: State, encoded: bool) -> dict | None:
+        return self._cache_body(digest, size, ledger.schema_version, len(ledger.events), state, encoded,
+                                lambda live: [ev for ev in ledger.events if ev.get("incident") in live])
 
     def _save_cache(self, body: dict | None) -> None:
         if body is not None and self._cached:
@@ -268,7 +341,7 @@ class Service:
             def load_all() -> State:
                 if writing:
                     raise _NeedFull
-                return self._whole(self.store.parse(snap))
+                return self._read_whole(snap)
 
             state = fold_live(StoredProfile(profile), doc["events"], index, head_seq, head_hash, load_all)
         except Exception:  # a cache that does not read as it should (or holds half an incident) is no cache
@@ -298,6 +371,8 @@ class Service:
             snap = store.snapshot()
             if not whole:
                 done = self._write_appending(snap, change)
+                if done is None:
+                    done = self._write_walking(snap, change)
                 if done is not None:
                     return done
             warnings = []
@@ -307,10 +382,10 @@ class Service:
             value = change(ledger, state, warnings)
             if len(ledger.events) != before:
                 size, digest = store.write_full(ledger)
-                self._save_cache(self._cache_body(digest, size, ledger, state, True))
+                self._save_cache(self._ledger_cache_body(digest, size, ledger, state, True))
             elif snap.cache is None:  # nothing to write, but the whole ledger was read: keep the cache
-                self._save_cache(self._cache_body(snap.digest, len(snap.raw), ledger, state,
-                                                  codec.is_encoded(ledger.to_data(), snap.raw, store.path)))
+                self._save_cache(self._ledger_cache_body(snap.digest, len(snap.raw), ledger, state,
+                                                         codec.is_encoded(ledger.to_data(), snap.raw, store.path)))
             return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _write_appending(self, snap, change) -> Outcome | None:
@@ -345,6 +420,45 @@ class Service:
                           "event_count": doc["event_count"] + len(ledger.events),
                           "incidents": [[ident, number] for ident, number in state.numbers.items()],
                           "events": events})
+        return Outcome(value, ledger.head, warnings + self._store_notices())
+
+    def _write_walking(self, snap, change) -> Outcome | None:
+        """A write without a cache that serves: verify and fold the file one event at a time (`_walk`),
+        then append as the fast path does, if the bytes are what the codec writes. None, having written
+        nothing, when it does not apply (the caller then reads and rewrites the whole file)."""
+        from .ledger.store import LedgerEnd
+
+        walked = self._walk(snap, encoded=True)
+        if walked is None:
+            return None
+        walk, state = walked.walk, walked.state
+        if not walked.encoded:
+            if snap.raw is None:
+                snap.raw = walk.source()
+            return None
+        ledger = LedgerEnd(state.profile.model_dump(), state.head_seq, state.head_hash, walk.schema_version)
+        warnings: list[str] = []
+        value = change(ledger, state, warnings)
+        if any(ev["type"] == "profile_set" for ev in ledger.events):
+            if snap.raw is None:
+                snap.raw = walk.source()
+            return None  # the profile decides what is settled: the whole ledger, then
+        # what the cache will hold, taken from the walk before the write, so that a JSON walk's text
+        # can go before its bytes come back for the append (memory at 10,000 incidents)
+        body = self._cache_body(snap.digest, 0, walk.schema_version, len(walk) + len(ledger.events), state, True,
+                                lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live]
+                                + [ev for ev in ledger.events if ev.get("incident") in live])
+        if snap.raw is None:
+            snap.raw = walk.source()
+        walk.data = b"" if walk.toml else ""  # the text (JSON), or a second reference to the bytes
+        size, digest = len(snap.raw), snap.digest
+        if ledger.events:
+            written = self.store.write_append(snap, ledger.events, ledger.head)
+            if written is None:
+                return None
+            size, digest = written
+        if body is not None:
+            self._save_cache({**body, "ledger_sha256": digest, "size": size})
         return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _store_notices(self) -> list[str]:

@@ -159,7 +159,9 @@ def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_
         "read_file ledger.toml",             # re-read under the lock
         "read_file ledger.toml.cache",       # for exactly these bytes: the new event is appended to them
         "fs_type <folder>", "listdir <folder>",
-        "open_fd .ledger.toml.tmp", "write .ledger.toml.tmp", "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
+        "open_fd .ledger.toml.tmp",
+        "write .ledger.toml.tmp", "write .ledger.toml.tmp",  # the bytes read, then the new event: no joined copy
+        "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
         "replace .ledger.toml.tmp",
         "open_fd <folder>", "fsync <folder>", "close <folder>",
         "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # after the rename

@@ -97,8 +97,7 @@ def _say(message: str) -> None:
 def _report_write(outcome: Outcome, done: str) -> None:
     for w in outcome.warnings:
         _say(f"warning: {w}")
-    _say(done)
-    _say(f"head: {outcome.head}")
+    _say(f"{done}\nhead: {outcome.head}")  # one write: a log never holds the line without its head
 
 
 def _within(service: Service, profile, within: Optional[str]):

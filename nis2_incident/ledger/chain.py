@@ -29,18 +29,23 @@ def seal(event: dict, prev_event: dict | None) -> dict:
     return event
 
 
-def verify(events: list[dict]) -> None:
-    """Recompute the chain; raise IntegrityError naming the first event that does not match."""
-    prev_hash = GENESIS
-    for index, ev in enumerate(events):
-        expected_seq = index + 1
+class Verifier:
+    """The chain checked one event at a time, in order (`verify`, and the streaming read of
+    `stream.py`, which holds one event at a time)."""
+
+    def __init__(self):
+        self.count, self.prev_hash = 0, GENESIS
+
+    def add(self, ev: dict) -> None:
+        """Raise IntegrityError naming the event if it does not extend the chain."""
+        expected_seq = self.count + 1
         seq = ev.get("seq")
         if seq != expected_seq:
             raise IntegrityError(
                 f"event #{expected_seq} has seq {seq}: an event was removed, duplicated or moved at seq {expected_seq}",
                 expected_seq,
             )
-        if ev.get("prev") != prev_hash:
+        if ev.get("prev") != self.prev_hash:
             raise IntegrityError(
                 f"event seq {seq}: prev does not match the hash of event seq {seq - 1}: "
                 f"the chain is broken at seq {seq}",
@@ -49,7 +54,14 @@ def verify(events: list[dict]) -> None:
         actual = event_hash(ev)
         if ev.get("hash") != actual:
             raise IntegrityError(f"event seq {seq}: hash does not match its content: event seq {seq} was altered", seq)
-        prev_hash = actual
+        self.count, self.prev_hash = expected_seq, actual
+
+
+def verify(events: list[dict]) -> None:
+    """Recompute the chain; raise IntegrityError naming the first event that does not match."""
+    verifier = Verifier()
+    for ev in events:
+        verifier.add(ev)
 
 
 def parse_head(text: str) -> tuple[int | None, str]:
@@ -72,9 +84,11 @@ def parse_head(text: str) -> tuple[int | None, str]:
     return (int(seq_text) if seq_text else None), hash_text
 
 
-def check_head(events: list[dict], head: str) -> str:
+def check_head(events: list, head: str) -> str:
     """Prove that the kept head is still in the chain (nothing cut from the end, nothing rewritten
-    up to it). Returns a sentence for the user; raises IntegrityError otherwise."""
+    up to it). `events`: the verified chain's events, or just their hashes in order. Returns a
+    sentence for the user; raises IntegrityError otherwise."""
+    events = [{"seq": index + 1, "hash": ev} if isinstance(ev, str) else ev for index, ev in enumerate(events)]
     seq, digest = parse_head(head)
     if seq == 0:  # the empty ledger, which every chain extends (not events[-1])
         if not GENESIS.startswith(digest):

@@ -98,20 +98,25 @@ def check_shape(data, path: Path) -> dict:
     if not isinstance(events, list):
         raise LedgerError(f"{path}: events: must be a list of tables")
     for index, ev in enumerate(events):
-        if not isinstance(ev, dict):
-            raise LedgerError(f"{path}: events[{index}]: must be a table")
-        missing = EVENT_KEYS - ev.keys()
-        if missing:
-            raise LedgerError(f"{path}: events[{index}]: missing key(s) {', '.join(sorted(missing))}")
-        if not isinstance(ev["seq"], int) or isinstance(ev["seq"], bool):
-            raise LedgerError(f"{path}: events[{index}]: seq must be an integer")
-        for key in ("type", "recorded_at", "prev", "hash"):
-            if not isinstance(ev[key], str):
-                raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): {key} must be a string")
-        if "incident" in ev and not isinstance(ev["incident"], str):
-            raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): incident must be a string")
+        check_event(ev, index, path)
     data["events"] = events
     return data
+
+
+def check_event(ev, index: int, path: Path) -> None:
+    """The shape every stored event has (what the fold and the chain rely on)."""
+    if not isinstance(ev, dict):
+        raise LedgerError(f"{path}: events[{index}]: must be a table")
+    missing = EVENT_KEYS - ev.keys()
+    if missing:
+        raise LedgerError(f"{path}: events[{index}]: missing key(s) {', '.join(sorted(missing))}")
+    if not isinstance(ev["seq"], int) or isinstance(ev["seq"], bool):
+        raise LedgerError(f"{path}: events[{index}]: seq must be an integer")
+    for key in ("type", "recorded_at", "prev", "hash"):
+        if not isinstance(ev[key], str):
+            raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): {key} must be a string")
+    if "incident" in ev and not isinstance(ev["incident"], str):
+        raise LedgerError(f"{path}: events[{index}] (seq {ev['seq']}): incident must be a string")
 
 
 # The upgrade chain. UPGRADES[n] is a function that takes the data of a version-n ledger (as decoded)

@@ -91,7 +91,7 @@ class LedgerEnd:
 class Snapshot:
     """The ledger's bytes as read once, their SHA-256, and the read cache if it is for these bytes."""
 
-    raw: bytes
+    raw: bytes | None  # None once a JSON walk holds the text instead (`Service._walk`)
     digest: str
     prefix: "hashlib._Hash"  # SHA-256 state after raw[:len(raw) - codec.tail_cut(path)]
     cache: dict | None = None
@@ -254,13 +254,13 @@ class Store:
         if tail is None:
             return None
         keep = len(snap.raw) - codec.tail_cut(self.path)
-        payload = b"".join((memoryview(snap.raw)[:keep], tail))
-        self._replace(payload, head)
+        self._replace((memoryview(snap.raw)[:keep], tail), head)  # no joined copy of a large file
         hasher = snap.prefix.copy()
         hasher.update(tail)
-        return len(payload), hasher.hexdigest()
+        return keep + len(tail), hasher.hexdigest()
 
-    def _replace(self, payload: bytes, head: str) -> None:
+    def _replace(self, payload: bytes | tuple, head: str) -> None:
+        """Write `payload` (bytes, or parts written one after the other) through the protocol."""
         folder = self.path.parent
         self._check_file_system(folder)
         self._remove_stale_temporary_files(folder)
@@ -268,10 +268,11 @@ class Store:
         try:
             fd = fsio.open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                view = memoryview(payload)
-                while view:
-                    written = fsio.write(fd, view)
-                    view = view[written:]
+                for part in (payload,) if isinstance(payload, bytes) else payload:
+                    view = memoryview(part)
+                    while view:
+                        written = fsio.write(fd, view)
+                        view = view[written:]
                 fsio.fsync(fd)
             finally:
                 fsio.close(fd)
