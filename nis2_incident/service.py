@@ -448,9 +448,9 @@ class Service:
         body = self._cache_body(snap.digest, 0, walk.schema_version, len(walk) + len(ledger.events), state, True,
                                 lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live]
                                 + [ev for ev in ledger.events if ev.get("incident") in live])
-        if snap.raw is None:
-            snap.raw = walk.source()
         walk.data = b"" if walk.toml else ""  # the text (JSON), or a second reference to the bytes
+        if snap.raw is None:  # a JSON walk dropped them: read them again (under the lock), the text gone first
+            snap.raw = self.store.reread(snap.digest)
         size, digest = len(snap.raw), snap.digest
         if ledger.events:
             written = self.store.write_append(snap, ledger.events, ledger.head)

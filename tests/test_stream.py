@@ -254,3 +254,31 @@ def test_a_write_without_a_cache_walks_and_appends_byte_for_byte(tmp_path, tmp_p
         assert (got.head, got.warnings) == (expected.head, expected.warnings)
         assert Path(f"{ledger}.cache").exists()
 
+
+
+def test_a_json_write_reads_the_bytes_again_and_refuses_if_another_program_changed_them(
+        tmp_path, tmp_path_factory, monkeypatch):
+    """A JSON walk drops the bytes; the append reads them again under the lock, and appends only to
+    the very bytes it verified (a program that ignores the lock may have written in between)."""
+    from nis2_incident.errors import WriteError
+
+    from test_cache import svc
+
+    ledger = tmp_path / "ledger.json"
+    ledger.write_bytes(built(tmp_path_factory, "json"))
+    edited = ledger.read_bytes().replace("Hameçonnage".encode(), "Hameconnage".encode(), 1)
+    real_body = service_mod.Service._cache_body
+
+    def body_then_an_outside_edit(self, *args):
+        ledger.write_bytes(edited)  # between the walk and the append, without the lock
+        return real_body(self, *args)
+
+    monkeypatch.setattr(service_mod.Service, "_cache_body", body_then_an_outside_edit)
+    with pytest.raises(WriteError, match="changed by another program during this write"):
+        svc(ledger, "2026-04-10T12:00").open_incident("Pendant une édition", "2026-04-10T08:00")
+    assert ledger.read_bytes() == edited
+    monkeypatch.undo()
+    ledger.write_bytes(built(tmp_path_factory, "json"))
+    Path(f"{ledger}.cache").unlink(missing_ok=True)
+    out = svc(ledger, "2026-04-10T12:00").open_incident("Sans édition", "2026-04-10T08:00")
+    assert out.head.startswith(f"{len(codec.decode(built(tmp_path_factory, 'json'), ledger)['events']) + 1}:")

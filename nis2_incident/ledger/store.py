@@ -157,6 +157,15 @@ class Store:
         digest = hasher.hexdigest()
         return Snapshot(raw, digest, prefix, cache.load(self.cache_path, digest) if with_cache else None)
 
+    def reread(self, digest: str) -> bytes:
+        """The ledger's bytes again, which must be those whose SHA-256 is `digest` (read earlier under
+        the same lock); WriteError if another program changed them without taking the lock."""
+        raw = self.read_bytes()
+        if hashlib.sha256(raw).hexdigest() != digest:
+            raise WriteError(f"{self.path}: changed by another program during this write (one that does not "
+                             "take the lock); nothing was recorded: retry")
+        return raw
+
     def parse(self, snap: Snapshot) -> Ledger:
         return parse(snap.raw, self.path)
 
