@@ -12,8 +12,8 @@ on these numbers; the README and benchmarks/README.md record them.
 Each command on each ledger is run once *cold*, without the read cache beside the ledger (the first
 command after the ledger was written by another program, or edited), then `--runs` times *warm*,
 the cache in place (every other time: the tool keeps the cache up to date with its own writes). The
-table shows the warm median and the cold run. `verify` and `show` of a settled incident always read
-the whole ledger.
+table shows the warm median and the cold run. `verify`, `show` of a settled incident, `list` and
+`export` always read the whole ledger (one event at a time: ledger/stream.py).
 
 Python is given a bytecode cache in the benchmark's temporary folder (PYTHONPYCACHEPREFIX), as an
 installed package has one, and every command runs once on a small ledger before anything is timed:
@@ -95,6 +95,8 @@ def cases(path: Path, copy: Path, n: int) -> dict[str, tuple[list[str], Path, tu
         "show (open)": (tool("--ledger", str(path), "show", last), path, (0,)),
         "show (settled)": (tool("--ledger", str(path), "show", "1"), path, (0,)),
         "verify": (tool("--ledger", str(path), "verify"), path, (0,)),
+        "list --json": (tool("--ledger", str(path), "list", "--json"), path, (0,)),
+        "export json": (tool("--ledger", str(path), "export", "--format", "json"), path, (0,)),
         "open": (tool("--ledger", str(copy), "open", "Bench", "--aware", "1h ago"), copy, (0,)),
     }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from .errors import InputError, WriteError
 
 
-def write_atomic(path: str | Path, payload: bytes) -> Path:
+def write_atomic(path: str | Path, payload) -> Path:
+    """Write `payload` (bytes, or an iterable of bytes written as they come) to `path` atomically."""
     target = Path(path).expanduser()
     if target.is_dir():
         raise InputError(f"--output {target}: is a folder; accepted: a file name")
@@ -25,9 +26,10 @@ def write_atomic(path: str | Path, payload: bytes) -> Path:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
+            for part in (payload,) if isinstance(payload, bytes) else payload:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)

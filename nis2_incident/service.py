@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import deadlines
 from . import timeutil as tu
@@ -248,6 +248,27 @@ class Service:
         time (all but the settled ones), which is all that `check` and `status` show."""
         state = self.state()
         return state, [self.view(state, inc) for inc in (state.live if live_only else state.incidents.values())]
+
+    def each_view(self, state: State):
+        """Every incident's view, computed as it is asked for (not all held at once)."""
+        return (self.view(state, inc) for inc in state.incidents.values())
+
+    def record(self) -> tuple[State, Callable[[], Iterator[dict]], int, int, str]:
+        """For the JSON export, from the ledger's bytes: the state, a way to go through the events
+        again (one at a time when the file allows, `_walk`), their number, the schema version and the
+        head."""
+        self._kept = None  # a state read to learn the zone: not held beside this one
+        if self._cached:
+            snap = self.store.snapshot(with_cache=False)
+            walked = self._walk(snap)
+            if walked is not None:
+                walk, state = walked.walk, walked.state
+                return state, walk.events, len(walk), walk.schema_version, f"{state.head_seq}:{state.head_hash}"
+            ledger = self.store.parse(snap)
+        else:
+            ledger = self.store.read()
+        state = self._whole(ledger)
+        return state, lambda: iter(ledger.events), len(ledger.events), ledger.schema_version, ledger.head
 
     def one(self, ident: str) -> tuple[State, IncidentView]:
         state = self.state()

@@ -377,11 +377,12 @@ def close_cmd(
 def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Incidents with their next deadline and countdown."""
     service = _service(ledger, now)
-    state, views = service.views()
+    state = service.state()
+    views = service.each_view(state)  # one at a time: at 10,000 incidents, all at once is hundreds of MB
     if json_out:
-        from ..render.jsonout import emit, incident
+        from ..render.jsonout import Lazy, emit_chunks, incident
 
-        emit([incident(v) for v in views])
+        emit_chunks(Lazy(incident(v) for v in views))
         return
     from ..render.views import incident_list, out_console
 

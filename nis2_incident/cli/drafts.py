@@ -112,30 +112,44 @@ def export_cmd(
     if alarm and kind != "ics":
         raise InputError("--alarm is for --format ics; accepted: export --format ics --alarm 2h --alarm 30m")
     service = _service(ledger, now)
-    record, state, views = service.snapshot()
-    profile, tz = state.profile, state.profile.timezone
+    # JSON and CSV are written as they are made, an incident (and an event) at a time: at 10,000
+    # incidents, holding every view and the whole text took over a gigabyte
     if kind == "json":
-        data = exports.record(views, record.events, profile.model_dump(), service.now, tz,
-                              str(service.store.path), record.schema_version, record.head)
-        payload = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        count = f"{len(views)} incident(s), {len(record.events)} event(s)"
+        import itertools
+
+        from ..render.jsonout import chunks
+
+        state, events, event_count, schema_version, head = service.record()
+        profile, tz = state.profile, state.profile.timezone
+        data = exports.record(service.each_view(state), events(), event_count, profile.model_dump(), service.now,
+                              tz, str(service.store.path), schema_version, head)
+        pieces = itertools.chain(chunks(data), ("\n",))
+        count = f"{state.count} incident(s), {event_count} event(s)"
     elif kind == "csv":
-        payload = exports.csv_text(views)
-        count = f"{sum(len(v.obligations) for v in views)} obligation(s)"
+        tally = {"rows": 0}
+        pieces = exports.csv_chunks(service.each_view(service.state()), tally)
+        count = None  # known once written
     else:
+        record, state, views = service.snapshot()
+        profile, tz = state.profile, state.profile.timezone
         alarms = [tu.parse_duration(a) for a in (alarm or profile.alarms)]
-        payload = exports.ics(views, record.events, profile.name, tz, alarms, service.now,
-                              state.head_seq).decode("utf-8")
+        pieces = (exports.ics(views, record.events, profile.name, tz, alarms, service.now,
+                              state.head_seq).decode("utf-8"),)
         count = f"{len(exports.calendar_items(views))} event(s), alarms " + \
             (", ".join(tu.human_duration(a) for a in alarms) or "none") + " before"
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, payload.encode("utf-8"))
+        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces))
+        if count is None:
+            count = f"{tally['rows']} obligation(s)"
         _say(f"wrote {path}: {kind}, {count}")
     else:
-        sys.stdout.write(payload)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
+        if count is None:
+            count = f"{tally['rows']} obligation(s)"
         _say(f"exported {kind}: {count}")
 
 

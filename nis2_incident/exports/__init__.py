@@ -43,11 +43,12 @@ def schema() -> dict:
     return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
-def record(views: list[IncidentView], events: list[dict], profile: dict, now: datetime, tz: str,
+def record(views, events, event_count: int, profile: dict, now: datetime, tz: str,
            ledger_path: str, schema_version: int, head: str) -> dict:
     """The whole record: the profile, every incident as `show --json` prints it, and the chained events
-    themselves, so the export can be verified against the ledger's head."""
-    from ..render.jsonout import detail
+    themselves, so the export can be verified against the ledger's head. `views` and `events` are
+    iterables, written one item at a time (`render.jsonout.chunks`)."""
+    from ..render.jsonout import Lazy, detail
 
     return {
         "format": FORMAT,
@@ -55,15 +56,16 @@ def record(views: list[IncidentView], events: list[dict], profile: dict, now: da
         "generator": f"nis2-incident {__version__}",
         "generated_at": tu.rfc3339(now, tz),
         "timezone": tz,
-        "ledger": {"path": ledger_path, "schema_version": schema_version, "head": head, "events": len(events)},
+        "ledger": {"path": ledger_path, "schema_version": schema_version, "head": head, "events": event_count},
         "profile": profile,
-        "incidents": [detail(v) for v in views],
-        "events": events,
+        "incidents": Lazy(detail(v) for v in views),
+        "events": Lazy(events),
     }
 
 
-def csv_text(views: list[IncidentView]) -> str:
-    """One row per obligation (every state), for spreadsheets. UTF-8, comma-separated, CRLF (RFC 4180)."""
+def csv_chunks(views, tally: dict | None = None):
+    """One row per obligation (every state), for spreadsheets. UTF-8, comma-separated, CRLF (RFC 4180);
+    written an incident at a time. `tally["rows"]` counts the obligations written."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
@@ -85,7 +87,16 @@ def csv_text(views: list[IncidentView]) -> str:
                 "draft_sha256": (f.draft_sha256 or "") if f else "", "note": ob.note or "",
             }
             writer.writerow([row[c] for c in CSV_COLUMNS])
-    return buf.getvalue()
+            if tally is not None:
+                tally["rows"] = tally.get("rows", 0) + 1
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
+
+
+def csv_text(views) -> str:
+    return "".join(csv_chunks(views))
 
 
 def ledger_id(events: list[dict]) -> str:

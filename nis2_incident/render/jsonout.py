@@ -106,3 +106,47 @@ def explanation(view: IncidentView, stage: str | None = None) -> dict:
 
 def emit(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+class Lazy:
+    """A list written item by item (`chunks`): at 10,000 incidents, `list --json` and the JSON export
+    would otherwise hold every item and the whole text at once (hundreds of MB). Its items are plain
+    JSON values (each is dumped by `json`, in C)."""
+
+    def __init__(self, items):
+        self.items = items
+
+
+def chunks(value, level: int = 0):
+    """The text of `json.dumps(value, ensure_ascii=False, indent=2)`, in pieces, where `value` (or a
+    table in it) may hold `Lazy` lists. Written by hand because `json` only streams through
+    `JSONEncoder.iterencode`, which needs the whole list; JSON escapes the newlines in strings, so
+    re-indenting an item's text line by line is exact (tests/test_output.py compares with json)."""
+    pad = "  " * level
+    if isinstance(value, Lazy):
+        empty = True
+        for item in value.items:
+            text = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n" + pad + "  ")
+            yield ("[\n" if empty else ",\n") + pad + "  " + text
+            empty = False
+        yield "[]" if empty else "\n" + pad + "]"
+    elif isinstance(value, dict) and value and any(isinstance(v, (Lazy, dict, list)) for v in value.values()):
+        for i, (key, item) in enumerate(value.items()):
+            yield ("{\n" if i == 0 else ",\n") + pad + "  " + json.dumps(key, ensure_ascii=False) + ": "
+            yield from chunks(item, level + 1)
+        yield "\n" + pad + "}"
+    elif isinstance(value, list) and value and any(isinstance(v, (Lazy, dict, list)) for v in value):
+        for i, item in enumerate(value):
+            yield ("[\n" if i == 0 else ",\n") + pad + "  "
+            yield from chunks(item, level + 1)
+        yield "\n" + pad + "]"
+    else:
+        yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + pad)
+
+
+def emit_chunks(value) -> None:
+    """`emit` for a value holding `Lazy` lists: the same text, written as it is made."""
+    write = sys.stdout.write
+    for piece in chunks(value):
+        write(piece)
+    write("\n")

@@ -124,9 +124,8 @@ def status(views: list[IncidentView], now: datetime, within: timedelta, profile_
     return Group(header, summary, deadlines_table(open_views, now, within, seconds=seconds))
 
 
-def incident_list(views: list[IncidentView], now: datetime) -> Table | Text:
-    if not views:
-        return Text("No incidents recorded. Record one with `nis2-incident open TITLE --aware WHEN`.")
+def incident_list(views, now: datetime) -> Table | Text:
+    """`views`: any iterable (each view is dropped once its row is made)."""
     table = _table()
     for col in ("ID", "Title", "Status", "Next deadline", "Countdown"):
         table.add_column(col, no_wrap=col in ("ID", "Status"), overflow="fold")
@@ -140,6 +139,8 @@ def incident_list(views: list[IncidentView], now: datetime) -> Table | Text:
             nd = f"{nxt.stage}\n{due}"
         style = "bold red" if nxt is not None and nxt.state == "overdue" else ""
         table.add_row(v.incident.id, v.incident.title, v.incident.status, nd, Text(cd, style=style))
+    if not table.row_count:
+        return Text("No incidents recorded. Record one with `nis2-incident open TITLE --aware WHEN`.")
     return table
 
 

@@ -1,0 +1,83 @@
+"""Outputs written as they are made (issue 8, memory at 10,000 incidents): `list --json` and `export
+--format json|csv` write an incident (and an event) at a time; the text must be exactly what writing
+the whole value at once gives."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_cache import NOWS, build, runner
+
+from nis2_incident.cli import app
+from nis2_incident.ledger import codec
+from nis2_incident.render.jsonout import Lazy, chunks
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=12))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                      max_leaves=20)
+
+
+def has_lazy(value) -> bool:
+    if isinstance(value, Lazy):
+        return True
+    if isinstance(value, dict):
+        return any(has_lazy(v) for v in value.values())
+    return isinstance(value, list) and any(has_lazy(v) for v in value)
+
+
+def lazied(value, draw_flags):
+    """`value` with some lists turned into Lazy generators, as the export builds them: a Lazy list's
+    items are plain values (`chunks` dumps each with `json`)."""
+    if isinstance(value, list):
+        items = [lazied(v, draw_flags) for v in value]
+        return Lazy(iter(items)) if next(draw_flags) and not has_lazy(items) else items
+    if isinstance(value, dict):
+        return {k: lazied(v, draw_flags) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=values, flags=st.lists(st.booleans(), min_size=64, max_size=64))
+def test_chunks_write_what_json_dumps_writes(value, flags):
+    cycle = iter(flags * 50)
+    top = {"a": value, "lazy": Lazy(iter([value, {"x": [value]}])), "z": lazied(value, cycle)}
+    expected = json.dumps({"a": value, "lazy": [value, {"x": [value]}], "z": value}, ensure_ascii=False, indent=2)
+    assert "".join(chunks(top)) == expected
+    assert "".join(chunks(Lazy(iter([])))) == "[]" and "".join(chunks({})) == "{}"
+
+
+def run(ledger, *args):
+    r = runner.invoke(app, ["--ledger", str(ledger), "--now", NOWS[3], *args])
+    assert r.exit_code == 0, r.stderr
+    return r.stdout, r.stderr
+
+
+def test_list_json_and_the_exports_hold_every_incident_and_event(tmp_path):
+    ledger = build(tmp_path / "ledger.toml")
+    events = codec.decode(ledger.read_bytes(), ledger)["events"]
+    listed = json.loads(run(ledger, "list", "--json")[0])
+    shown = [json.loads(run(ledger, "show", str(n), "--json")[0]) for n in range(1, 8)]
+    assert [i["id"] for i in listed] == [s["id"] for s in shown]
+    assert all(set(i) <= set(s) and all(s[k] == i[k] for k in i) for i, s in zip(listed, shown, strict=True))
+
+    out, err = run(ledger, "export", "--format", "json")
+    record = json.loads(out)
+    assert record["events"] == events and record["ledger"]["events"] == len(events)
+    assert [i["id"] for i in record["incidents"]] == [s["id"] for s in shown]
+    assert record["incidents"] == shown
+    assert f"{len(shown)} incident(s), {len(events)} event(s)" in err
+    assert out == json.dumps(record, ensure_ascii=False, indent=2) + "\n"  # the layout of a whole dump
+
+    out, err = run(ledger, "export", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    obligations = sum(len(s["obligations"]) for s in shown)
+    assert len(rows) == 1 + obligations and f"{obligations} obligation(s)" in err
+
+    target = tmp_path / "record.json"
+    _, err = run(ledger, "export", "--format", "json", "--output", str(target))
+    assert json.loads(target.read_text("utf-8"))["events"] == events and "wrote" in err
