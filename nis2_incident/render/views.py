@@ -80,11 +80,18 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
 
     table = _table(title)
     table.add_column("Due (local time)", no_wrap=True, min_width=23)
-    table.add_column("Countdown" if not include_closed_states else "State", min_width=15 if show_incident else 30,
-                     no_wrap=False)
-    table.add_column("Obligation", no_wrap=True, min_width=18)
+    if show_incident:  # fixed widths, the rest of the line for the incident (see below)
+        table.add_column("Countdown" if not include_closed_states else "State", min_width=15, max_width=15,
+                         no_wrap=False)
+        table.add_column("Obligation", no_wrap=False, overflow="fold", min_width=18, max_width=18)
+    else:
+        table.add_column("Countdown" if not include_closed_states else "State", min_width=30, no_wrap=False)
+        table.add_column("Obligation", no_wrap=True, min_width=18)
     if show_incident:
-        table.add_column("Incident", no_wrap=True, overflow="ellipsis", min_width=12, max_width=22)
+        # the rest of the line, and titles wrap within it: whole titles at 80 columns (Rich, left to
+        # share the width, wrapped them one character wider than it drew them)
+        room = max(12, min(60, out_console().width - 65))
+        table.add_column("Incident", no_wrap=False, overflow="fold", min_width=room, max_width=room)
     # The dashboard leaves out the progress report while it is only conditional: the final report's
     # row, due at the same instant, stands for both until then (its note says so in `show`).
     rows = [(v, ob) for v in views for ob in v.obligations
