@@ -34,11 +34,13 @@ def write_atomic(path: str | Path, payload) -> Path:
         finally:
             os.close(fd)
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:  # a failed write, or an error or Ctrl-C while the payload was being made
         try:
             tmp.unlink()
         except OSError:
             pass
+        if not isinstance(exc, OSError):
+            raise
         raise WriteError(f"{target}: could not write ({exc.strerror or exc}); the previous file, if any, "
                          "is unchanged") from None
     try:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from . import deadlines
 from . import timeutil as tu
 from .deadlines import Obligation
-from .errors import InputError, IntegrityError, Nis2IncidentError, NotFound, StateError
+from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
 from .ledger import chain, codec, stream
 from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, StoredProfile, fold, fold_live
@@ -51,6 +51,16 @@ class _NeedFull(Exception):
     """A write on the cached state touched what the cache does not hold: redo it on the whole ledger."""
 
 
+def _encoder(path) -> str:
+    """The writer whose output `encoded` vouches for: appending is byte-for-byte a whole encoding only
+    with the same one (a tomli-w upgrade may lay TOML out otherwise; JSON is Python's, in code_key)."""
+    if codec.is_json(path):
+        return "json"
+    import tomli_w
+
+    return f"tomli-w {getattr(tomli_w, '__version__', '?')}"
+
+
 @lru_cache(maxsize=1)
 def code_key() -> str:
     """What the cache's content depends on besides the ledger and the regimes: this code. The version,
@@ -62,9 +72,9 @@ def code_key() -> str:
     from . import __version__
 
     here = Path(__file__).resolve().parent
-    parts = [__version__, str(CACHE_VERSION), str(codec.SCHEMA_VERSION)]
+    parts = [__version__, str(CACHE_VERSION), str(codec.SCHEMA_VERSION), sys.version]  # json is Python's
     for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "regimes/__init__.py",
-                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/cache.py"):
+                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/cache.py", "ledger/stream.py"):
         try:
             st = os.stat(here / name)
             parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
@@ -223,7 +233,7 @@ class Service:
             check_top_profile(walk.profile, state, str(self.store.path))
             if state.profile is None:
                 raise stream.NotStreamable
-        except (stream.NotStreamable, Nis2IncidentError):
+        except Exception:  # NotStreamable, a bad event, or anything else: the whole read says it the way it does
             if snap.raw is None:
                 snap.raw = walk.source()
             return None
@@ -326,6 +336,7 @@ class Service:
             "size": size,
             "code": code_key(),
             "encoded": encoded,
+            "encoder": _encoder(self.store.path),
             "schema_version": schema_version,
             "regimes": {"fingerprint": self._regimes_fp, "versions": dump_set(self.regimes)},
             "profile": state.profile.model_dump(),
@@ -414,7 +425,7 @@ class Service:
         from .ledger.store import LedgerEnd
 
         doc = snap.cache
-        if doc is None or doc.get("encoded") is not True:
+        if doc is None or doc.get("encoded") is not True or doc.get("encoder") != _encoder(self.store.path):
             return None
         state = self._from_cache(snap, writing=True)
         if state is None:

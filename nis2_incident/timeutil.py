@@ -187,7 +187,10 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"not an RFC 3339 time with offset: {text!r}") from None
     if value.tzinfo is None:
         raise ValueError(f"time without offset: {text!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00, past the last instant Python can hold
+        raise ValueError(f"out of range: {text!r}") from None
 
 
 def add_hours(instant: datetime, hours: int) -> datetime:

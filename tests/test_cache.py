@@ -474,3 +474,23 @@ def test_a_partial_state_completes_itself_with_the_same_incidents(ledger):
     assert "INC-2026-003, INC-2026-004, INC-2026-005, INC-2026-006, INC-2026-007" in err.value.message
     assert state.incident("1").title.startswith("Rançongiciel")  # settled: read whole
     assert not state.partial and list(state.incidents) == [f"INC-2026-{n:03d}" for n in range(1, 8)]
+
+
+def test_a_cache_vouching_for_another_toml_writer_is_not_appended_through(toml_ledger, monkeypatch):
+    """Found by review: `encoded` says the bytes are what *this* tomli-w writes; a cache written under
+    another version (an upgrade may lay TOML out otherwise) must not let a write append on its word."""
+    ledger = toml_ledger
+    cli(ledger, NOWS[3], "status")
+    body = json.loads(cache_file(ledger).read_bytes().split(b"\n", 2)[2])
+    assert body["encoder"].startswith("tomli-w ")
+    walked = []
+    real = service_mod.Service._write_walking
+    monkeypatch.setattr(service_mod.Service, "_write_walking",
+                        lambda self, *a: walked.append(1) or real(self, *a))
+    svc(ledger, "2026-04-10T12:00").open_incident("Avec le bon écrivain", "2026-04-10T08:00")
+    assert walked == []  # appended through the cache
+    body = json.loads(cache_file(ledger).read_bytes().split(b"\n", 2)[2])
+    cache.save(cache_file(ledger), {**body, "encoder": "tomli-w 0.0"})
+    svc(ledger, "2026-04-10T12:00").open_incident("Après une mise à jour", "2026-04-10T08:00")
+    assert walked == [1]  # the cache declined; the file was checked again, event by event
+    assert Service(Store(ledger), at(NOWS[3])).verify()["ok"]

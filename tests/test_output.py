@@ -81,3 +81,23 @@ def test_list_json_and_the_exports_hold_every_incident_and_event(tmp_path):
     target = tmp_path / "record.json"
     _, err = run(ledger, "export", "--format", "json", "--output", str(target))
     assert json.loads(target.read_text("utf-8"))["events"] == events and "wrote" in err
+
+
+def test_an_interrupted_export_leaves_no_temporary_file(tmp_path):
+    """Found by review: the export is made while its temporary file is open; an error or Ctrl-C then
+    must not leave `.record.json.tmp-PID` behind, nor touch the previous file."""
+    import pytest
+
+    from nis2_incident.fileout import write_atomic
+
+    target = tmp_path / "record.json"
+    target.write_text("previous", "utf-8")
+
+    def pieces():
+        yield b"{"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, pieces())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
+    assert target.read_text("utf-8") == "previous"

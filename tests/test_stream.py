@@ -282,3 +282,30 @@ def test_a_json_write_reads_the_bytes_again_and_refuses_if_another_program_chang
     Path(f"{ledger}.cache").unlink(missing_ok=True)
     out = svc(ledger, "2026-04-10T12:00").open_incident("Sans édition", "2026-04-10T08:00")
     assert out.head.startswith(f"{len(codec.decode(built(tmp_path_factory, 'json'), ledger)['events']) + 1}:")
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_an_event_the_fold_cannot_take_gives_the_whole_reads_answer(tmp_path, tmp_path_factory, monkeypatch, fmt):
+    """The walk folds as it verifies; the whole read verifies everything first. An event whose time
+    is past what Python holds (found by review: OverflowError, exit 70) before a later altered event:
+    both ways name the altered event (exit 3); alone, it is a clear error naming it (exit 3)."""
+    from nis2_incident.ledger import chain
+
+    path = tmp_path / f"ledger.{fmt}"
+    data = codec.decode(built(tmp_path_factory, fmt), path)
+    events = data["events"]
+    events[2]["recorded_at"] = "9999-12-31T23:00:00-05:00"
+    for i in range(2, len(events)):  # re-seal from there: a chain that verifies
+        ev = {k: v for k, v in events[i].items() if k not in ("seq", "prev", "hash")}
+        events[i] = chain.seal(ev, events[i - 1])
+    alone = codec.encode(data, path)
+    events[10]["hash"] = "0" * 64
+    both = codec.encode(data, path)
+    for raw, says in ((alone, "event seq 3: recorded_at: out of range"), (both, "event seq 11")):
+        path.write_bytes(raw)
+        with_walk = run(path, "verify")
+        Path(f"{path}.cache").unlink(missing_ok=True)
+        with monkeypatch.context() as m:
+            m.setattr(stream, "walk", lambda raw, p: (_ for _ in ()).throw(stream.NotStreamable()))
+            assert run(path, "verify") == with_walk
+        assert with_walk[0] == 3 and says in with_walk[2], with_walk
