@@ -212,6 +212,10 @@ class State:
             raise RuntimeError("a partial state without a way to read the whole ledger")
         full = self._load_all()
         self._loaded, self._index = full.incidents, None
+        if (full.head_seq, full.head_hash) != (self.head_seq, self.head_hash):
+            # the ledger was written since the cache was read: this is now the newer ledger, whole
+            self.profile, self.head_seq, self.head_hash = full.profile, full.head_seq, full.head_hash
+            self._settled = set()
 
     def incident(self, ident: str) -> Incident:
         from .errors import NotFound

@@ -188,10 +188,12 @@ class Service:
             return state
         if not self._cached:
             return self._whole(self.store.read())
-        snap = self.store.snapshot()
+        snap = self.store.snapshot(lazy=True)
         state = self._from_cache(snap)
         if state is not None:
             return state
+        if snap.raw is None:  # a cache for these bytes that does not serve (other code, other regimes)
+            snap = self.store.snapshot(with_cache=False)
         size = len(snap.raw)
         walked = self._walk(snap, encoded=True)
         if walked is not None:
@@ -240,7 +242,11 @@ class Service:
         return Walked(walk, self._bind(state), owners, kept, same)
 
     def _read_whole(self, snap) -> State:
-        """Every incident, from the snapshot's bytes (not the cache)."""
+        """Every incident, from the snapshot's bytes (not the cache). A lazy snapshot has none: the
+        ledger is read as it is now (if a write came in between, the state becomes that of the newer
+        ledger as a whole, `State._complete`)."""
+        if snap.raw is None:
+            snap = self.store.snapshot(with_cache=False)
         walked = self._walk(snap)
         return walked.state if walked is not None else self._whole(self.store.parse(snap))
 

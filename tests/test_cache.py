@@ -494,3 +494,35 @@ def test_a_cache_vouching_for_another_toml_writer_is_not_appended_through(toml_l
     svc(ledger, "2026-04-10T12:00").open_incident("Après une mise à jour", "2026-04-10T08:00")
     assert walked == [1]  # the cache declined; the file was checked again, event by event
     assert Service(Store(ledger), at(NOWS[3])).verify()["ok"]
+
+
+def test_a_read_through_the_cache_hashes_the_ledger_without_holding_it(toml_ledger, monkeypatch):
+    """`check` and `status` need only the ledger's SHA-256 when the cache is for it: the bytes are
+    hashed through a small buffer, never read whole (memory and time at 10,000 incidents)."""
+    from nis2_incident.ledger import fsio
+
+    ledger = toml_ledger
+    cli(ledger, NOWS[3], "status")  # the cache
+    reads = []
+    real_read = fsio.read_file
+    monkeypatch.setattr(fsio, "read_file", lambda path: reads.append(Path(path).name) or real_read(path))
+    with without_cache():
+        want = cli(ledger, NOWS[3], "status", "--json")
+    reads.clear()
+    assert cli(ledger, NOWS[3], "status", "--json") == want
+    assert cli(ledger, NOWS[3], "check", "--all", "--format", "json")[0] in (0, 1, 2)
+    assert ledger.name not in reads and f"{ledger.name}.cache" in reads
+
+
+def test_a_partial_state_completed_after_a_write_becomes_the_newer_ledger_whole(toml_ledger):
+    """A read through the cache holds no bytes; asked then for a settled incident, it reads the ledger
+    as it is now. If a write came in between, the state is that of the newer ledger, head and all."""
+    ledger = toml_ledger
+    cli(ledger, NOWS[3], "status")
+    reader = svc(ledger, NOWS[3])
+    state = reader.state()
+    assert state.partial
+    out = svc(ledger, "2026-04-10T12:00").open_incident("Pendant la lecture", "2026-04-10T08:00")
+    assert state.incident("1").id == "INC-2026-001"  # settled: completes the state from the file
+    assert f"{state.head_seq}:{state.head_hash}" == out.head
+    assert any(inc.title == "Pendant la lecture" for inc in state.incidents.values())

@@ -122,14 +122,14 @@ def test_failing_io_call_n_for_every_n_fails_cleanly_and_leaves_old_or_new(tmp_p
         assert "recorded" not in result.stderr.replace("nothing was recorded", "").replace(
             "so as not to record it twice", ""), where
         assert "head:" not in result.stderr, where
-        if step.startswith("read_file"):
+        if step.startswith(("read_file", "digest_file")):
             assert result.exit_code == 3, where  # the ledger cannot be read: exit 3, as any unreadable ledger
             assert message == f"error: {ledger}: cannot read: {strerror}", where
         else:
             assert result.exit_code == 7, (where, result.exit_code, message)
         if n < renamed or (n == renamed and step.startswith("replace")):
             assert now == old, where
-            if not step.startswith("read_file"):
+            if not step.startswith(("read_file", "digest_file")):
                 assert "nothing was recorded" in message, where
         else:
             assert now == new, where
@@ -151,8 +151,9 @@ def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_
     steps, result = traced(ledger_file, OPEN, faultkit.Plan())
     assert result.exit_code == 0
     assert steps == [
-        "read_file ledger.toml",             # the offset-less --now is read in the profile's zone
-        "read_file ledger.toml.cache",       # no cache yet: the whole ledger was read, so ...
+        "digest_file ledger.toml",           # the offset-less --now is read in the profile's zone: the
+        "read_file ledger.toml.cache",       # ledger's hash, for the cache; none yet, so the bytes ...
+        "read_file ledger.toml",             # ... are read whole, and ...
         "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # ... keep one
         "makedirs <folder>", "open_fd ledger.toml.lock", "flock ledger.toml.lock",
         "ftruncate ledger.toml.lock", "pwrite ledger.toml.lock",

@@ -9,11 +9,12 @@ functions themselves are plain: no test switch, no environment variable, no hook
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 
 # The names a fault injector replaces; the order is that of a write (see store.py).
-SEAM = ("read_file", "stat", "makedirs", "open_fd", "flock", "ftruncate", "pwrite", "pread", "listdir",
+SEAM = ("read_file", "digest_file", "stat", "makedirs", "open_fd", "flock", "ftruncate", "pwrite", "pread", "listdir",
         "unlink", "fs_type", "write", "fsync", "close", "replace")
 
 # File systems on which `flock` and rename atomicity are not guaranteed (types as in /proc/mounts).
@@ -27,6 +28,12 @@ NETWORK_FS = frozenset({
 def read_file(path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def digest_file(path) -> str:
+    """SHA-256 of a file's bytes, read through a small buffer (not held whole)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def stat(path) -> os.stat_result:
