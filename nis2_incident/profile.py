@@ -39,51 +39,34 @@ class Profile(BaseModel):
     alarms: list[str] = Field(default_factory=lambda: ["2h", "30m"])  # calendar alarms before each due time
     dpo: str = ""  # the data protection officer's name and contact details (GDPR Art. 33(3)(b), 34(2))
 
+    # Each check is the module that owns the value's syntax; its InputError becomes pydantic's ValueError.
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            timeutil.zone(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
+        return _checked(timeutil.zone, value)
 
     @field_validator("check_within")
     @classmethod
     def _duration(cls, value: str) -> str:
-        try:
-            timeutil.parse_duration(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
+        return _checked(timeutil.parse_duration, value)
 
     @field_validator("alarms")
     @classmethod
     def _alarms(cls, value: list[str]) -> list[str]:
         for duration in value:
-            try:
-                timeutil.parse_duration(duration)
-            except InputError as exc:
-                raise ValueError(f"alarm: {exc.message}") from None
+            _checked(timeutil.parse_duration, duration, "alarm: ")
         return value
 
     @field_validator("reminders")
     @classmethod
     def _reminders(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        try:
-            ladder.validate(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
+        return _checked(ladder.validate, value)
 
     @field_validator("reminder_every")
     @classmethod
     def _every(cls, value: str) -> str:
-        try:
-            ladder.parse_every(value)
-        except InputError as exc:
-            raise ValueError(exc.message) from None
-        return value
+        return _checked(ladder.parse_every, value)
 
     @field_validator("targets")
     @classmethod
@@ -91,8 +74,14 @@ class Profile(BaseModel):
         for stage, duration in value.items():
             if "." not in stage:
                 raise ValueError(f"target {stage!r}: name a stage such as csp.report")
-            try:
-                timeutil.parse_duration(duration)
-            except InputError as exc:
-                raise ValueError(f"target {stage}: {exc.message}") from None
+            _checked(timeutil.parse_duration, duration, f"target {stage}: ")
         return value
+
+
+def _checked(check, value, prefix: str = ""):
+    """`value` if `check(value)` accepts it; its InputError as the ValueError pydantic reports."""
+    try:
+        check(value)
+    except InputError as exc:
+        raise ValueError(prefix + exc.message) from None
+    return value

@@ -35,12 +35,13 @@ from . import timeutil as tu
 from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
-from .ledger import chain, codec, stream
+from .ledger import chain, codec
 from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, StoredProfile, fold, fold_live
 from .regimes import Regime, builtin, dump_set, fingerprint, set_from_dump
 from .regimes import load as load_regimes
 
 if TYPE_CHECKING:
+    from .ledger import stream
     from .profile import Profile
 
 CACHE_VERSION = 1  # bump when what the cache holds, or what it means, changes
@@ -198,14 +199,14 @@ class Service:
         walked = self._walk(snap, encoded=True)
         if walked is not None:
             state, walk = walked.state, walked.walk
-            body = self._cache_body(snap.digest, size, walk.schema_version, len(walk), state, walked.encoded,
+            body = self._cache_body(walk.schema_version, len(walk), state, walked.encoded,
                                     lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live])
         else:
             ledger = self.store.parse(snap)
             state = self._whole(ledger)
-            body = self._ledger_cache_body(snap.digest, size, ledger, state,
+            body = self._ledger_cache_body(ledger, state,
                                            codec.is_encoded(ledger.to_data(), snap.raw, self.store.path))
-        self._save_cache(body)
+        self._save_cache(body, snap.digest, size)
         if body is not None:  # what is settled is known now: `live` need not compute it again
             state.mark_settled(set(state.incidents) - {ev["incident"] for ev in body["events"]})
         return state
@@ -218,6 +219,8 @@ class Service:
         them back only when the snapshot must be read whole."""
         walk = None
         try:
+            from .ledger import stream  # here: a read through the cache never walks the file
+
             walk = stream.walk(snap.raw, self.store.path)
             if not walk.toml:
                 snap.raw = None  # the text is the same data: do not hold both (memory at 10,000 incidents)
@@ -234,7 +237,7 @@ class Service:
                     same = walk.event_encoded(index, ev)
             check_top_profile(walk.profile, state, str(self.store.path))
             if state.profile is None:
-                raise stream.NotStreamable
+                raise ValueError("no profile event")  # the whole read names it
         except Exception:  # NotStreamable, a bad event, or anything else: the whole read says it the way it does
             if snap.raw is None:
                 snap.raw = walk.source()
@@ -328,18 +331,15 @@ class Service:
         return inc.closed_at is not None and all(
             o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
 
-    def _cache_body(self, digest: str, size: int, schema_version: int, event_count: int, state: State,
-                    encoded: bool, events_of) -> dict | None:
-        """What the cache holds for the ledger whose bytes have SHA-256 `digest` (whole, decoded and
-        verified: `state` is its fold; `events_of(ids)` gives the events of those incidents, in
+    def _cache_body(self, schema_version: int, event_count: int, state: State, encoded: bool,
+                    events_of) -> dict | None:
+        """What the cache holds for a ledger (whole, decoded and verified: `state` is its fold; `events_of(ids)` gives the events of those incidents, in
         order). `encoded`: the bytes are exactly what the codec writes for it (only then may a write
         append to them)."""
         if self._regimes_fp is None:
             return None
         live = {inc.id for inc in state.incidents.values() if not self._settled(state, inc)}
         return {
-            "ledger_sha256": digest,
-            "size": size,
             "code": code_key(),
             "encoded": encoded,
             "encoder": _encoder(self.store.path),
@@ -352,13 +352,14 @@ class Service:
             "events": events_of(live),
         }
 
-    def _ledger_cache_body(self, digest: str, size: int, ledger: Ledger, state: State, encoded: bool) -> dict | None:
-        return self._cache_body(digest, size, ledger.schema_version, len(ledger.events), state, encoded,
+    def _ledger_cache_body(self, ledger: Ledger, state: State, encoded: bool) -> dict | None:
+        return self._cache_body(ledger.schema_version, len(ledger.events), state, encoded,
                                 lambda live: [ev for ev in ledger.events if ev.get("incident") in live])
 
-    def _save_cache(self, body: dict | None) -> None:
+    def _save_cache(self, body: dict | None, digest: str, size: int) -> None:
+        """Keep `body` as the cache of the ledger bytes of SHA-256 `digest` and length `size`."""
         if body is not None and self._cached:
-            self.store.save_cache(body)
+            self.store.save_cache({**body, "ledger_sha256": digest, "size": size})
 
     def _from_cache(self, snap, writing: bool = False) -> State | None:
         """The partial state the cache holds for the snapshot's bytes, or None when it cannot serve
@@ -413,6 +414,8 @@ class Service:
                     done = self._write_walking(snap, change)
                 if done is not None:
                     return done
+                if snap.raw is None:  # a JSON walk let the bytes go: the same ones again, for the whole read
+                    snap.raw = store.reread(snap.digest)
             warnings = []
             ledger = store.parse(snap)
             state = self._whole(ledger)
@@ -420,10 +423,11 @@ class Service:
             value = change(ledger, state, warnings)
             if len(ledger.events) != before:
                 size, digest = store.write_full(ledger)
-                self._save_cache(self._ledger_cache_body(digest, size, ledger, state, True))
+                self._save_cache(self._ledger_cache_body(ledger, state, True), digest, size)
             elif snap.cache is None:  # nothing to write, but the whole ledger was read: keep the cache
-                self._save_cache(self._ledger_cache_body(snap.digest, len(snap.raw), ledger, state,
-                                                         codec.is_encoded(ledger.to_data(), snap.raw, store.path)))
+                self._save_cache(self._ledger_cache_body(ledger, state,
+                                                         codec.is_encoded(ledger.to_data(), snap.raw, store.path)),
+                                 snap.digest, len(snap.raw))
             return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _write_appending(self, snap, change) -> Outcome | None:
@@ -453,11 +457,11 @@ class Service:
         touched = {ev["incident"] for ev in ledger.events if ev.get("incident")}
         settled = {ident for ident in touched if self._settled(state, state.incident(ident))}
         events = [ev for ev in [*doc["events"], *ledger.events] if ev.get("incident") not in settled]
-        self._save_cache({**doc, "ledger_sha256": digest, "size": size, "encoded": True,
+        self._save_cache({**doc, "encoded": True,
                           "head": [state.head_seq, state.head_hash],
                           "event_count": doc["event_count"] + len(ledger.events),
                           "incidents": [[ident, number] for ident, number in state.numbers.items()],
-                          "events": events})
+                          "events": events}, digest, size)
         return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _write_walking(self, snap, change) -> Outcome | None:
@@ -471,19 +475,15 @@ class Service:
             return None
         walk, state = walked.walk, walked.state
         if not walked.encoded:
-            if snap.raw is None:
-                snap.raw = walk.source()
             return None
         ledger = LedgerEnd(state.profile.model_dump(), state.head_seq, state.head_hash, walk.schema_version)
         warnings: list[str] = []
         value = change(ledger, state, warnings)
         if any(ev["type"] == "profile_set" for ev in ledger.events):
-            if snap.raw is None:
-                snap.raw = walk.source()
             return None  # the profile decides what is settled: the whole ledger, then
         # what the cache will hold, taken from the walk before the write, so that a JSON walk's text
         # can go before its bytes come back for the append (memory at 10,000 incidents)
-        body = self._cache_body(snap.digest, 0, walk.schema_version, len(walk) + len(ledger.events), state, True,
+        body = self._cache_body(walk.schema_version, len(walk) + len(ledger.events), state, True,
                                 lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live]
                                 + [ev for ev in ledger.events if ev.get("incident") in live])
         walk.data = b"" if walk.toml else ""  # the text (JSON), or a second reference to the bytes
@@ -495,8 +495,7 @@ class Service:
             if written is None:
                 return None
             size, digest = written
-        if body is not None:
-            self._save_cache({**body, "ledger_sha256": digest, "size": size})
+        self._save_cache(body, digest, size)
         return Outcome(value, ledger.head, warnings + self._store_notices())
 
     def _store_notices(self) -> list[str]:

@@ -309,3 +309,22 @@ def test_an_event_the_fold_cannot_take_gives_the_whole_reads_answer(tmp_path, tm
             m.setattr(stream, "walk", lambda raw, p: (_ for _ in ()).throw(stream.NotStreamable()))
             assert run(path, "verify") == with_walk
         assert with_walk[0] == 3 and says in with_walk[2], with_walk
+
+
+def test_a_write_on_a_reformatted_json_ledger_walks_then_rewrites_it_whole(tmp_path, tmp_path_factory):
+    """A JSON walk lets the bytes go; when the file turns out not to be laid out as the codec writes
+    it (here: indented by 4), the write reads the same bytes again and rewrites the whole file, as a
+    write without the cache does."""
+    from test_cache import svc, without_cache
+
+    path = Path("ledger.json")
+    reformatted = (json.dumps(codec.decode(built(tmp_path_factory, "json"), path), ensure_ascii=False, indent=4)
+                   + "\n").encode()
+    ledger, reference = tmp_path / "ledger.json", tmp_path / "reference.json"
+    ledger.write_bytes(reformatted)
+    reference.write_bytes(reformatted)
+    with without_cache():
+        expected = svc(reference, "2026-04-10T12:00").open_incident("Réindenté", "2026-04-10T08:00")
+    got = svc(ledger, "2026-04-10T12:00").open_incident("Réindenté", "2026-04-10T08:00")
+    assert got.head == expected.head and ledger.read_bytes() == reference.read_bytes()
+    assert ledger.read_bytes() != reformatted and b'\n  "events": [\n' in ledger.read_bytes()

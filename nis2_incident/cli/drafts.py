@@ -124,33 +124,37 @@ def export_cmd(
         data = exports.record(service.each_view(state), events(), event_count, profile.model_dump(), service.now,
                               tz, str(service.store.path), schema_version, head)
         pieces = itertools.chain(chunks(data), ("\n",))
-        count = f"{state.count} incident(s), {event_count} event(s)"
+        summary = f"{state.count} incident(s), {event_count} event(s)"
+
+        def count():
+            return summary
     elif kind == "csv":
         tally = {"rows": 0}
         pieces = exports.csv_chunks(service.each_view(service.state()), tally)
-        count = None  # known once written
+
+        def count():  # known once written
+            return f"{tally['rows']} obligation(s)"
     else:
         record, state, views = service.snapshot()
         profile, tz = state.profile, state.profile.timezone
         alarms = [tu.parse_duration(a) for a in (alarm or profile.alarms)]
         pieces = (exports.ics(views, record.events, profile.name, tz, alarms, service.now,
                               state.head_seq).decode("utf-8"),)
-        count = f"{len(exports.calendar_items(views))} event(s), alarms " + \
+        summary = f"{len(exports.calendar_items(views))} event(s), alarms " + \
             (", ".join(tu.human_duration(a) for a in alarms) or "none") + " before"
+
+        def count():
+            return summary
     if output:
         from ..fileout import write_atomic
 
         path = write_atomic(output, (piece.encode("utf-8") for piece in pieces))
-        if count is None:
-            count = f"{tally['rows']} obligation(s)"
-        _say(f"wrote {path}: {kind}, {count}")
+        _say(f"wrote {path}: {kind}, {count()}")
     else:
         for piece in pieces:
             sys.stdout.write(piece)
         sys.stdout.flush()
-        if count is None:
-            count = f"{tally['rows']} obligation(s)"
-        _say(f"exported {kind}: {count}")
+        _say(f"exported {kind}: {count()}")
 
 
 def file_sha256(path: str) -> str:

@@ -86,9 +86,10 @@ def parse_head(text: str) -> tuple[int | None, str]:
 
 def check_head(events: list, head: str) -> str:
     """Prove that the kept head is still in the chain (nothing cut from the end, nothing rewritten
-    up to it). `events`: the verified chain's events, or just their hashes in order. Returns a
-    sentence for the user; raises IntegrityError otherwise."""
-    events = [{"seq": index + 1, "hash": ev} if isinstance(ev, str) else ev for index, ev in enumerate(events)]
+    up to it). `events`: the verified chain's events, or just their hashes, in order (event seq N is
+    at N - 1). Returns a sentence for the user; raises IntegrityError otherwise."""
+    hashes = [ev if isinstance(ev, str) else ev["hash"] for ev in events]
+    count = len(hashes)
     seq, digest = parse_head(head)
     if seq == 0:  # the empty ledger, which every chain extends (not events[-1])
         if not GENESIS.startswith(digest):
@@ -96,25 +97,25 @@ def check_head(events: list, head: str) -> str:
 
             raise InputError(f"invalid head {head!r}: seq 0 is the empty ledger, whose hash is {GENESIS[:12]}…; "
                              "accepted: SEQ:HASH as printed after each write")
-        return f"kept head seq 0 found; {len(events)} event(s) added since"
+        return f"kept head seq 0 found; {count} event(s) added since"
     if seq is not None:
-        if seq > len(events):
+        if seq > count:
             raise IntegrityError(
-                f"kept head is seq {seq} but the ledger ends at seq {len(events)}: "
-                f"events {len(events) + 1}..{seq} were removed from the end",
-                len(events) + 1,
+                f"kept head is seq {seq} but the ledger ends at seq {count}: "
+                f"events {count + 1}..{seq} were removed from the end",
+                count + 1,
             )
-        if not events[seq - 1]["hash"].startswith(digest):
+        if not hashes[seq - 1].startswith(digest):
             raise IntegrityError(
                 f"event seq {seq} does not match the kept head: the chain was rewritten at or before seq {seq}",
                 seq,
             )
-        return f"kept head seq {seq} found; {len(events) - seq} event(s) added since"
-    for ev in events:
-        if ev["hash"].startswith(digest):
-            return f"kept head found at seq {ev['seq']}; {len(events) - ev['seq']} event(s) added since"
+        return f"kept head seq {seq} found; {count - seq} event(s) added since"
+    for found, value in enumerate(hashes, start=1):
+        if value.startswith(digest):
+            return f"kept head found at seq {found}; {count - found} event(s) added since"
     raise IntegrityError(
         f"kept head {digest[:12]}… is not in the chain: events were removed from the end or rewritten "
-        f"(the ledger ends at seq {len(events)})",
+        f"(the ledger ends at seq {count})",
         None,
     )
