@@ -2,9 +2,10 @@
 
 An exercise is a small TOML file: a start instant (T0), the entity's profile, one incident's facts,
 the team's actions in order, and expectations at given times. `check_file` replays it through the
-same use cases as the real commands (`Service`) on an in-memory ledger (`MemoryStore`), at the
-exercise's own clock, and returns what passed, what failed, and why. Nothing here reads the real
-clock, touches a ledger on disk, or imports Typer or Rich.
+same use cases and the same storage code as the real commands (`Service` on a `LogStore`, a
+JSON Lines log in a temporary folder deleted afterwards), at the exercise's own clock, and returns
+what passed, what failed, and why. Nothing here reads the real clock, touches the user's ledger, or
+imports Typer or Rich.
 
 The format is versioned (`format = 1`) and defined by the pydantic models below; `json_schema()`
 publishes it for editors (shipped as `exercise.schema.json` beside this module).
@@ -708,7 +709,13 @@ class _Replay:
 
     # the replay
     def run(self) -> FileResult:
-        from .ledger.memory import MemoryStore
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="nis2-incident-exercise-") as folder:
+            return self._run(Path(folder))
+
+    def _run(self, folder: Path) -> FileResult:
+        from .ledger import Store
         from .service import Service
 
         ex = self.ex
@@ -756,7 +763,7 @@ class _Replay:
 
         start = min(self.t0, aware, *(w for _, _, w in actions))
         name = Path(self.src.path).stem or "exercise"
-        self.svc = svc = Service(MemoryStore(f"{name}.toml"), start)
+        self.svc = svc = Service(Store(folder / f"{name}.jsonl"), start)
         self.event(self.t0, "start", "T0: the exercise starts")
 
         profile = ex.profile.model_dump(exclude_unset=True)
@@ -771,8 +778,9 @@ class _Replay:
         outcome = self._call(("incident",), lambda: svc.open_incident(inc.title, tu.rfc3339(aware, self.tz), **facts))
         self.ident = outcome.value.incident.id
         self._note(("incident",), outcome.warnings)
-        for ev in svc.store.read().events[1:]:
-            self.seq_action[ev["seq"]] = -1
+        self.head_seq = _seq(outcome.head)
+        for seq in range(2, self.head_seq + 1):
+            self.seq_action[seq] = -1  # the opening (and anything it recorded)
         if detected is not None:
             self.event(detected, "detected", "detected")
         self.event(aware, "aware", f"aware (the clock starts); recorded as {self.ident}: {inc.title}",
@@ -787,7 +795,7 @@ class _Replay:
         while pending:
             self._expect(*pending.pop(0))
         self._end(end)
-        self.result.head = svc.verify()["head"]  # the in-memory chain verifies like a file's
+        self.result.head = svc.verify()["head"]  # the replay's log verifies like any ledger
         self.result.timeline.sort(key=lambda e: (e.at, ["start", "detected", "aware", "action", "deadline",
                                                        "expect", "end"].index(e.kind)))
         return self.result
@@ -835,7 +843,6 @@ class _Replay:
         svc, loc, stamp = self.svc, ("actions", i), tu.rfc3339(when, self.tz)
         line = self.src.line(loc)
         svc.now = when
-        before = svc.store.read().head
         if isinstance(a, Submit):
             stage, _ = self._stage(a.stage, loc + ("stage",))
             self._clock_started(i, stage, when)
@@ -870,9 +877,10 @@ class _Replay:
             outcome = self._call(loc, lambda: svc.conclude(self.ident, kind, at=stamp))
             text, status = ("handling concluded" if kind == "handled" else "incident closed"), None
         self._note(loc, outcome.warnings)
-        head_seq = int(before.split(":", 1)[0])
-        for ev in svc.store.read().events[head_seq:]:
-            self.seq_action[ev["seq"]] = i
+        after = _seq(outcome.head)
+        for seq in range(self.head_seq + 1, after + 1):
+            self.seq_action[seq] = i  # the events this action recorded
+        self.head_seq = after
         if a.note:
             text += f" — {a.note}"
         self.event(when, "action", f"actions[{i}] {text}", status, line)
@@ -1051,6 +1059,10 @@ class _Replay:
         self.event(end, "end", f"end — {verdict}", "ok" if case.passed else "failed", line)
 
 
+def _seq(head: str) -> int:
+    return int(head.split(":", 1)[0])
+
+
 def replay(exercise: Exercise, src: Source) -> FileResult:
     """Replay a validated exercise. Raises ExerciseError for a scenario that cannot be replayed."""
     return _Replay(exercise, src).run()
@@ -1076,7 +1088,7 @@ def check(items: list[str]) -> list[FileResult]:
 
 TEMPLATE = '''\
 # A tabletop exercise for nis2-incident: replayed by `nis2-incident exercise check FILE` at its own
-# clock, on an in-memory ledger (your ledger is never touched). Format reference: the README's
+# clock, on a ledger of its own in a temporary folder (your ledger is never touched). Format reference: the README's
 # "Tabletop exercises" section; `nis2-incident exercise schema` prints the JSON Schema, so editors
 # (taplo, VS Code's Even Better TOML) can check this file as you type: save it as
 # exercise.schema.json and put `#:schema ./exercise.schema.json` as the first line.

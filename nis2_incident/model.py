@@ -168,6 +168,7 @@ class State:
                  load_all: Callable[[], "State"] | None = None):
         self.profile = profile
         self.head_seq, self.head_hash = head_seq, head_hash
+        self.head_recorded: datetime | None = None  # when the last event folded was recorded
         self._loaded: dict[str, Incident] = incidents if incidents is not None else {}
         self._index = index  # {id: number} of every incident in opening order; None when complete
         self._load_all = load_all
@@ -248,6 +249,7 @@ class State:
         if not isinstance(data, dict):
             raise LedgerError(f"event seq {seq}: data must be a table")
         recorded = _time(ev["recorded_at"], seq, "recorded_at")
+        self.head_recorded = recorded
         if kind == "profile_set":
             from pydantic import ValidationError
 
@@ -353,12 +355,13 @@ def fold(events: list[dict]) -> State:
 
 
 def fold_live(profile, events: list[dict], index: dict[str, int], head_seq: int, head_hash: str,
-              load_all: Callable[[], State]) -> State:
+              load_all: Callable[[], State], head_recorded: datetime | None = None) -> State:
     """A partial state (see `State`): `events` are every event of the incidents kept live, in ledger
     order, folded on the stored `profile`; `index` is every incident's id and number."""
     state = State(profile=profile)
     for ev in events:
         state.apply(ev, number=index.get(ev.get("incident")) if ev.get("type") == "opened" else None)
     state.head_seq, state.head_hash = head_seq, head_hash
+    state.head_recorded = head_recorded
     state._index, state._load_all = dict(index), load_all
     return state

@@ -1,31 +1,18 @@
-"""Use cases: read the ledger, fold it, compute obligations; or append one event under the lock.
+"""Use cases: read the ledger, fold it, compute obligations; or append events under the lock.
 
 Every function takes `now`; none reads the clock. Input times arrive as the user typed them and are
 parsed here, in the profile's zone read under the lock, so the CLI and the exercise replay share one
 path. Errors are raised before anything is appended, so a refused command writes nothing.
 
-Speed (issue 8): reads and writes go through the read cache beside the ledger (`ledger/cache.py`)
-when it was derived from exactly the ledger's bytes, by this code, with these regime files:
-
-- a read then folds only the *live* incidents (those that can still change with time) on the cached
-  profile and head, and skips decoding and re-verifying the chain, which were done when the cache
-  was written; a state asked for something it does not hold (`State.incidents`, a settled incident)
-  reads the whole ledger there and then, so results never depend on the cache;
-- a write, under the lock, re-reads the bytes; if the cache is for them and they are exactly what
-  the codec writes, it appends the new events' text to those bytes (`Store.write_append`), which is
-  byte-for-byte the full encoding, through the same atomic protocol; else, or when the profile
-  changes or a settled incident is touched, it decodes, verifies and rewrites the whole file as
-  before. Either way the cache is then written for the new bytes, after the rename, under the lock.
-
-An incident is *settled* when it is closed and every obligation is met, late or not applicable: the
-states of its obligations then no longer depend on the clock (`_settled`), so `check` and `status`
-have nothing to say about it whatever `--now` is. `verify` never uses the cache.
+One read path (`_read`: the store's verified events, folded) and one write path (`_write`: under the
+store's lock, read, let the use case append events, `store.write` them), whatever the format.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
+import hashlib
+import json
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -35,54 +22,13 @@ from . import timeutil as tu
 from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
-from .ledger import chain, codec
-from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, StoredProfile, fold, fold_live
-from .regimes import Regime, builtin, dump_set, fingerprint, set_from_dump
+from .ledger import chain
+from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, fold
+from .regimes import Regime, builtin
 from .regimes import load as load_regimes
 
 if TYPE_CHECKING:
-    from .ledger import stream
     from .profile import Profile
-
-CACHE_VERSION = 1  # bump when what the cache holds, or what it means, changes
-SETTLED_STATES = ("met", "late", "not_applicable")
-
-
-class _NeedFull(Exception):
-    """A write on the cached state touched what the cache does not hold: redo it on the whole ledger."""
-
-
-def _encoder(path) -> str:
-    """The writer whose output `encoded` vouches for: appending is byte-for-byte a whole encoding only
-    with the same one (a tomli-w upgrade may lay TOML out otherwise; JSON is Python's, in code_key)."""
-    if codec.is_json(path):
-        return "json"
-    import tomli_w
-
-    return f"tomli-w {getattr(tomli_w, '__version__', '?')}"
-
-
-@lru_cache(maxsize=1)
-def code_key() -> str:
-    """What the cache's content depends on besides the ledger and the regimes: this code. The version,
-    the cache and schema versions, and the size and time of the modules that fold, decide and encode
-    (so a changed checkout does not trust a cache an older one wrote)."""
-    import os
-    from pathlib import Path
-
-    from . import __version__
-
-    here = Path(__file__).resolve().parent
-    parts = [__version__, str(CACHE_VERSION), str(codec.SCHEMA_VERSION), sys.version]  # json is Python's
-    for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "regimes/__init__.py",
-                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/cache.py", "ledger/stream.py"):
-        try:
-            st = os.stat(here / name)
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-        except OSError:
-            parts.append(f"{name}:-")
-    return "/".join(parts)
-
 
 @dataclass
 class IncidentView:
@@ -138,15 +84,33 @@ def check_top_profile(top: dict, state: State, source: str) -> None:
             f"(differs in: {', '.join(keys) or 'shape'}); it was edited outside nis2-incident", None)
 
 
-@dataclass
-class Walked:
-    """A ledger verified and folded one event at a time (`Service._walk`)."""
+SETTLED_STATES = ("met", "late", "not_applicable")
 
-    walk: stream.Walk
-    state: State
-    owners: list[str | None]  # the incident of each event, by position
-    hashes: list[str] | None  # each event's hash, when asked for
-    encoded: bool | None  # the bytes are exactly what the codec writes, when asked for
+
+class _NeedFull(Exception):
+    """A write through the checkpoint touched an incident it does not hold: redo it on the whole ledger."""
+
+
+@lru_cache(maxsize=1)
+def code_key() -> str:
+    """What a checkpoint's content depends on besides the ledger: this code (the version, and the size
+    and time of the modules that fold and decide), so a changed checkout never trusts an older one's."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    parts = [__version__, sys.version]
+    for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "regimes/__init__.py",
+                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/log.py", "checkpoint.py"):
+        try:
+            st = os.stat(here / name)
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "/".join(parts)
 
 
 class Service:
@@ -156,11 +120,9 @@ class Service:
         self.now = now
         self._regimes = regimes
         self.regimes_dir = regimes_dir  # --regimes; else the profile's regimes_dir
-        self._regimes_fp: str | None = None  # the fingerprint of the regime files loaded by _bind
-        # The read cache serves stores that have one (a file, not an exercise's memory), when the
-        # regimes come from files this service reads (not handed over by a caller).
-        self._cached = regimes is None and hasattr(store, "snapshot")
         self._kept: State | None = None  # a state just read, for the next read (see `keep`)
+        self._checkpoint_base: dict | None = None  # the checkpoint the last log read started from
+        self._raw: bytes | None = None  # the log's bytes as last read
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -170,7 +132,6 @@ class Service:
         """Load the user's regime files once the profile is known."""
         if self._regimes is None and state.profile is not None:
             folder = self.regimes_dir or state.profile.regimes_dir
-            self._regimes_fp = fingerprint(folder or None)  # before reading them: a change in between is seen next time
             self._regimes = load_regimes(folder) if folder else builtin()
         return state
 
@@ -181,83 +142,119 @@ class Service:
         reading the ledger again."""
         self._kept = state
 
-    def state(self) -> State:
-        """The ledger folded; through the read cache when it can (a partial state, which reads the
-        whole ledger if asked for what it does not hold; see `model.State`)."""
-        if self._kept is not None:
-            state, self._kept = self._kept, None
-            return state
-        if not self._cached:
-            return self._whole(self.store.read())
-        snap = self.store.snapshot(lazy=True)
-        state = self._from_cache(snap)
-        if state is not None:
-            return state
-        if snap.raw is None:  # a cache for these bytes that does not serve (other code, other regimes)
-            snap = self.store.snapshot(with_cache=False)
-        size = len(snap.raw)
-        walked = self._walk(snap, encoded=True)
-        if walked is not None:
-            state, walk = walked.state, walked.walk
-            body = self._cache_body(walk.schema_version, len(walk), state, walked.encoded,
-                                    lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live])
-        else:
-            ledger = self.store.parse(snap)
-            state = self._whole(ledger)
-            body = self._ledger_cache_body(ledger, state,
-                                           codec.is_encoded(ledger.to_data(), snap.raw, self.store.path))
-        self._save_cache(body, snap.digest, size)
-        if body is not None:  # what is settled is known now: `live` need not compute it again
-            state.mark_settled(set(state.incidents) - {ev["incident"] for ev in body["events"]})
-        return state
+    def _read(self, partial: bool = False, writing: bool = False) -> tuple[Ledger, State]:
+        """The one read: the store's events, chain-verified, folded. `partial`: a log may be read
+        through its checkpoint (`ledger/checkpoint.py`): the lines it vouches for (by the SHA-256 of
+        the exact bytes) are not decoded again, only the live incidents are folded, and every line
+        after it is verified as usual; the state then reads the rest of the ledger if it is asked for
+        something it does not hold (a settled incident, every incident), so results never depend on
+        the checkpoint. A read that verified more than the checkpoint held writes a new one."""
+        store = self.store
+        if store.kind != "log":
+            ledger = store.read()
+            return ledger, self._whole(ledger)
+        raw = store.read_bytes()
+        self._raw = raw
+        if partial:
+            done = self._from_checkpoint(raw, writing)
+            if done is not None:
+                return done
+        ledger = store.read(raw)
+        state = self._whole(ledger)
+        self._checkpoint_base = None
+        if not writing:
+            self._keep_checkpoint(ledger, state, raw)
+        self._raw = raw
+        return ledger, state
 
-    def _walk(self, snap, hashes: bool = False, encoded: bool = False) -> Walked | None:
-        """Verify and fold the snapshot's bytes one event at a time, holding one decoded event at a
-        time (`ledger/stream.py`); None when they must be read whole (`Store.parse`), which then gives
-        the same state, or the error with the message and place a whole read gives. A JSON walk holds
-        the text, so it takes the bytes from the snapshot (`snap.raw` is None after a walk) and puts
-        them back only when the snapshot must be read whole."""
-        walk = None
-        try:
-            from .ledger import stream  # here: a read through the cache never walks the file
+    def _from_checkpoint(self, raw: bytes, writing: bool):
+        from . import checkpoint
+        from .model import StoredProfile, fold_live
 
-            walk = stream.walk(snap.raw, self.store.path)
-            if not walk.toml:
-                snap.raw = None  # the text is the same data: do not hold both (memory at 10,000 incidents)
-            verifier, state, owners = chain.Verifier(), State(), []
-            kept: list[str] | None = [] if hashes else None
-            same = walk.frame_encoded() if encoded else None
-            for index, ev in enumerate(walk.events()):
-                verifier.add(ev)
-                state.apply(ev)
-                owners.append(sys.intern(ev["incident"]) if "incident" in ev else None)
-                if kept is not None:
-                    kept.append(ev["hash"])
-                if same:
-                    same = walk.event_encoded(index, ev)
-            check_top_profile(walk.profile, state, str(self.store.path))
-            if state.profile is None:
-                raise ValueError("no profile event")  # the whole read names it
-        except Exception:  # NotStreamable, a bad event, or anything else: the whole read says it the way it does
-            if snap.raw is None:
-                snap.raw = walk.source()
+        doc = checkpoint.load(self.store.path, raw, code_key())
+        if doc is None:
             return None
-        return Walked(walk, self._bind(state), owners, kept, same)
+        try:
+            head_seq, head_hash = doc["head"]
+            if self.now < tu.parse_instant(doc["head_recorded_at"]):
+                return None  # "as of" a time before what it covers: read the ledger itself
+            offset = doc["offset"]
+            # the head a write seals after is the last line of the prefix itself, not the checkpoint's word
+            last = json.loads(raw[raw.rindex(b"\n", 0, offset - 1) + 1:offset - 1])
+            if [last["seq"], last["hash"]] != [head_seq, head_hash]:
+                return None
+            live_events = [json.loads(raw[start:raw.index(b"\n", start)]) for start, _ in doc["live"]]
+            index = {ident: number for ident, number in doc["incidents"]}
+            profile = StoredProfile(doc["profile"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        ledger = self.store.read(raw, start=doc["offset"], prev=(head_seq, head_hash), version=doc["schema_version"])
+        if any(ev["type"] == "profile_set" for ev in ledger.events):
+            return None  # the profile decides what is live: the whole ledger, then
+        ledger.base = {"seq": head_seq, "hash": head_hash}
 
-    def _read_whole(self, snap) -> State:
-        """Every incident, from the snapshot's bytes (not the cache). A lazy snapshot has none: the
-        ledger is read as it is now (if a write came in between, the state becomes that of the newer
-        ledger as a whole, `State._complete`)."""
-        if snap.raw is None:
-            snap = self.store.snapshot(with_cache=False)
-        walked = self._walk(snap)
-        return walked.state if walked is not None else self._whole(self.store.parse(snap))
+        def load_all() -> State:
+            if writing:
+                raise _NeedFull
+            return self._read()[1]
+
+        state = fold_live(profile, live_events, index, head_seq, head_hash, load_all,
+                          tu.parse_instant(doc["head_recorded_at"]))
+        self._bind(state)
+        for ev in ledger.events:
+            state.apply(ev)
+        self._checkpoint_base = doc
+        if ledger.events and not writing:
+            self._keep_checkpoint(ledger, state, raw)
+        return ledger, state
+
+    def _settled(self, state: State, inc: Incident) -> bool:
+        """Closed, and every obligation met, late or not applicable: states that no longer depend on
+        the clock, so a settled incident has nothing to show in `check` or `status` at any `now`."""
+        return inc.closed_at is not None and all(
+            o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
+
+    def _keep_checkpoint(self, ledger: Ledger, state: State, raw: bytes, appended: list[bytes] = ()) -> None:
+        """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
+        the lines `appended` after them: the live incidents' lines, those of the checkpoint this read
+        started from (if any) and those read or written since, less the incidents now settled."""
+        from . import checkpoint
+
+        tail = ledger.tail
+        base = self._checkpoint_base
+        if tail is None or (base is None and not ledger.events):
+            return
+        hasher, end = hashlib.sha256(memoryview(raw)[:tail.end]), tail.end
+        pairs = list(zip(ledger.events[:len(tail.offsets)], tail.offsets))
+        for line, ev in zip(appended, ledger.events[len(tail.offsets):]):
+            hasher.update(line)
+            pairs.append((ev, end))
+            end += len(line)
+        live = [tuple(x) for x in base["live"]] if base is not None else []
+        live += [(start, ev["incident"]) for ev, start in pairs if ev.get("incident")]
+        settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
+        checkpoint.save(self.store.path, {
+            "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
+            "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
+            "head_recorded_at": ledger.events[-1]["recorded_at"] if ledger.events else base["head_recorded_at"],
+            "profile": state.profile.model_dump(),
+            "incidents": [[ident, number] for ident, number in state.numbers.items()],
+            "live": [[start, ident] for start, ident in live if ident not in settled]})
 
     def _whole(self, ledger: Ledger) -> State:
-        state = folded(ledger, str(self.store.path))
+        state = fold(ledger.events)
+        if ledger.profile is not None:  # a document's top-level view must be what the events say
+            check_top_profile(ledger.profile, state, str(self.store.path))
         if state.profile is None:
             raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
         return self._bind(state)
+
+    def state(self) -> State:
+        """The ledger folded."""
+        if self._kept is not None:
+            state, self._kept = self._kept, None
+            return state
+        return self._read(partial=True)[1]
 
     def view(self, state: State, inc: Incident) -> IncidentView:
         return IncidentView(inc, deadlines.compute(inc, state.profile, self.regimes, self.now), state.profile)
@@ -273,20 +270,10 @@ class Service:
         return (self.view(state, inc) for inc in state.incidents.values())
 
     def record(self) -> tuple[State, Callable[[], Iterator[dict]], int, int, str]:
-        """For the JSON export, from the ledger's bytes: the state, a way to go through the events
-        again (one at a time when the file allows, `_walk`), their number, the schema version and the
-        head."""
-        self._kept = None  # a state read to learn the zone: not held beside this one
-        if self._cached:
-            snap = self.store.snapshot(with_cache=False)
-            walked = self._walk(snap)
-            if walked is not None:
-                walk, state = walked.walk, walked.state
-                return state, walk.events, len(walk), walk.schema_version, f"{state.head_seq}:{state.head_hash}"
-            ledger = self.store.parse(snap)
-        else:
-            ledger = self.store.read()
-        state = self._whole(ledger)
+        """For the JSON export: the state, a way to go through the events, their number, the schema
+        version and the head."""
+        self._kept = None
+        ledger, state = self._read()
         return state, lambda: iter(ledger.events), len(ledger.events), ledger.schema_version, ledger.head
 
     def one(self, ident: str) -> tuple[State, IncidentView]:
@@ -294,209 +281,99 @@ class Service:
         return state, self.view(state, state.incident(ident))
 
     def snapshot(self) -> tuple[Ledger, State, list[IncidentView]]:
-        """One read of the ledger: the file's content (events, head), its fold, and every incident's
+        """One read of the ledger: its content (events, head), its fold, and every incident's
         obligations. For exports and drafts, which need the events as well as the derived record."""
-        ledger = self.store.read()
-        state = folded(ledger, str(self.store.path))
-        if state.profile is None:
-            raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
-        self._bind(state)
+        self._kept = None
+        ledger, state = self._read()
         return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
 
     def verify(self, head: str | None = None) -> dict:
-        """Always from the ledger's bytes: decode, recompute the chain, check the profile (never the
-        cache); one event at a time when the file allows (`_walk`)."""
-        walked = self._walk(self.store.snapshot(with_cache=False), hashes=True) if self._cached else None
-        if walked is not None:
-            state, events = walked.state, walked.hashes
-            count, last = len(walked.hashes), f"{state.head_seq}:{state.head_hash}"
-        else:
-            ledger = self.store.read()  # parses and verifies the chain
-            state, events = folded(ledger, str(self.store.path)), ledger.events
-            count, last = len(ledger.events), ledger.head
-        result = {"ok": True, "events": count, "incidents": len(state.incidents), "head": last, "head_check": None}
+        """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn
+        tail (bytes never acknowledged) fails it, naming the line; the next write cuts it."""
+        ledger, state = self._read()
+        tail = ledger.tail
+        if tail is not None and tail.torn:
+            from .ledger import log
+
+            raise IntegrityError(log.torn_message(self.store.path, tail, ledger.size)
+                                 + f"; the chain verifies up to seq {state.head_seq}, and the next write cuts "
+                                 "the torn bytes", None)
+        result = {"ok": True, "events": len(ledger.events), "incidents": len(state.incidents),
+                  "head": ledger.head, "head_check": None}
         if head is not None:
             try:
-                result["head_check"] = chain.check_head(events, head)
+                result["head_check"] = chain.check_head(ledger.events, head)
             except IntegrityError as exc:
                 raise IntegrityError(f"{self.store.path}: {exc.message}", exc.seq) from None
         return result
 
-    # --- the read cache ------------------------------------------------------------------
+    def document(self, target_path) -> tuple[bytes, str, int]:
+        """The whole record in the format `target_path`'s name says (`.jsonl` log, `.toml` or `.json`
+        document): the same events, the same hashes, the same head. (bytes, head, event count)."""
+        ledger, state = self._read()
+        copy = self._copy(ledger, state, Store(target_path))
+        return Store(target_path).encode(copy), copy.head, len(copy.events)
 
-    def _settled(self, state: State, inc: Incident) -> bool:
-        """Closed, and every obligation met, late or not applicable. Those states do not depend on the
-        clock (a filing makes met or late whatever `now` is; not applicable follows from the facts),
-        so a settled incident has nothing to show in `check` or `status` at any `now`."""
-        return inc.closed_at is not None and all(
-            o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
+    def _copy(self, ledger: Ledger, state: State, target: Store) -> Ledger:
+        from .ledger import codec
 
-    def _cache_body(self, schema_version: int, event_count: int, state: State, encoded: bool,
-                    events_of) -> dict | None:
-        """What the cache holds for a ledger (whole, decoded and verified: `state` is its fold; `events_of(ids)` gives the events of those incidents, in
-        order). `encoded`: the bytes are exactly what the codec writes for it (only then may a write
-        append to them)."""
-        if self._regimes_fp is None:
-            return None
-        live = {inc.id for inc in state.incidents.values() if not self._settled(state, inc)}
-        return {
-            "code": code_key(),
-            "encoded": encoded,
-            "encoder": _encoder(self.store.path),
-            "schema_version": schema_version,
-            "regimes": {"fingerprint": self._regimes_fp, "versions": dump_set(self.regimes)},
-            "profile": state.profile.model_dump(),
-            "head": [state.head_seq, state.head_hash],
-            "event_count": event_count,
-            "incidents": [[ident, number] for ident, number in state.numbers.items()],
-            "events": events_of(live),
-        }
+        return Ledger(profile=state.profile.model_dump(), events=ledger.events, schema_version=codec.SCHEMA_VERSION,
+                      extra=ledger.extra if target.kind == "document" else {})
 
-    def _ledger_cache_body(self, ledger: Ledger, state: State, encoded: bool) -> dict | None:
-        return self._cache_body(ledger.schema_version, len(ledger.events), state, encoded,
-                                lambda live: [ev for ev in ledger.events if ev.get("incident") in live])
+    def migrate(self, target: Store) -> Outcome:
+        """`ledger migrate OLD NEW`: write this ledger's events (verified) into a new ledger of the
+        format NEW's name says, then verify it: same events, same hashes, same head. Never
+        overwrites: NEW must not exist."""
+        ledger, state = self._read()
+        warnings = []
+        if ledger.tail is not None and ledger.tail.torn:
+            from .ledger import log
 
-    def _save_cache(self, body: dict | None, digest: str, size: int) -> None:
-        """Keep `body` as the cache of the ledger bytes of SHA-256 `digest` and length `size`."""
-        if body is not None and self._cached:
-            self.store.save_cache({**body, "ledger_sha256": digest, "size": size})
-
-    def _from_cache(self, snap, writing: bool = False) -> State | None:
-        """The partial state the cache holds for the snapshot's bytes, or None when it cannot serve
-        (none, stale, written by other code, for other regime files, or not readable as expected)."""
-        doc = snap.cache
-        if doc is None or doc.get("code") != code_key():
-            return None
-        try:
-            profile = doc["profile"]
-            folder = self.regimes_dir or profile.get("regimes_dir")
-            fp = fingerprint(folder or None)
-            if fp is None or fp != doc["regimes"]["fingerprint"]:
-                return None
-            regimes = set_from_dump(doc["regimes"]["versions"])
-            head_seq, head_hash = doc["head"]
-            index = {ident: number for ident, number in doc["incidents"]}
-
-            def load_all() -> State:
-                if writing:
-                    raise _NeedFull
-                return self._read_whole(snap)
-
-            state = fold_live(StoredProfile(profile), doc["events"], index, head_seq, head_hash, load_all)
-        except Exception:  # a cache that does not read as it should (or holds half an incident) is no cache
-            return None
-        if self._regimes is None:
-            self._regimes, self._regimes_fp = regimes, fp
-        return state
+            warnings.append(log.torn_message(self.store.path, ledger.tail, ledger.size) + "; left out of the copy")
+        copy = self._copy(ledger, state, target)
+        target.create(copy)
+        check = Service(target, self.now, regimes=self._regimes).verify()
+        if check["head"] != ledger.head or check["events"] != len(ledger.events):
+            raise IntegrityError(f"{target.path}: the copy's head {check['head']} differs from {ledger.head}; "
+                                 "remove the copy and report it (a bug)", None)
+        return Outcome({"from": str(self.store.path), "to": str(target.path), "events": len(ledger.events),
+                        "head": ledger.head, "incidents": len(state.incidents)}, ledger.head, warnings)
 
     # --- writing -------------------------------------------------------------------------
 
     def _write(self, change, whole: bool = False) -> Outcome:
         """Run `change(ledger, state, warnings)` under the lock on a fresh read, and write what it
-        appended. Through the cache when it can (see the module docstring); `whole`: never."""
+        appended (the store appends the lines, or replaces the document). `whole`: never through
+        the checkpoint (a profile change decides what is live)."""
         self._kept = None  # a state read before the lock is no use after it
-        if not self._cached:
-            warnings: list[str] = []
-
-            def apply(ledger: Ledger):
-                return change(ledger, self._whole(ledger), warnings)
-
-            value, ledger = self.store.update(apply)
-            return Outcome(value, ledger.head, warnings + self._store_notices())
-
         store = self.store
         store.notices = []
         with store.locked():
-            snap = store.snapshot()
-            if not whole:
-                done = self._write_appending(snap, change)
-                if done is None:
-                    done = self._write_walking(snap, change)
-                if done is not None:
-                    return done
-                if snap.raw is None:  # a JSON walk let the bytes go: the same ones again, for the whole read
-                    snap.raw = store.reread(snap.digest)
-            warnings = []
-            ledger = store.parse(snap)
-            state = self._whole(ledger)
-            before = len(ledger.events)
-            value = change(ledger, state, warnings)
-            if len(ledger.events) != before:
-                size, digest = store.write_full(ledger)
-                self._save_cache(self._ledger_cache_body(ledger, state, True), digest, size)
-            elif snap.cache is None:  # nothing to write, but the whole ledger was read: keep the cache
-                self._save_cache(self._ledger_cache_body(ledger, state,
-                                                         codec.is_encoded(ledger.to_data(), snap.raw, store.path)),
-                                 snap.digest, len(snap.raw))
-            return Outcome(value, ledger.head, warnings + self._store_notices())
+            for partial in ((False,) if whole else (True, False)):
+                warnings: list[str] = []
+                ledger, state = self._read(partial=partial, writing=True)
+                before = len(ledger.events)
+                try:
+                    value = change(ledger, state, warnings)
+                except _NeedFull:
+                    continue  # it needs an incident the checkpoint left out: again, on the whole ledger
+                break
+            new = ledger.events[before:]
+            if new:
+                store.write(ledger, new)
+                self._after_write(ledger, state, new, self._raw if store.kind == "log" else None)
+        return Outcome(value, ledger.head, warnings + self._store_notices())
 
-    def _write_appending(self, snap, change) -> Outcome | None:
-        """The fast path of a write: None, having written nothing, when it does not apply."""
-        from .ledger.store import LedgerEnd
+    def _after_write(self, ledger: Ledger, state: State, new: list[dict], raw: bytes | None) -> None:
+        """Keep the log's checkpoint past the lines just appended (silently: derived data)."""
+        if raw is None or ledger.tail is None or any(ev["type"] == "profile_set" for ev in new):
+            return  # a profile change: the next read rebuilds it from the whole ledger
+        from .ledger import log
 
-        doc = snap.cache
-        if doc is None or doc.get("encoded") is not True or doc.get("encoder") != _encoder(self.store.path):
-            return None
-        state = self._from_cache(snap, writing=True)
-        if state is None:
-            return None
-        ledger = LedgerEnd(doc["profile"], state.head_seq, state.head_hash, doc.get("schema_version", 1))
-        warnings: list[str] = []
         try:
-            value = change(ledger, state, warnings)
-        except _NeedFull:
-            return None
-        if not ledger.events:
-            return Outcome(value, ledger.head, warnings + self._store_notices())
-        if any(ev["type"] == "profile_set" for ev in ledger.events):
-            return None  # the profile decides what is settled: the whole ledger, then
-        written = self.store.write_append(snap, ledger.events, ledger.head)
-        if written is None:
-            return None
-        size, digest = written
-        touched = {ev["incident"] for ev in ledger.events if ev.get("incident")}
-        settled = {ident for ident in touched if self._settled(state, state.incident(ident))}
-        events = [ev for ev in [*doc["events"], *ledger.events] if ev.get("incident") not in settled]
-        self._save_cache({**doc, "encoded": True,
-                          "head": [state.head_seq, state.head_hash],
-                          "event_count": doc["event_count"] + len(ledger.events),
-                          "incidents": [[ident, number] for ident, number in state.numbers.items()],
-                          "events": events}, digest, size)
-        return Outcome(value, ledger.head, warnings + self._store_notices())
-
-    def _write_walking(self, snap, change) -> Outcome | None:
-        """A write without a cache that serves: verify and fold the file one event at a time (`_walk`),
-        then append as the fast path does, if the bytes are what the codec writes. None, having written
-        nothing, when it does not apply (the caller then reads and rewrites the whole file)."""
-        from .ledger.store import LedgerEnd
-
-        walked = self._walk(snap, encoded=True)
-        if walked is None:
-            return None
-        walk, state = walked.walk, walked.state
-        if not walked.encoded:
-            return None
-        ledger = LedgerEnd(state.profile.model_dump(), state.head_seq, state.head_hash, walk.schema_version)
-        warnings: list[str] = []
-        value = change(ledger, state, warnings)
-        if any(ev["type"] == "profile_set" for ev in ledger.events):
-            return None  # the profile decides what is settled: the whole ledger, then
-        # what the cache will hold, taken from the walk before the write, so that a JSON walk's text
-        # can go before its bytes come back for the append (memory at 10,000 incidents)
-        body = self._cache_body(walk.schema_version, len(walk) + len(ledger.events), state, True,
-                                lambda live: [walk.event(i) for i, owner in enumerate(walked.owners) if owner in live]
-                                + [ev for ev in ledger.events if ev.get("incident") in live])
-        walk.data = b"" if walk.toml else ""  # the text (JSON), or a second reference to the bytes
-        if snap.raw is None:  # a JSON walk dropped them: read them again (under the lock), the text gone first
-            snap.raw = self.store.reread(snap.digest)
-        size, digest = len(snap.raw), snap.digest
-        if ledger.events:
-            written = self.store.write_append(snap, ledger.events, ledger.head)
-            if written is None:
-                return None
-            size, digest = written
-        self._save_cache(body, digest, size)
-        return Outcome(value, ledger.head, warnings + self._store_notices())
+            self._keep_checkpoint(ledger, state, raw, [log.line_of(ev) for ev in new])
+        except Exception:  # derived data: a checkpoint not kept costs the next read a whole read
+            return
 
     def _store_notices(self) -> list[str]:
         """What the store asks to tell the user after a write (a stale temporary file removed, a

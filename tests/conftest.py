@@ -28,7 +28,9 @@ def safety_count(request):
 
 
 @pytest.fixture(autouse=True)
-def _fixed_environment(monkeypatch):
+def _fixed_environment(monkeypatch, tmp_path_factory):
+    # the log's checkpoints live in the user's cache folder: one of its own for every test
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("TZ", "America/Los_Angeles")
     time.tzset()
     monkeypatch.delenv("NIS2_INCIDENT_LEDGER", raising=False)

@@ -69,7 +69,7 @@ def test_state_lives_beside_the_ledger_and_the_ledger_is_untouched(ledger):
     assert data["announced"] == {EW: {"anchor": "2026-03-29T09:00:00+00:00", "step": "4h-before",
                                       "step_at": "2026-03-29T05:00:00+00:00", "now": "2026-03-29T05:00:00+00:00"}}
     assert sorted(p.name for p in ledger.parent.iterdir()) == [
-        "ledger.toml", "ledger.toml.cache", "ledger.toml.check-state.json", "ledger.toml.check-state.json.lock",
+        "ledger.toml", "ledger.toml.check-state.json", "ledger.toml.check-state.json.lock",
         "ledger.toml.lock"]  # the cache: derived data for reads (issue 8), not the check state
     # once the obligation is no longer a finding (filed), its entry is dropped
     Service(Store(ledger), h(21)).submit("1", "nis2.early_warning")

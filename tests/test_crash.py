@@ -303,5 +303,5 @@ def test_the_lock_file_keeps_its_inode_across_crashed_and_failed_writes(tmp_path
         assert lock.stat().st_ino == inode, plan
         assert cli(ledger, *COMMANDS["open"]).exit_code == 0
         assert lock.stat().st_ino == inode, plan
-    assert sorted(os.listdir(tmp_path)) == ["ledger.toml", "ledger.toml.cache", "ledger.toml.lock", "probe",
+    assert sorted(os.listdir(tmp_path)) == ["ledger.toml", "ledger.toml.lock", "probe",
                                             "trace.txt"]

@@ -29,7 +29,7 @@ from nis2_incident import exercise
 from nis2_incident.cli import app
 from nis2_incident.errors import ExerciseError
 from nis2_incident.ledger import Store, chain
-from nis2_incident.ledger.memory import MemoryStore
+from nis2_incident.ledger.store import LogStore
 from nis2_incident.model import FACT_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -577,10 +577,12 @@ def test_update_moves_the_clock_and_absolute_times_in_utc_are_accepted(tmp_path)
     assert cli("check", str(write(tmp_path, text))).exit_code == 0
 
 
-# --- the in-memory ledger ------------------------------------------------------------------------
+# --- the replay's ledger ---------------------------------------------------------------------------
 
-def test_memory_store_seals_the_same_chain_as_a_file(tmp_path):
-    """The same use cases on a file and in memory give the same events and hashes, and both verify."""
+def test_the_replay_writes_through_the_log_store_and_both_formats_seal_the_same_chain(tmp_path, monkeypatch):
+    """Exercises run the production storage code (issue 13): the replay's ledger is a JSON Lines log
+    in a temporary folder, written by `LogStore.write`; and the same use cases on a log and on a
+    document give the same events and hashes, which verify."""
     from nis2_incident import timeutil as tu
     from nis2_incident.service import Service
 
@@ -594,32 +596,16 @@ def test_memory_store_seals_the_same_chain_as_a_file(tmp_path):
         svc.submit("1", "nis2.early_warning", at="2026-03-28T20:00:00+00:00", reference="R-1")
         return store.read().events, svc.verify()["head"]
 
-    mem_events, mem_head = run(MemoryStore())
-    file_events, file_head = run(Store(tmp_path / "ledger.toml"))
-    assert mem_events == file_events and mem_head == file_head
-    chain.verify(mem_events)
-
-
-def test_memory_store_refuses_a_second_init_and_writes_nothing_on_error():
-    from nis2_incident.errors import StateError
-    from nis2_incident.ledger import Ledger
-
-    store = MemoryStore()
-    assert not store.exists()
-    store.create(Ledger(profile={}))
-    with pytest.raises(StateError):
-        store.create(Ledger(profile={}))
-    before = store.read_bytes()
-
-    def boom(ledger):
-        ledger.append({"type": "opened", "recorded_at": "2026-01-01T00:00:00+00:00", "data": {}})
-        raise RuntimeError("refused")
-
-    with pytest.raises(RuntimeError):
-        store.update(boom)
-    assert store.read_bytes() == before
-
-
+    # the replay's own ledger is a JSON Lines log, written by the production store
+    written = []
+    real = LogStore.write
+    monkeypatch.setattr(LogStore, "write", lambda self, ledger, events: written.append(len(events)) or real(self, ledger, events))
+    result = exercise.check_file(Path(__file__).resolve().parent.parent / "examples" / "exercises" / "ransomware-pacs-clock-change.toml")
+    assert result.status == "pass" and written and sum(written) >= 4
+    file_events, file_head = run(Store(tmp_path / "ledger.jsonl"))
+    doc_events, doc_head = run(Store(tmp_path / "ledger.toml"))
+    assert file_events == doc_events and file_head == doc_head
+    chain.verify(file_events)
 def test_the_users_ledger_is_untouched(tmp_path):
     """`exercise check` with --ledger or $NIS2_INCIDENT_LEDGER never reads, locks or writes that file."""
     ledger = tmp_path / "ledger.toml"

@@ -39,12 +39,6 @@ HARMLESS = {
     "listdir": "looking for stale temporary files is housekeeping; the write goes on, with a warning",
     "close <folder>": "a read-only descriptor, closed after its fsync returned",
     "close {name}.lock": "the flock goes with the descriptor; nothing was written through it",
-    # the read cache (issue 8) is derived data: unreadable, it is ignored and the whole ledger is read;
-    # unwritable, it is skipped silently and the next command reads the whole ledger
-    "read_file {name}.cache": "an unreadable read cache is ignored: the whole ledger is read instead",
-    "open_fd {name}.cache": "a read cache that cannot be written is skipped",
-    "write {name}.cache": "a read cache that cannot be written is skipped (half written, its checksum fails)",
-    "close {name}.cache": "the read cache's descriptor, closed after its writes returned",
 }
 
 
@@ -144,30 +138,79 @@ def test_failing_io_call_n_for_every_n_fails_cleanly_and_leaves_old_or_new(tmp_p
 
 
 def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_file):
-    """The fault-injection seam sees every call of a write, in the order DESIGN §3 states: lock,
-    re-read under the lock, temporary file written and fsynced, rename, folder fsynced, unlock; and
-    (issue 8) the read cache: read with the ledger, written after the rename, under the lock."""
+    """The fault-injection seam sees every call of a document write, in the order DESIGN §3 states:
+    lock, re-read under the lock, temporary file written and fsynced, rename, folder fsynced, unlock."""
     make_service(NOW)
     steps, result = traced(ledger_file, OPEN, faultkit.Plan())
     assert result.exit_code == 0
     assert steps == [
-        "digest_file ledger.toml",           # the offset-less --now is read in the profile's zone: the
-        "read_file ledger.toml.cache",       # ledger's hash, for the cache; none yet, so the bytes ...
-        "read_file ledger.toml",             # ... are read whole, and ...
-        "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # ... keep one
+        "read_file ledger.toml",             # the offset-less --now is read in the profile's zone
         "makedirs <folder>", "open_fd ledger.toml.lock", "flock ledger.toml.lock",
         "ftruncate ledger.toml.lock", "pwrite ledger.toml.lock",
         "read_file ledger.toml",             # re-read under the lock
-        "read_file ledger.toml.cache",       # for exactly these bytes: the new event is appended to them
         "fs_type <folder>", "listdir <folder>",
-        "open_fd .ledger.toml.tmp",
-        "write .ledger.toml.tmp", "write .ledger.toml.tmp",  # the bytes read, then the new event: no joined copy
-        "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
+        "open_fd .ledger.toml.tmp", "write .ledger.toml.tmp", "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
         "replace .ledger.toml.tmp",
         "open_fd <folder>", "fsync <folder>", "close <folder>",
-        "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # after the rename
         "close ledger.toml.lock",
     ]
+
+
+def test_a_log_append_goes_through_the_seam_in_order(make_service, tmp_path):
+    """A log append (issue 13): lock, re-read under the lock, the new line written at the end of the
+    ledger itself and fsynced, unlock; no temporary file, no rename, no copy of the file."""
+    path = tmp_path / "ledger.jsonl"
+    make_service(NOW, path=path)
+    steps, result = traced(path, OPEN, faultkit.Plan())
+    assert result.exit_code == 0
+    assert steps == [
+        "read_file ledger.jsonl",
+        "makedirs <folder>", "open_fd ledger.jsonl.lock", "flock ledger.jsonl.lock",
+        "ftruncate ledger.jsonl.lock", "pwrite ledger.jsonl.lock",
+        "read_file ledger.jsonl",             # re-read under the lock
+        "fs_type <folder>",
+        "open_fd ledger.jsonl", "pwrite ledger.jsonl", "fsync ledger.jsonl", "close ledger.jsonl",
+        "close ledger.jsonl.lock",
+    ]
+
+
+@pytest.mark.parametrize("err", [errno.EIO, errno.ENOSPC], ids=["EIO", "ENOSPC"])
+def test_failing_io_call_n_of_a_log_append_fails_cleanly_and_leaves_old_or_new(tmp_path, make_service, err):
+    """Every call of a log append failed in turn: a refused write leaves the log byte-for-byte as it
+    was ("nothing was recorded"), a write whose fsync returned is there whole; never a partial line."""
+    base = tmp_path / "base"
+    base.mkdir()
+    make_service(NOW, path=base / "ledger.jsonl")
+    old = (base / "ledger.jsonl").read_bytes()
+    ref = tmp_path / "ref"
+    shutil.copytree(base, ref)
+    steps, done = traced(ref / "ledger.jsonl", OPEN, faultkit.Plan())
+    assert done.exit_code == 0, done.stderr
+    new = (ref / "ledger.jsonl").read_bytes()
+    synced = steps.index("fsync ledger.jsonl") + 1
+    harmless_log = {"fs_type <folder>", "close ledger.jsonl.lock", "close ledger.jsonl"}
+    checked = 0
+    for n in range(1, len(steps) + 1):
+        folder = tmp_path / f"n{n:02d}"
+        shutil.copytree(base, folder)
+        ledger = folder / "ledger.jsonl"
+        step = steps[n - 1]
+        _, result = traced(ledger, OPEN, faultkit.Plan("fail", n, errno=err))
+        where = f"call {n} ({step}) fails with {errno.errorcode[err]}"
+        now = ledger.read_bytes()
+        if step in harmless_log or (step == "close ledger.jsonl" and n > synced):
+            assert result.exit_code == 0 and now == new, (where, result.stderr)
+            continue
+        checked += 1
+        assert now == old, where  # nothing half-written, nothing of the event
+        if step == "read_file ledger.jsonl":
+            assert result.exit_code == 3, where
+        else:
+            assert result.exit_code == 7 and "nothing was recorded" in result.stderr, (where, result.stderr)
+        assert "head:" not in result.stderr, where
+        assert cli(ledger, *OPEN).exit_code == 0, where  # and the next attempt succeeds
+        assert Service(Store(ledger), at(NOW)).verify()["ok"]
+    assert checked >= 8
 
 
 def test_seam_module_is_the_only_one_touching_files_in_the_ledger_package():
@@ -182,7 +225,7 @@ def test_seam_module_is_the_only_one_touching_files_in_the_ledger_package():
     allowed = {("store.py", "exists")}  # Store.exists(): a convenience for callers, not part of a write
     root = Path(store_mod.__file__).parent
     for path in sorted(root.glob("*.py")):
-        if path.name in ("fsio.py", "memory.py"):  # the seam itself; the store that has no file
+        if path.name == "fsio.py":  # the seam itself
             continue
         bypass = []
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):

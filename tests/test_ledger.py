@@ -481,7 +481,7 @@ def test_unreadable_ledger_is_never_empty_and_never_overwritten(full, name):
     assert f"{full}: a ledger already exists ({len(damaged)} bytes)" in err.value.message
     assert full.read_bytes() == damaged
     # the read cache of the intact ledger is still there, unused: it names other bytes
-    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.cache", "ledger.toml.lock"]
+    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.lock"]
 
 
 def test_a_missing_ledger_is_not_created_by_a_write(ledger_file):
@@ -602,7 +602,7 @@ def test_failed_io_before_the_rename_leaves_the_old_file(full, monkeypatch, name
     assert exc.value.message == (f"{full}: could not write the ledger ({os.strerror(err)}); "
                                  "nothing was recorded and the previous file is intact")
     assert full.read_bytes() == before
-    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.cache", "ledger.toml.lock"]  # no temp file left
+    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.lock"]  # no temp file left
     assert service(full).verify()["events"] == N_EVENTS
     # and the next write works
     assert service(full).open_incident("Next", "2026-03-28T10:00").value.incident.id == "INC-2026-003"
@@ -621,7 +621,7 @@ def test_failed_folder_fsync_after_the_rename_is_reported(full, monkeypatch):
     assert "check with `list` or `verify` before retrying, so as not to record it twice" in exc.value.message
     ledger = Store(full).read()
     assert len(ledger.events) == N_EVENTS + 1 and ledger.events[-1]["data"]["title"] == "Maybe"
-    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.cache", "ledger.toml.lock"]
+    assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.lock"]
 
 
 def test_failed_io_during_init_creates_no_ledger(ledger_file, monkeypatch):
@@ -705,7 +705,7 @@ def test_lock_file_is_never_deleted_nor_replaced_across_writes(make_service, led
     with pytest.raises(StateError):
         svc.init(name="Again", category="essential")
     assert lock.stat().st_ino == inode
-    assert sorted(os.listdir(ledger_file.parent)) == ["ledger.toml", "ledger.toml.cache", "ledger.toml.lock"]
+    assert sorted(os.listdir(ledger_file.parent)) == ["ledger.toml", "ledger.toml.lock"]
 
 
 # --- fuzzing the parser ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cache import NOWS, build, runner
+from ledgers import NOWS, build, runner
 
 from nis2_incident.cli import app
 from nis2_incident.ledger import codec

@@ -402,3 +402,19 @@ def test_own_targets_are_refused_for_stages_with_a_legal_deadline(make_service):
     with pytest.raises(InputError):
         svc.set_profile(targets={"nis2.early_warning": "2h"})
     assert svc.set_profile(targets={"gdpr.data_subjects": "12h"}).value.targets == {"gdpr.data_subjects": "12h"}
+
+
+def test_the_shipped_regime_files_read_without_pydantic_are_what_validating_them_gives():
+    """`regimes.builtin()` reads the shipped files with tomllib alone (speed of `check`); each must
+    validate, and give the same rules as the pydantic-validated reading (so no default or check of
+    the schema is skipped)."""
+    import tomllib
+    from importlib import resources
+
+    from nis2_incident import regimes as regimes_mod
+
+    files = [e for e in resources.files(regimes_mod.__package__).iterdir() if e.name.endswith(".toml")]
+    assert len(files) >= 3
+    for entry in files:
+        text = entry.read_text(encoding="utf-8")
+        assert regimes_mod.from_dump(tomllib.loads(text)) == regimes_mod.parse_regime(text, entry.name), entry.name

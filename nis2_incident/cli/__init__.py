@@ -40,9 +40,13 @@ SETTINGS = Settings()
 
 
 def default_ledger_path() -> Path:
+    """The per-user ledger: `ledger.jsonl` in the user's data folder; a `ledger.toml` left there by
+    an earlier version (and no log beside it) stays the default until it is migrated."""
     import platformdirs
 
-    return platformdirs.user_data_path("nis2-incident", appauthor=False) / "ledger.toml"
+    folder = platformdirs.user_data_path("nis2-incident", appauthor=False)
+    log, older = folder / "ledger.jsonl", folder / "ledger.toml"
+    return older if older.exists() and not log.exists() else log
 
 
 def ledger_path(option: Optional[str] = None) -> Path:

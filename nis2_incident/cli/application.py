@@ -88,7 +88,7 @@ def boundary(fn):
     return wrapper
 
 
-from . import check, commands, drafts, exercise  # noqa: E402,F401  (registers the commands)
+from . import check, commands, drafts, exercise, ledger_cmd  # noqa: E402,F401  (registers the commands)
 
 app.add_typer(exercise.exercise_app, name="exercise")
 

@@ -76,7 +76,8 @@ def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[f
         # the command's own read take that state rather than read (and parse) the ledger again.
         state = service.state()
         service.now = resolve_now(now, state.profile.timezone)
-        service.keep(state)
+        if state.head_recorded is None or service.now >= state.head_recorded:
+            service.keep(state)  # else read again "as of" that instant
     else:
         service.now = resolve_now(now, "Europe/Paris")
     return service

@@ -86,7 +86,7 @@ def draft_cmd(
 @app.command("export")
 @boundary
 def export_cmd(
-    fmt: Annotated[str, typer.Option("--format", help="json (the whole record, versioned), csv (one row per obligation) or ics (calendar of open deadlines with alarms).")] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json (the whole record, versioned; also a JSON ledger document), csv (one row per obligation), ics (calendar of open deadlines with alarms), toml or jsonl (the ledger itself as a TOML document or a JSON Lines log, same hashes).")] = "json",
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False)] = None,
     alarm: Annotated[Optional[list[str]], typer.Option("--alarm", help="ics: an alarm this long before each due time, e.g. 2h, 30m (repeatable; default the profile's alarms, 2h and 30m).", show_default=False)] = None,
     schema: Annotated[bool, typer.Option("--schema", help="Print the JSON Schema of the JSON export and exit.")] = False,
@@ -134,6 +134,13 @@ def export_cmd(
 
         def count():  # known once written
             return f"{tally['rows']} obligation(s)"
+    elif kind in ("toml", "jsonl"):
+        text, head, event_count = service.document(Path(f"ledger.{kind}"))
+        pieces = (text.decode("utf-8"),)
+        summary = f"the ledger as a {'TOML document' if kind == 'toml' else 'JSON Lines log'}, {event_count} event(s), head {head}"
+
+        def count():
+            return summary
     else:
         record, state, views = service.snapshot()
         profile, tz = state.profile, state.profile.timezone

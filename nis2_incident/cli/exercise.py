@@ -1,6 +1,6 @@
 """`exercise`: tabletop exercises as files (SPEC §7). `check` for CI, `schema`, `new`, `timeline`.
 
-Exercises replay on an in-memory ledger at their own clock: `--ledger` and `--now` are accepted like
+Exercises replay on a ledger of their own (a log in a temporary folder) at their own clock: `--ledger` and `--now` are accepted like
 on every command, and never used.
 """
 
@@ -27,8 +27,8 @@ exercise_app = typer.Typer(
 )
 
 UnusedLedger = Annotated[Optional[str], typer.Option(
-    "--ledger", help="Accepted like on every command and never read or written: exercises run on an "
-                     "in-memory ledger.", show_default=False)]
+    "--ledger", help="Accepted like on every command and never read or written: exercises run on a "
+                     "ledger of its own, in a temporary folder.", show_default=False)]
 UnusedNow = Annotated[Optional[str], typer.Option(
     "--now", help="Accepted like on every command and not used: an exercise runs at its own clock (its T0, "
                   "actions and expectations).", show_default=False)]
@@ -49,7 +49,7 @@ def check_cmd(
     ledger: UnusedLedger = None,
     now: UnusedNow = None,
 ):
-    """Replay each exercise on an in-memory ledger at its own clock; report every missed deadline and
+    """Replay each exercise on a ledger of its own at its own clock; report every missed deadline and
     failed expectation. Exit 0 all pass, 1 one fails, 3 one is invalid."""
     from .. import exercise
     from ..render import exercise as report

@@ -28,7 +28,7 @@ from ..service import IncidentView
 
 FORMAT = "nis2-incident-export"
 FORMAT_VERSION = 1
-FORMATS = ("json", "csv", "ics")
+FORMATS = ("json", "csv", "ics", "toml", "jsonl")
 SCHEMA_FILE = "export.schema.json"
 
 CSV_COLUMNS = (
@@ -53,6 +53,9 @@ def record(views, events, event_count: int, profile: dict, now: datetime, tz: st
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        # with `profile` and `events`, this makes the export a JSON ledger document that any nis2-incident
+        # reads (`--ledger export.json verify`): the other keys are kept as other tools' keys
+        "schema_version": schema_version,
         "generator": f"nis2-incident {__version__}",
         "generated_at": tu.rfc3339(now, tz),
         "timezone": tz,

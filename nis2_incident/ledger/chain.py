@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 
 from ..errors import IntegrityError
 
 GENESIS = "0" * 64
 
 
-def event_hash(event: dict) -> str:
-    """SHA-256 over the RFC 8785 canonical JSON of the event without its `hash` key."""
-    import rfc8785  # here, not at the top: a read through the cache never hashes an event
+# Bytes that Python's json may write otherwise than RFC 8785: integers of 2^53 and more (16 digits),
+# characters above U+FFFF (4-byte UTF-8: RFC 8785 sorts keys by UTF-16 code units) and escaped
+# surrogates. A text holding none of them is written identically by both (checked on every real
+# event, README "Speed"); one that holds any is checked with the rfc8785 package itself.
+_UNSURE = re.compile(rb"[0-9]{16}|[\xf0-\xf4]|\\u[dD][89abAB]")
 
+
+def canonical(event: dict, fast: bool = False) -> bytes:
+    """The RFC 8785 canonical JSON of the event without its `hash` key. `fast`: through Python's json
+    (about 10 times faster) where it is known to give the same bytes, else rfc8785."""
     body = {k: v for k, v in event.items() if k != "hash"}
+    if fast:
+        try:
+            text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+            text = None
+        if text is not None and not _UNSURE.search(text):
+            return text
+    import rfc8785  # here, not at the top: most reads never need it
+
     try:
-        canonical = rfc8785.dumps(body)
+        return rfc8785.dumps(body)
     except Exception as exc:  # rfc8785 raises its own errors for floats, huge ints, bad strings
         raise IntegrityError(f"event seq {event.get('seq')}: cannot be canonicalised: {exc}", event.get("seq")) from None
-    return hashlib.sha256(canonical).hexdigest()
+
+
+def event_hash(event: dict) -> str:
+    """SHA-256 over the RFC 8785 canonical JSON of the event without its `hash` key."""
+    return hashlib.sha256(canonical(event)).hexdigest()
 
 
 def seal(event: dict, prev_event: dict | None) -> dict:
@@ -30,8 +51,7 @@ def seal(event: dict, prev_event: dict | None) -> dict:
 
 
 class Verifier:
-    """The chain checked one event at a time, in order (`verify`, and the streaming read of
-    `stream.py`, which holds one event at a time)."""
+    """The chain checked one event at a time, in order."""
 
     def __init__(self):
         self.count, self.prev_hash = 0, GENESIS

@@ -1,13 +1,11 @@
-"""Ledger file formats: TOML (default) and JSON (`*.json`), holding the same data.
+"""Ledger document formats: TOML (`*.toml`) and JSON (`*.json`), holding the same data.
 
 Top-level keys: `schema_version`, `profile` (the current view), `events` (the hash-chained list).
 Values are strings, integers, booleans, lists and tables only: no floats, no TOML dates, no nulls,
 so both formats round-trip to the same canonical JSON and the same hashes.
 
-`events` is the last key written, and each format writes a list of events as the concatenation of
-its events: `encode_tail` gives the bytes that appending events adds to what `encode` wrote, without
-decoding the file (the append fast path of issue 8), and `is_encoded` tells whether a file holds
-exactly what `encode` writes for its data (only then may it be appended to that way).
+A document is read whole and written whole (`store.DocumentStore`); the JSON Lines log
+(`log.py`, the default) is the format that appends.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ def is_json(path: Path) -> bool:
     return path.suffix.lower() == ".json"
 
 
-def _no_duplicates(pairs):
+def no_duplicates(pairs):
     out = {}
     for key, value in pairs:
         if key in out:
@@ -35,7 +33,7 @@ def _no_duplicates(pairs):
     return out
 
 
-def _no_constant(name):
+def no_constant(name):
     raise ValueError(f"{name} is not allowed")
 
 
@@ -56,8 +54,8 @@ def decode(raw: bytes, path: Path) -> dict:
 
     try:
         if is_json(path):
-            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
-                              parse_float=lambda s: _no_constant(f"the number {s[:20]} (no decimals)"))
+            data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant,
+                              parse_float=lambda s: no_constant(f"the number {s[:20]} (no decimals)"))
         else:
             data = tomllib.loads(text)
     except json.JSONDecodeError as exc:
@@ -154,75 +152,3 @@ def encode(data: dict, path: Path) -> bytes:
     import tomli_w
 
     return tomli_w.dumps(data).encode("utf-8")
-
-
-# --- appending without decoding ----------------------------------------------------------------
-
-JSON_END = b"\n  ]\n}\n"  # how `encode` ends a JSON ledger that has events: the events list, the object
-
-
-def tail_cut(path: Path) -> int:
-    """How many bytes at the end of an encoded ledger an append replaces (JSON: the closing brackets)."""
-    return len(JSON_END) if is_json(path) else 0
-
-
-def encode_tail(raw: bytes, events: list[dict], path: Path) -> bytes | None:
-    """The bytes to put after `raw[:len(raw) - tail_cut(path)]` so that the result is exactly what
-    `encode` writes for the ledger `raw` holds with `events` appended. `raw` must be what `encode`
-    wrote (see `is_encoded`); None when its end is not the shape this relies on (then re-encode)."""
-    if not events:
-        return None
-    if is_json(path):
-        if not raw.endswith(JSON_END):
-            return None
-        # an event inside the top-level object's list is indented two levels (4 spaces); the JSON
-        # text of an event holds no raw newline (json escapes them), so indenting is line by line
-        items = "".join(",\n" + "\n".join("    " + line for line in
-                                           json.dumps(ev, ensure_ascii=False, indent=2).split("\n"))
-                        for ev in events)
-        return (items + JSON_END.decode()).encode("utf-8")
-    import tomli_w
-
-    chunks = []
-    for ev in events:
-        # the array of tables `events` is written last, one `[[events]]` table after another, each
-        # after an empty line: exactly what tomli_w writes for `{"events": [ev]}`, after "\n"
-        chunk = tomli_w.dumps({"events": [ev]})
-        if not chunk.startswith("[[events]]\n"):
-            return None  # an event small enough to be an inline table: not this layout
-        chunks.append("\n" + chunk)
-    return "".join(chunks).encode("utf-8")
-
-
-class _Differs(Exception):
-    pass
-
-
-class _Compare:
-    """A file-like object comparing what is written to it with `expected`, chunk by chunk."""
-
-    def __init__(self, expected: bytes):
-        self.expected, self.offset = expected, 0
-
-    def write(self, chunk) -> None:
-        data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-        end = self.offset + len(data)
-        if self.expected[self.offset:end] != data:
-            raise _Differs
-        self.offset = end
-
-
-def is_encoded(data: dict, raw: bytes, path: Path) -> bool:
-    """Is `raw` exactly what `encode(data, path)` writes? (without building a second copy of it)"""
-    out = _Compare(raw)
-    try:
-        if is_json(path):
-            json.dump(data, out, ensure_ascii=False, indent=2)
-            out.write("\n")
-        else:
-            import tomli_w
-
-            tomli_w.dump(data, out)
-    except _Differs:
-        return False
-    return out.offset == len(raw)

@@ -1,19 +1,20 @@
-"""The ledger file on disk: read without a lock (writes are atomic renames), write under an flock.
+"""The ledger on disk: a JSON Lines log (`*.jsonl`, the default) or a TOML/JSON document.
 
-Write protocol: lock `<ledger>.lock` (never deleted, so two writers can never hold two different
-locks), re-read and verify the ledger under the lock, let the caller append events, remove temporary
-files left by writers that died, write a temporary file `.<ledger>.tmp-<pid>` in the same folder,
-fsync it, `os.replace` it over the ledger, fsync the folder. A reader sees the old file or the new
-one, never a half-written one. Every file-system call goes through `fsio` (the fault-injection seam).
+`Store(path)` gives the store for the path's format: `LogStore` (`log.py`: appends whole lines at the
+end) or `DocumentStore` (read whole, written whole). Both offer the same small interface to
+`service.py` (and, later, a PostgreSQL adapter): `exists`, `create(ledger)`, `read() -> Record`
+(decoded and chain-verified events), `locked()` (the one writer lock) and, under it,
+`write(record, events)` (append the sealed events). Readers take no lock: a document is replaced by
+an atomic rename, and a log only grows by whole lines.
 
-What the caller should tell the user (a temporary file removed, a network file system) is left in
-`Store.notices` after each write; `Service` passes it on as warnings.
+Lock: `flock` on `<ledger>.lock`, never deleted, so two writers can never hold two different locks;
+a write re-reads the ledger under it. Document writes: a temporary file `.<ledger>.tmp-<pid>` in
+the same folder, fsync, `os.replace`, fsync of the folder (temporary files of writers that died are
+removed first). Log writes: the lines at the end, then fsync (see `log.py`). Every file-system call
+goes through `fsio` (the fault-injection seam).
 
-Issue 8 (speed) adds the pieces `Service` assembles into its fast paths: `snapshot` reads the bytes
-once and their SHA-256 (with the read cache when it is for exactly these bytes, `cache.py`); `parse`
-decodes and verifies a snapshot; `write_full` and `write_append` write through the same protocol
-(`_replace`), the latter writing the old bytes plus the encoded new events (`codec.encode_tail`),
-byte-for-byte what `write_full` would write; `save_cache` writes the cache, silently giving up.
+What the caller should tell the user (a torn tail cut, a temporary file removed, a network file
+system) is left in `Store.notices` after each write; `Service` passes it on as warnings.
 """
 
 from __future__ import annotations
@@ -30,33 +31,40 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from ..errors import LedgerError, LedgerMissing, LockTimeout, StateError, WriteError
-from . import cache, chain, codec, fsio
+from . import chain, codec, fsio, log
 
 T = TypeVar("T")
 
 
 @dataclass
 class Ledger:
-    """The file's content: schema_version, profile (current view) and events."""
+    """The ledger's content as read: schema_version, the events (decoded, chain-verified) and, for a
+    document, the top-level `profile` (the current view, which must match the events) and other
+    tools' top-level keys. A log also says where its good lines end and what follows (`tail`)."""
 
-    profile: dict
+    profile: dict | None
     events: list[dict] = field(default_factory=list)
     schema_version: int = codec.SCHEMA_VERSION
     extra: dict = field(default_factory=dict)  # top-level keys of other tools: kept as they are
+    tail: "log.Scan | None" = None  # a log's scan: where the next line goes, the torn tail
+    size: int = 0  # the file's size as read
+    base: dict | None = None  # a log read after its checkpoint: the event (seq, hash) `events` follow
+
+    @property
+    def last(self) -> dict | None:
+        return self.events[-1] if self.events else self.base
 
     def to_data(self) -> dict:
         return {**self.extra, "schema_version": self.schema_version, "profile": self.profile, "events": self.events}
 
     @property
     def head(self) -> str:
-        if not self.events:
-            return f"0:{chain.GENESIS}"
-        last = self.events[-1]
-        return f"{last['seq']}:{last['hash']}"
+        last = self.last
+        return f"{last['seq']}:{last['hash']}" if last else f"0:{chain.GENESIS}"
 
     def append(self, event: dict) -> dict:
         """Seal and append one event (a dict with type, recorded_at, data, optional incident)."""
-        sealed = chain.seal(_clean(event), self.events[-1] if self.events else None)
+        sealed = chain.seal(_clean(event), self.last)
         self.events.append(sealed)
         return sealed
 
@@ -67,37 +75,8 @@ def _clean(event: dict) -> dict:
     return clean
 
 
-class LedgerEnd:
-    """A ledger known through its read cache: its profile and its head, enough to seal and append
-    events, not its events. `events` holds only what is appended here (`Ledger`'s interface)."""
-
-    def __init__(self, profile: dict, head_seq: int, head_hash: str, schema_version: int = codec.SCHEMA_VERSION):
-        self.profile, self.schema_version = profile, schema_version
-        self._last = {"seq": head_seq, "hash": head_hash} if head_seq else None
-        self.events: list[dict] = []
-
-    @property
-    def head(self) -> str:
-        return f"{self._last['seq']}:{self._last['hash']}" if self._last else f"0:{chain.GENESIS}"
-
-    def append(self, event: dict) -> dict:
-        sealed = chain.seal(_clean(event), self._last)
-        self.events.append(sealed)
-        self._last = sealed
-        return sealed
-
-
-@dataclass
-class Snapshot:
-    """The ledger's bytes as read once, their SHA-256, and the read cache if it is for these bytes."""
-
-    raw: bytes | None  # None in a lazy snapshot, or once a JSON walk holds the text instead (`Service._walk`)
-    digest: str
-    prefix: "hashlib._Hash | None"  # SHA-256 state after raw[:len(raw) - codec.tail_cut(path)] (None: lazy)
-    cache: dict | None = None
-
-
 def parse(raw: bytes, path: Path) -> Ledger:
+    """A document's bytes -> its content, decoded and chain-verified (LedgerError otherwise)."""
     data = codec.decode(raw, path)
     events = data["events"]
     try:
@@ -105,10 +84,21 @@ def parse(raw: bytes, path: Path) -> Ledger:
     except LedgerError as exc:
         raise type(exc)(f"{path}: {exc.message}", getattr(exc, "seq", None)) from None
     extra = {k: v for k, v in data.items() if k not in ("schema_version", "profile", "events")}
-    return Ledger(profile=data["profile"], events=events, schema_version=data["schema_version"], extra=extra)
+    return Ledger(profile=data["profile"], events=events, schema_version=data["schema_version"], extra=extra,
+                  size=len(raw))
 
 
 class Store:
+    """What both formats share: the path, the lock, the checks and clean-up around a write.
+    `Store(path)` builds the store of the path's format (a name ending in `.jsonl`: the log)."""
+
+    kind = "?"
+
+    def __new__(cls, path: Path | str, lock_timeout: float = 10.0):
+        if cls is Store:
+            cls = LogStore if log.is_log(Path(path)) else DocumentStore
+        return super().__new__(cls)
+
     def __init__(self, path: Path | str, lock_timeout: float = 10.0):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
@@ -117,10 +107,6 @@ class Store:
     @property
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
-
-    @property
-    def cache_path(self) -> Path:
-        return cache.cache_path(self.path)
 
     @property
     def tmp_path(self) -> Path:
@@ -145,44 +131,43 @@ class Store:
             raise LedgerError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
 
     def read(self) -> Ledger:
-        """Read, decode and verify the whole ledger (never the cache)."""
-        return parse(self.read_bytes(), self.path)
+        raise NotImplementedError
 
-    def snapshot(self, with_cache: bool = True, lazy: bool = False) -> Snapshot:
-        """Read the bytes once; their SHA-256; the read cache's content when it was derived from
-        exactly these bytes (else None). `lazy`: hash the file without holding its bytes and, when the
-        cache is for them, return a snapshot without them (`raw` None: a read through the cache needs
-        only the digest; 30 ms and the file's size in memory saved at 10,000 incidents); else read them."""
-        if lazy and with_cache:
-            digest = self._reading(fsio.digest_file)
-            doc = cache.load(self.cache_path, digest)
-            if doc is not None:
-                return Snapshot(None, digest, None, doc)
-            with_cache = False  # just read, and not for these bytes
-        raw = self.read_bytes()
-        cut = min(codec.tail_cut(self.path), len(raw))
-        hasher = hashlib.sha256()
-        hasher.update(memoryview(raw)[:len(raw) - cut])
-        prefix = hasher.copy()
-        hasher.update(memoryview(raw)[len(raw) - cut:])
-        digest = hasher.hexdigest()
-        return Snapshot(raw, digest, prefix, cache.load(self.cache_path, digest) if with_cache else None)
+    def encode(self, ledger: Ledger) -> bytes:
+        """The whole file for `ledger` (what `create` writes)."""
+        raise NotImplementedError
 
-    def reread(self, digest: str) -> bytes:
-        """The ledger's bytes again, which must be those whose SHA-256 is `digest` (read earlier under
-        the same lock); WriteError if another program changed them without taking the lock."""
-        raw = self.read_bytes()
-        if hashlib.sha256(raw).hexdigest() != digest:
-            raise WriteError(f"{self.path}: changed by another program during this write (one that does not "
-                             "take the lock); nothing was recorded: retry")
-        return raw
+    def write(self, ledger: Ledger, events: list[dict]) -> None:
+        """Under the lock: store `events`, just sealed after `ledger` (read under the same lock)."""
+        raise NotImplementedError
 
-    def parse(self, snap: Snapshot) -> Ledger:
-        return parse(snap.raw, self.path)
+    def update(self, change: Callable[[Ledger], T]) -> tuple[T, Ledger]:
+        """Re-read under the lock, apply `change` (which appends events or raises), write them.
+        Nothing is written when `change` raises or appends nothing."""
+        self.notices = []
+        with self.locked():
+            ledger = self.read()
+            before = len(ledger.events)
+            result = change(ledger)
+            if len(ledger.events) != before:
+                self.write(ledger, ledger.events[before:])
+            return result, ledger
 
-    def save_cache(self, body: dict) -> bool:
-        """Write the read cache; False, silently, when it cannot be written (it is only derived data)."""
-        return cache.save(self.cache_path, body)
+    def create(self, ledger: Ledger) -> None:
+        self.notices = []
+        with self.locked():
+            try:
+                size = fsio.stat(self.path).st_size
+            except FileNotFoundError:
+                size = None
+            except OSError as exc:
+                raise WriteError(f"{self.path}: cannot tell whether a ledger exists ({exc.strerror or exc}); "
+                                 "nothing was recorded") from None
+            if size is not None:
+                raise StateError(f"{self.path}: a ledger already exists ({size} bytes); it is never overwritten. "
+                                 "Use --ledger to choose another file")
+            self._replace(self.encode(ledger), ledger.head)
+
 
     @contextmanager
     def locked(self):
@@ -229,55 +214,6 @@ class Store:
         except OSError:
             text = ""
         return text if text.isdigit() else "unknown"
-
-    def create(self, ledger: Ledger) -> None:
-        self.notices = []
-        with self.locked():
-            try:
-                size = fsio.stat(self.path).st_size
-            except FileNotFoundError:
-                size = None
-            except OSError as exc:
-                raise WriteError(f"{self.path}: cannot tell whether a ledger exists ({exc.strerror or exc}); "
-                                 "nothing was recorded") from None
-            if size is not None:
-                raise StateError(f"{self.path}: a ledger already exists ({size} bytes); it is never overwritten. "
-                                 "Use --ledger to choose another file")
-            self._replace(codec.encode(ledger.to_data(), self.path), ledger.head)
-
-    def update(self, change: Callable[[Ledger], T]) -> tuple[T, Ledger]:
-        """Re-read under the lock, apply `change` (which appends events or raises), write atomically.
-        Nothing is written when `change` raises or appends nothing."""
-        self.notices = []
-        with self.locked():
-            ledger = self.read()
-            before = len(ledger.events)
-            result = change(ledger)
-            if len(ledger.events) != before:
-                self.write_full(ledger)
-            return result, ledger
-
-    # --- under the lock ----------------------------------------------------------------------
-
-    def write_full(self, ledger: Ledger) -> tuple[int, str]:
-        """Encode the whole ledger and write it (the protocol of `_replace`). (size, SHA-256) written."""
-        payload = codec.encode(ledger.to_data(), self.path)
-        self._replace(payload, ledger.head)
-        return len(payload), hashlib.sha256(payload).hexdigest()
-
-    def write_append(self, snap: Snapshot, events: list[dict], head: str) -> tuple[int, str] | None:
-        """Write the snapshot's bytes with `events` appended, without decoding them: what
-        `write_full` would write, provided the snapshot holds what `encode` writes (the caller knows
-        it from the read cache). None, having written nothing, when the bytes do not end as
-        expected. (size, SHA-256) written, the hash from the snapshot's, without rereading."""
-        tail = codec.encode_tail(snap.raw, events, self.path)
-        if tail is None:
-            return None
-        keep = len(snap.raw) - codec.tail_cut(self.path)
-        self._replace((memoryview(snap.raw)[:keep], tail), head)  # no joined copy of a large file
-        hasher = snap.prefix.copy()
-        hasher.update(tail)
-        return keep + len(tail), hasher.hexdigest()
 
     def _replace(self, payload: bytes | tuple, head: str) -> None:
         """Write `payload` (bytes, or parts written one after the other) through the protocol."""
@@ -362,6 +298,50 @@ class Store:
                 continue
             self.notices.append(f"removed {path}, a temporary file left by an interrupted write of process "
                                 f"{pid}; the ledger itself was not affected")
+
+
+class DocumentStore(Store):
+    """A TOML or JSON document (`codec.py`): read whole, written whole (temporary file, rename)."""
+
+    kind = "document"
+
+    def read(self) -> Ledger:
+        """Read, decode and verify the whole ledger."""
+        return parse(self.read_bytes(), self.path)
+
+    def encode(self, ledger: Ledger) -> bytes:
+        return codec.encode(ledger.to_data(), self.path)
+
+    def write(self, ledger: Ledger, events: list[dict]) -> None:
+        self._replace(self.encode(ledger), ledger.head)
+
+
+class LogStore(Store):
+    """The JSON Lines log (`log.py`): read line by line, appended to by whole lines."""
+
+    kind = "log"
+
+    def read(self, raw: bytes | None = None, start: int = 0, prev: tuple[int, str] | None = None,
+             version: int | None = None) -> Ledger:
+        """Decode and chain-verify the lines (from offset `start`, after the event `prev`, when a
+        checkpoint vouches for what comes before). A torn tail is left out (`ledger.tail.torn`)."""
+        raw = self.read_bytes() if raw is None else raw
+        found = log.scan(raw, self.path, start, prev, version)
+        return Ledger(profile=None, events=found.events, schema_version=found.schema_version, tail=found,
+                      size=len(raw))
+
+    def encode(self, ledger: Ledger) -> bytes:
+        return log.header_line(ledger.schema_version) + b"".join(log.line_of(ev) for ev in ledger.events)
+
+    def write(self, ledger: Ledger, events: list[dict]) -> None:
+        if ledger.schema_version != codec.SCHEMA_VERSION:
+            raise StateError(f"{self.path}: schema_version {ledger.schema_version}: convert it first with "
+                             "`nis2-incident ledger migrate`")
+        self._check_file_system(self.path.parent)
+        tail = ledger.tail
+        if tail is not None and tail.torn:
+            self.notices.append(log.torn_message(self.path, tail, ledger.size) + "; cut before this write")
+        log.append(self, [log.line_of(ev) for ev in events], tail.end if tail else ledger.size, ledger.size)
 
 
 def _pid_alive(pid: int) -> bool:

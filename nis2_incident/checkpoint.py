@@ -1,0 +1,103 @@
+"""The checkpoint of a log ledger: derived data that lets a read skip what it has already verified.
+
+It names a prefix of the log (its length and its SHA-256) and holds what a read of that prefix
+found: the head, the profile, every incident's id and number, and where the lines of the incidents
+that can still change with time ("live") start. A read hashes the log's first `offset` bytes; only if
+they are exactly the bytes the checkpoint was made from does it take the checkpoint's word for them,
+then decodes and verifies every line after them as any read does. So an append by any program costs
+the next reader only the new lines, and any other change to the file makes the checkpoint unused.
+
+Trust model (README, "What we promise about your data"):
+- It lives in the user's own cache folder (platformdirs, e.g. `~/.cache/nis2-incident/checkpoints/`),
+  created 0700, the file 0600, never in the ledger's folder, which others may write (cron runs as
+  root over shared folders); one file per ledger, named by the SHA-256 of the ledger's resolved path.
+- It holds no rules (regimes are read from their files every time) and decides no write: a write
+  seals its event after the head the log itself ends with, verified under the lock.
+- It is opened without following links and only if it is a regular file (a FIFO never blocks a
+  read); a missing, unreadable, damaged, oversized or stale checkpoint is ignored, as if there were
+  none, and rebuilt; one that cannot be written is skipped silently. `verify` never reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+VERSION = 1
+MAX_SIZE = 64 * 1024 * 1024  # a checkpoint of 10,000 incidents is well under 1 MB
+
+
+def folder() -> Path:
+    import platformdirs
+
+    return platformdirs.user_cache_path("nis2-incident", appauthor=False) / "checkpoints"
+
+
+def location(ledger: Path) -> Path:
+    key = hashlib.sha256(os.fsencode(os.path.realpath(ledger))).hexdigest()[:32]
+    return folder() / f"{key}.json"
+
+
+def load(ledger: Path, raw: bytes, code: str) -> dict | None:
+    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
+    None (missing, unreadable, not a regular file, damaged, for other bytes)."""
+    path = location(ledger)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SIZE:
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        body = json.loads(b"".join(chunks))
+        if not isinstance(body, dict) or body.get("version") != VERSION or body.get("code") != code:
+            return None
+        if body.get("ledger") != os.path.realpath(ledger):
+            return None
+        offset = body["offset"]
+        if not isinstance(offset, int) or not 0 < offset <= len(raw):
+            return None
+        if hashlib.sha256(memoryview(raw)[:offset]).hexdigest() != body["prefix_sha256"]:
+            return None
+        return body
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def save(ledger: Path, body: dict) -> None:
+    """Write the checkpoint atomically (temporary file, rename), 0600 in a 0700 folder; silently
+    give up on any error: it is only derived data."""
+    path = location(ledger)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        os.makedirs(path.parent, mode=0o700, exist_ok=True)
+        data = json.dumps({**body, "version": VERSION, "ledger": os.path.realpath(ledger)},
+                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

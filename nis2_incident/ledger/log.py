@@ -1,0 +1,207 @@
+"""The ledger as a JSON Lines log (`*.jsonl`, the default): a header line, then one event a line.
+
+The line of an event is the exact bytes its hash covers, plus the hash:
+
+    {"data":{…},"incident":"INC-2026-001","prev":"<64 hex>","recorded_at":"…","seq":2,"type":"opened","hash":"<64 hex>"}
+
+i.e. the RFC 8785 canonical JSON of the event without `hash` (keys sorted, no spaces, UTF-8), whose
+closing `}` is replaced by `,"hash":"<SHA-256 of the canonical JSON>"}`, then `\\n`. So the hashed
+bytes are the line without its last 75 bytes (`,"hash":"` + 64 hex digits + `"}`) followed by `}`:
+verification hashes the stored bytes and never re-encodes an event to hash it. Each line is still
+one JSON object (`jq .seq ledger.jsonl`), one event a line in `git diff`. A reader also checks that
+the stored bytes are the canonical form of what they decode to, so the same events give the same
+bytes, and the same hashes, in every format (`ledger migrate`).
+
+The header is `{"format":"nis2-incident-ledger","schema_version":N}`. The profile is not repeated
+there: it is what the `profile_set` events say.
+
+Appending writes whole lines at the end of the file under the writer's lock, then fsyncs; nothing
+before the end is ever rewritten. Bytes after the last newline (a write cut short by a crash or a
+full disk) were never acknowledged: a reader ignores them, `verify` reports them, and the next
+writer cuts them under the lock and says so. So does a last line whose hash does not match (a torn
+write the disk filled with other bytes). Anything else that does not verify is an integrity error,
+never cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import IntegrityError, LedgerError, WriteError
+from . import chain, codec, fsio
+
+FORMAT = "nis2-incident-ledger"
+SUFFIX_LEN = 75  # len(',"hash":"') + 64 + len('"}')
+_HASH_KEY = b',"hash":"'
+_HEX = frozenset(b"0123456789abcdef")
+
+
+def is_log(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".jsonl"
+
+
+def header_line(schema_version: int = codec.SCHEMA_VERSION) -> bytes:
+    return b'{"format":"' + FORMAT.encode() + b'","schema_version":' + str(schema_version).encode() + b"}\n"
+
+
+def line_of(event: dict) -> bytes:
+    """The stored line of a sealed event (its `hash` must be the SHA-256 of its canonical body)."""
+    body = chain.canonical(event)
+    digest = hashlib.sha256(body).hexdigest()
+    if event.get("hash") != digest:
+        raise IntegrityError(f"event seq {event.get('seq')}: its hash is not that of its content", event.get("seq"))
+    return body[:-1] + _HASH_KEY + digest.encode() + b'"}\n'
+
+
+def _loads(data: bytes):
+    """JSON text -> value, refusing what the ledger never holds (duplicate keys, floats, NaN)."""
+    import json
+
+    return json.loads(data, object_pairs_hook=codec.no_duplicates, parse_constant=codec.no_constant,
+                      parse_float=lambda s: codec.no_constant(f"the number {s[:20]} (no decimals)"))
+
+
+def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
+    """One stored line (without its newline) -> (event with `hash`, hash), checking that the hash is
+    the SHA-256 of the stored bytes and that those bytes are the event's canonical form. LedgerError
+    (IntegrityError for a hash or form that does not match) naming the line."""
+    where = f"{path}: line {number}"
+    if len(line) <= SUFFIX_LEN or line[-SUFFIX_LEN:-SUFFIX_LEN + len(_HASH_KEY)] != _HASH_KEY \
+            or line[-2:] != b'"}' or not _HEX.issuperset(line[-66:-2]):
+        raise LedgerError(f"{where}: not an event line (it must end with ,\"hash\":\"<64 hex digits>\"}})")
+    body = bytes(line[:-SUFFIX_LEN]) + b"}"
+    digest = bytes(line[-66:-2]).decode()
+    try:
+        event = _loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise LedgerError(f"{where}: invalid JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise LedgerError(f"{where}: an event must be a JSON object")
+    if hashlib.sha256(body).hexdigest() != digest:
+        raise IntegrityError(f"{where}: event seq {event.get('seq')}: hash does not match its content: "
+                             f"event seq {event.get('seq')} was altered", event.get("seq") if isinstance(event.get("seq"), int) else None)
+    if "hash" in event:
+        raise LedgerError(f"{where}: the event holds a second hash key")
+    if chain.canonical(event, fast=True) != body:
+        raise IntegrityError(f"{where}: event seq {event.get('seq')} is not stored in its canonical form "
+                             "(RFC 8785): it was edited outside nis2-incident", event.get("seq") if isinstance(event.get("seq"), int) else None)
+    event["hash"] = digest
+    return event, digest
+
+
+def parse_header(raw: bytes, path) -> tuple[int, int]:
+    """(schema_version, offset of the first event line), or LedgerError."""
+    if not raw.strip():
+        raise LedgerError(f"{path}: the ledger is empty ({len(raw)} bytes); it is never treated as a new ledger. "
+                          "Restore it from a backup or move it away and run `init`")
+    end = raw.find(b"\n")
+    if end < 0:
+        raise LedgerError(f"{path}: line 1: the header line is cut short (no newline); this is not a complete ledger")
+    try:
+        head = _loads(raw[:end])
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"{path}: line 1: the header is not JSON ({exc}); a log ledger starts with "
+                          f'{header_line().decode().strip()}') from None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise LedgerError(f"{path}: line 1: not a nis2-incident log (the header must name format {FORMAT!r})")
+    version = head.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LedgerError(f"{path}: line 1: schema_version: missing or not a positive integer")
+    if version > codec.SCHEMA_VERSION:
+        raise LedgerError(f"{path}: schema_version {version} is newer than this nis2-incident understands "
+                          f"({codec.SCHEMA_VERSION}); upgrade nis2-incident")
+    return version, end + 1
+
+
+@dataclass
+class Scan:
+    """What a read of the log found: the events (decoded and chained), where each line starts, and
+    the torn tail (bytes never acknowledged) if any."""
+
+    schema_version: int
+    events: list[dict] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)  # where each event's line starts
+    end: int = 0  # the end of the last good line: where the next line goes
+    torn: str | None = None  # what is wrong with the bytes after `end`, if any
+
+
+def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
+         version: int | None = None) -> Scan:
+    """Decode and chain the lines of `raw` from offset `start` (0: from the header), after the event
+    `prev` = (seq, hash) (None: the first event). Raises LedgerError for anything but a torn tail."""
+    if start == 0:
+        version, start = parse_header(raw, path)
+    out = Scan(version or codec.SCHEMA_VERSION, end=start)
+    last_seq, last_hash = prev if prev is not None else (0, chain.GENESIS)
+    number = raw.count(b"\n", 0, start) + 1
+    view = memoryview(raw)
+    pos, size = start, len(raw)
+    while pos < size:
+        nl = raw.find(b"\n", pos)
+        if nl < 0:
+            out.torn = f"line {number} is cut short ({size - pos} bytes without a newline)"
+            break
+        try:
+            ev, digest = decode_line(view[pos:nl], number, path)
+            codec.check_event(ev, number - 2, path)
+            if ev["seq"] != last_seq + 1:
+                raise IntegrityError(f"{path}: line {number}: event #{last_seq + 1} has seq {ev['seq']}: an event "
+                                     f"was removed, duplicated or moved at seq {last_seq + 1}", last_seq + 1)
+            if ev["prev"] != last_hash:
+                raise IntegrityError(f"{path}: line {number}: event seq {ev['seq']}: prev does not match the hash "
+                                     f"of event seq {last_seq}: the chain is broken at seq {ev['seq']}", ev["seq"])
+        except LedgerError as exc:
+            if nl + 1 == size:  # the last line: a torn write, never acknowledged
+                out.torn = f"line {number} does not verify ({exc.message.removeprefix(f'{path}: line {number}: ')})"
+                break
+            raise
+        out.events.append(ev)
+        out.offsets.append(pos)
+        last_seq, last_hash = ev["seq"], digest
+        pos = nl + 1
+        out.end = pos
+        number += 1
+    return out
+
+
+def torn_message(path, scan_: Scan, size: int) -> str:
+    return (f"{path}: {scan_.torn}: the last {size - scan_.end} byte(s) were never acknowledged "
+            "(a write cut short)")
+
+
+def append(store, lines: list[bytes], end: int, size: int) -> None:
+    """Write `lines` at offset `end` of the log, under the caller's lock, and fsync. `size` is the
+    file's size as read under the lock: bytes between `end` and `size` are a torn tail, cut first.
+    On failure the file is cut back to `end` where possible; WriteError either way."""
+    path = store.path
+    payload = b"".join(lines)
+    try:
+        fd = fsio.open_fd(path, os.O_WRONLY)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot open the ledger to append ({exc.strerror or exc}); nothing was recorded") from None
+    try:
+        try:
+            if size != end:
+                fsio.ftruncate(fd, end)
+            view, offset = memoryview(payload), end
+            while view:
+                written = fsio.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+            fsio.fsync(fd)
+        except OSError as exc:
+            try:
+                fsio.ftruncate(fd, end)
+                fsio.fsync(fd)
+                left = ""
+            except OSError:
+                left = "; a partial line may be left at the end, which the next write cuts"
+            raise WriteError(f"{path}: could not append to the ledger ({exc.strerror or exc}); nothing was "
+                             f"recorded{left}") from None
+    finally:
+        try:
+            fsio.close(fd)
+        except OSError:
+            pass

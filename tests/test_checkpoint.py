@@ -1,0 +1,159 @@
+"""The log's checkpoint (issue 13, README "What we promise about your data"): derived data in the
+user's own cache folder that lets a read skip the lines it already verified. It changes the speed,
+never the result: a missing, damaged, odd or lying checkpoint is ignored, and a write seals its event
+after the head the log itself ends with."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nis2_incident.cli import app
+from nis2_incident import checkpoint
+from nis2_incident.ledger import log
+
+runner = CliRunner()
+
+
+def cli(ledger: Path, *args: str, now: str = "2026-04-02T12:00"):
+    return runner.invoke(app, ["--ledger", str(ledger), "--now", now, *args], catch_exceptions=False)
+
+
+def build(path: Path) -> Path:
+    steps = [
+        ("2026-03-28T09:00", ["init", "--name", "CHU Point", "--category", "essential"]),
+        ("2026-03-28T10:30", ["open", "Rançongiciel", "--aware", "2026-03-28T10:00"]),
+        ("2026-03-28T11:00", ["open", "Panne réglée", "--aware", "2026-03-28T10:45", "--not-significant",
+                              "--rationale", "aucune perturbation"]),
+        ("2026-03-28T11:30", ["close", "2"]),  # settled: every obligation not applicable, closed
+        ("2026-03-28T20:00", ["submit", "1", "nis2.early_warning", "--reference", "CERTFR-1"]),
+        ("2026-03-29T09:00", ["open", "Messagerie", "--aware", "2026-03-29T08:00"]),
+    ]
+    for now, args in steps:
+        r = cli(path, *args, now=now)
+        assert r.exit_code == 0, r.stderr
+    return path
+
+
+def views(path: Path, now: str = "2026-04-02T12:00") -> dict:
+    out = {}
+    for args in (["status", "--json"], ["list", "--json"], ["show", "2", "--json"], ["check", "--all", "--dry-run",
+                                                                                      "--format", "json"]):
+        r = cli(path, *args, now=now)
+        assert r.exit_code in (0, 1, 2), r.stderr
+        out[" ".join(args)] = (r.exit_code, r.stdout)
+    return out
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    calls = []
+    real = log.decode_line
+    monkeypatch.setattr(log, "decode_line", lambda line, number, path: calls.append(number) or real(line, number, path))
+    return calls
+
+
+def test_a_warm_read_decodes_no_line_and_an_append_by_another_program_only_its_own(tmp_path, counted, monkeypatch):
+    path = build(tmp_path / "ledger.jsonl")
+    lines = path.read_bytes().count(b"\n")
+    counted.clear()
+    assert cli(path, "status", "--json").exit_code == 0
+    assert counted == []  # every line vouched for by the checkpoint (the last write kept it)
+    # another program appends (a second checkout, another user's copy of the tool): only its line is read
+    mine = os.environ["XDG_CACHE_HOME"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-cache"))
+    assert cli(path, "submit", "1", "nis2.notification", now="2026-03-30T09:00").exit_code == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", mine)
+    counted.clear()
+    r = cli(path, "status", "--json")
+    assert r.exit_code == 0 and counted == [lines + 1]
+    counted.clear()
+    assert cli(path, "status", "--json").exit_code == 0 and counted == []
+
+
+def test_results_never_depend_on_the_checkpoint(tmp_path):
+    path = build(tmp_path / "ledger.jsonl")
+    for now in ("2026-03-28T12:00", "2026-03-30T12:00", "2026-04-02T12:00", "2027-01-01T12:00"):
+        warm = views(path, now)
+        shutil.rmtree(checkpoint.folder())
+        assert views(path, now) == warm, now
+
+
+def test_it_lives_in_the_users_cache_folder_private_and_nothing_is_left_beside_the_ledger(tmp_path):
+    path = build(tmp_path / "ledger.jsonl")
+    where = checkpoint.location(path)
+    assert where.is_file() and str(where).startswith(os.environ["XDG_CACHE_HOME"])
+    assert stat.S_IMODE(where.stat().st_mode) == 0o600 and stat.S_IMODE(where.parent.stat().st_mode) == 0o700
+    body = json.loads(where.read_text())
+    assert "regimes" not in body and "hours" not in where.read_text()  # no rules in it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.jsonl", "ledger.jsonl.lock"]
+
+
+@pytest.mark.parametrize("odd", ["garbage", "truncated", "symlink-to-the-ledger", "fifo", "folder", "deep"])
+def test_a_damaged_or_odd_checkpoint_is_ignored_and_never_touches_the_ledger(tmp_path, odd):
+    path = build(tmp_path / "ledger.jsonl")
+    expected = views(path)
+    where = checkpoint.location(path)
+    data = where.read_bytes()
+    ledger_bytes = path.read_bytes()
+    where.unlink()
+    if odd == "garbage":
+        where.write_bytes(b"\x00not json")
+    elif odd == "truncated":
+        where.write_bytes(data[: len(data) // 2])
+    elif odd == "symlink-to-the-ledger":
+        where.symlink_to(path)
+    elif odd == "fifo":
+        os.mkfifo(where)
+    elif odd == "folder":
+        where.mkdir()
+    else:
+        where.write_text("[" * 100_000 + "]" * 100_000)
+    assert views(path) == expected
+    assert path.read_bytes() == ledger_bytes and not path.is_symlink()
+    assert cli(path, "open", "x", "--aware", "-1h", now="2026-04-02T12:00").exit_code == 0
+    assert cli(path, "verify").exit_code == 0
+
+
+def test_a_checkpoint_naming_another_head_never_decides_where_a_write_seals(tmp_path):
+    """A checkpoint edited with the prefix's hash kept but another head: not used (a write seals
+    after the last line of the log itself), so the chain stays whole."""
+    path = build(tmp_path / "ledger.jsonl")
+    where = checkpoint.location(path)
+    body = json.loads(where.read_text())
+    body["head"] = [body["head"][0], "f" * 64]
+    where.write_text(json.dumps(body))
+    assert cli(path, "open", "x", "--aware", "-1h").exit_code == 0
+    assert cli(path, "verify").exit_code == 0
+
+
+def test_a_checkpoint_that_hides_a_live_incident_is_not_used_once_the_bytes_change(tmp_path):
+    """The checkpoint vouches for exact bytes only: after any change to them it is not used, and a
+    tampered ledger is refused as without it."""
+    path = build(tmp_path / "ledger.jsonl")
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"CERTFR-1", b"CERTFR-9"))
+    r = cli(path, "status")
+    assert r.exit_code == 3 and "altered" in r.stderr
+
+
+def test_an_as_of_read_before_the_checkpoint_reads_the_ledger_itself(tmp_path, counted):
+    path = build(tmp_path / "ledger.jsonl")
+    counted.clear()
+    r = cli(path, "show", "1", "--json", now="2026-03-28T12:00")
+    assert r.exit_code == 0 and counted  # the checkpoint covers events recorded after --now: not used
+
+
+def test_a_settled_incident_asked_for_is_read_from_the_ledger(tmp_path, counted):
+    path = build(tmp_path / "ledger.jsonl")
+    body = json.loads(checkpoint.location(path).read_text())
+    assert all(ident != "INC-2026-002" for _, ident in body["live"])  # settled: not kept live
+    counted.clear()
+    r = cli(path, "show", "2", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "closed" and counted
