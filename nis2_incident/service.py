@@ -123,6 +123,7 @@ class Service:
         self._kept: State | None = None  # a state just read, for the next read (see `keep`)
         self._checkpoint_base: dict | None = None  # the checkpoint the last log read started from
         self._raw: bytes | None = None  # the log's bytes as last read
+        self._computed: dict = {}  # incident id -> (what it was computed for, obligations)
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -142,27 +143,30 @@ class Service:
         reading the ledger again."""
         self._kept = state
 
-    def _read(self, partial: bool = False, writing: bool = False) -> tuple[Ledger, State]:
+    def _read(self, partial: bool = False, writing: bool = False, keep: bool = False) -> tuple[Ledger, State]:
         """The one read: the store's events, chain-verified, folded. `partial`: a log may be read
         through its checkpoint (`ledger/checkpoint.py`): the lines it vouches for (by the SHA-256 of
         the exact bytes) are not decoded again, only the live incidents are folded, and every line
         after it is verified as usual; the state then reads the rest of the ledger if it is asked for
         something it does not hold (a settled incident, every incident), so results never depend on
-        the checkpoint. A read that verified more than the checkpoint held writes a new one."""
+        the checkpoint. A read that verified more than the checkpoint held writes a new one.
+        A log is folded as it is read; its events are kept in `ledger.events` only with `keep` (for
+        what needs them: exports, drafts, migration)."""
         store = self.store
         if store.kind != "log":
             ledger = store.read()
             return ledger, self._whole(ledger)
         raw = store.read_bytes()
         self._raw = raw
-        if partial:
+        if partial and not keep:
             done = self._from_checkpoint(raw, writing)
             if done is not None:
                 return done
-        ledger = store.read(raw)
-        state = self._whole(ledger)
+        state = State()
+        ledger = store.read(raw, apply=state.apply, keep=keep)
+        state = self._whole(ledger, state)
         self._checkpoint_base = None
-        if not writing:
+        if partial and not writing:  # a read for views: keep a checkpoint for the next one
             self._keep_checkpoint(ledger, state, raw)
         self._raw = raw
         return ledger, state
@@ -191,7 +195,6 @@ class Service:
         ledger = self.store.read(raw, start=doc["offset"], prev=(head_seq, head_hash), version=doc["schema_version"])
         if any(ev["type"] == "profile_set" for ev in ledger.events):
             return None  # the profile decides what is live: the whole ledger, then
-        ledger.base = {"seq": head_seq, "hash": head_hash}
 
         def load_all() -> State:
             if writing:
@@ -211,8 +214,7 @@ class Service:
     def _settled(self, state: State, inc: Incident) -> bool:
         """Closed, and every obligation met, late or not applicable: states that no longer depend on
         the clock, so a settled incident has nothing to show in `check` or `status` at any `now`."""
-        return inc.closed_at is not None and all(
-            o.state in SETTLED_STATES for o in deadlines.compute(inc, state.profile, self.regimes, self.now))
+        return inc.closed_at is not None and all(o.state in SETTLED_STATES for o in self._obligations(state, inc))
 
     def _keep_checkpoint(self, ledger: Ledger, state: State, raw: bytes, appended: list[bytes] = ()) -> None:
         """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
@@ -222,27 +224,32 @@ class Service:
 
         tail = ledger.tail
         base = self._checkpoint_base
-        if tail is None or (base is None and not ledger.events):
+        if tail is None or (base is None and not tail.offsets):
             return
         hasher, end = hashlib.sha256(memoryview(raw)[:tail.end]), tail.end
-        pairs = list(zip(ledger.events[:len(tail.offsets)], tail.offsets))
-        for line, ev in zip(appended, ledger.events[len(tail.offsets):]):
+        pairs = list(zip(tail.owners, tail.offsets))
+        recorded = tail.recorded_at or (base["head_recorded_at"] if base else None)
+        new = ledger.events[len(ledger.events) - len(appended):] if appended else []
+        for line, ev in zip(appended, new):
             hasher.update(line)
-            pairs.append((ev, end))
+            pairs.append((ev.get("incident"), end))
             end += len(line)
+            recorded = ev["recorded_at"]
         live = [tuple(x) for x in base["live"]] if base is not None else []
-        live += [(start, ev["incident"]) for ev, start in pairs if ev.get("incident")]
+        live += [(start, owner) for owner, start in pairs if owner is not None]
         settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
         checkpoint.save(self.store.path, {
             "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
-            "head_recorded_at": ledger.events[-1]["recorded_at"] if ledger.events else base["head_recorded_at"],
+            "head_recorded_at": recorded,
             "profile": state.profile.model_dump(),
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
             "live": [[start, ident] for start, ident in live if ident not in settled]})
 
-    def _whole(self, ledger: Ledger) -> State:
-        state = fold(ledger.events)
+    def _whole(self, ledger: Ledger, state: State | None = None) -> State:
+        """The fold of a whole read (`state`, when the store folded as it read), checked."""
+        if state is None:
+            state = fold(ledger.events)
         if ledger.profile is not None:  # a document's top-level view must be what the events say
             check_top_profile(ledger.profile, state, str(self.store.path))
         if state.profile is None:
@@ -257,7 +264,18 @@ class Service:
         return self._read(partial=True)[1]
 
     def view(self, state: State, inc: Incident) -> IncidentView:
-        return IncidentView(inc, deadlines.compute(inc, state.profile, self.regimes, self.now), state.profile)
+        return IncidentView(inc, self._obligations(state, inc), state.profile)
+
+    def _obligations(self, state: State, inc: Incident) -> list[Obligation]:
+        """The incident's obligations at `now`, computed once per read (the checkpoint's view of what is
+        settled and the command's own view ask for the same)."""
+        key = (id(inc), self.now, id(state.profile), id(self._regimes))
+        cached = self._computed.get(inc.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        obligations = deadlines.compute(inc, state.profile, self.regimes, self.now)
+        self._computed[inc.id] = (key, obligations)
+        return obligations
 
     def views(self, live_only: bool = False) -> tuple[State, list[IncidentView]]:
         """Every incident's view; with `live_only`, those of the incidents that can still change with
@@ -273,7 +291,7 @@ class Service:
         """For the JSON export: the state, a way to go through the events, their number, the schema
         version and the head."""
         self._kept = None
-        ledger, state = self._read()
+        ledger, state = self._read(keep=True)
         return state, lambda: iter(ledger.events), len(ledger.events), ledger.schema_version, ledger.head
 
     def one(self, ident: str) -> tuple[State, IncidentView]:
@@ -284,7 +302,7 @@ class Service:
         """One read of the ledger: its content (events, head), its fold, and every incident's
         obligations. For exports and drafts, which need the events as well as the derived record."""
         self._kept = None
-        ledger, state = self._read()
+        ledger, state = self._read(keep=True)
         return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
 
     def verify(self, head: str | None = None) -> dict:
@@ -298,11 +316,12 @@ class Service:
             raise IntegrityError(log.torn_message(self.store.path, tail, ledger.size)
                                  + f"; the chain verifies up to seq {state.head_seq}, and the next write cuts "
                                  "the torn bytes", None)
-        result = {"ok": True, "events": len(ledger.events), "incidents": len(state.incidents),
+        hashes = tail.hashes if tail is not None else [ev["hash"] for ev in ledger.events]
+        result = {"ok": True, "events": len(hashes), "incidents": len(state.incidents),
                   "head": ledger.head, "head_check": None}
         if head is not None:
             try:
-                result["head_check"] = chain.check_head(ledger.events, head)
+                result["head_check"] = chain.check_head(hashes, head)
             except IntegrityError as exc:
                 raise IntegrityError(f"{self.store.path}: {exc.message}", exc.seq) from None
         return result
@@ -310,7 +329,7 @@ class Service:
     def document(self, target_path) -> tuple[bytes, str, int]:
         """The whole record in the format `target_path`'s name says (`.jsonl` log, `.toml` or `.json`
         document): the same events, the same hashes, the same head. (bytes, head, event count)."""
-        ledger, state = self._read()
+        ledger, state = self._read(keep=True)
         copy = self._copy(ledger, state, Store(target_path))
         return Store(target_path).encode(copy), copy.head, len(copy.events)
 
@@ -324,7 +343,7 @@ class Service:
         """`ledger migrate OLD NEW`: write this ledger's events (verified) into a new ledger of the
         format NEW's name says, then verify it: same events, same hashes, same head. Never
         overwrites: NEW must not exist."""
-        ledger, state = self._read()
+        ledger, state = self._read(keep=True)
         warnings = []
         if ledger.tail is not None and ledger.tail.torn:
             from .ledger import log

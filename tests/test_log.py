@@ -212,3 +212,32 @@ def test_an_append_that_fails_leaves_the_log_as_it_was(tmp_path, monkeypatch):
     assert calls and r.exit_code == 7 and "nothing was recorded" in r.stderr
     assert path.read_bytes() == before
     assert os.path.getsize(path) == len(before)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8) | st.sampled_from(
+    ["\ue000", "\U0001f513", "a\u2028b", "\x00\x1f\x7f", "é\"\\"])
+_scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | _texts
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_texts, inner, max_size=4),
+                       max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(event=st.dictionaries(_texts, _values, max_size=6))
+def test_the_fast_canonical_form_is_rfc8785_or_defers_to_it(event):
+    """The fast path (orjson, sorted keys) is used only where it writes RFC 8785's bytes: on any
+    value, `canonical(fast=True)` equals the rfc8785 package's output, or both refuse it."""
+    import rfc8785
+
+    from nis2_incident.errors import IntegrityError
+    from nis2_incident.ledger import chain
+
+    try:
+        expected = rfc8785.dumps({k: v for k, v in event.items() if k != "hash"})
+    except Exception:
+        with pytest.raises(IntegrityError):
+            chain.canonical(event, fast=True)
+        return
+    assert chain.canonical(event, fast=True) == expected
