@@ -122,7 +122,10 @@ def is_new(f: Finding, entry: dict | None, now: datetime) -> bool:
             return True  # the deadline moved: say so
         if tu.parse_instant(entry["now"]) > now + FUTURE_SLACK:
             return True  # recorded by a run whose clock was ahead of this one (a preview)
-        return f.mark.at > tu.parse_instant(entry["step_at"])  # a later step was crossed
+        step_at = tu.parse_instant(entry["step_at"])
+        if step_at > now + FUTURE_SLACK:
+            return True  # a step no run can have crossed yet (a crafted or damaged entry): never silences
+        return f.mark.at > step_at  # a later step was crossed
     except (KeyError, TypeError, ValueError):
         return True  # an entry we cannot read counts as never announced
 

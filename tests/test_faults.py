@@ -155,12 +155,17 @@ def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_
         "read_file ledger.toml.cache",       # ledger's hash, for the cache; none yet, so the bytes ...
         "read_file ledger.toml",             # ... are read whole, and ...
         "open_fd ledger.toml.cache", "write ledger.toml.cache", "close ledger.toml.cache",  # ... keep one
-        "makedirs <folder>", "open_fd ledger.toml.lock", "flock ledger.toml.lock",
+        "makedirs <folder>",
+        "stat ledger.toml",                  # the mode and owner a new lock file takes (issue 14)
+        "open_fd ledger.toml.lock", "fstat ledger.toml.lock",  # O_NOFOLLOW, a regular file only
+        "flock ledger.toml.lock",
+        "pread ledger.toml.lock",            # it holds nothing but a pid: never truncate what is not a lock
         "ftruncate ledger.toml.lock", "pwrite ledger.toml.lock",
         "read_file ledger.toml",             # re-read under the lock
         "read_file ledger.toml.cache",       # for exactly these bytes: the new event is appended to them
         "fs_type <folder>", "listdir <folder>",
-        "open_fd .ledger.toml.tmp",
+        "stat ledger.toml",                  # the ledger's mode and owner, for the temporary file
+        "open_fd .ledger.toml.tmp", "fstat .ledger.toml.tmp",  # O_EXCL | O_NOFOLLOW, a regular file
         "write .ledger.toml.tmp", "write .ledger.toml.tmp",  # the bytes read, then the new event: no joined copy
         "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
         "replace .ledger.toml.tmp",
@@ -437,8 +442,9 @@ def test_bug_init_where_the_ledger_cannot_be_checked_was_an_internal_error(ledge
     now it is exit 7 and nothing is created."""
     result = fail_step(ledger_file, INIT, "stat ledger.toml")
     assert result.exit_code == 7, result.stderr
-    assert result.stderr == (f"error: {ledger_file}: cannot tell whether a ledger exists (Input/output error); "
-                             "nothing was recorded\n")
+    # (issue 14: the first look at the ledger is now for the mode and owner its lock file takes)
+    assert result.stderr == (f"error: {ledger_file}: cannot read its mode and owner, for its lock file "
+                             "(Input/output error); nothing was recorded\n")
     assert not ledger_file.exists()
 
 

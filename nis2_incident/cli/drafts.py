@@ -55,7 +55,7 @@ def draft_cmd(
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, draft.text.encode("utf-8"))
+        path = write_atomic(output, draft.text.encode("utf-8"), service.store.path)
     if json_out:
         from ..render.jsonout import emit
 
@@ -148,7 +148,7 @@ def export_cmd(
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces))
+        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces), service.store.path)
         _say(f"wrote {path}: {kind}, {count()}")
     else:
         for piece in pieces:

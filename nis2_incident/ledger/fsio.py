@@ -14,8 +14,8 @@ import os
 import re
 
 # The names a fault injector replaces; the order is that of a write (see store.py).
-SEAM = ("read_file", "digest_file", "stat", "makedirs", "open_fd", "flock", "ftruncate", "pwrite", "pread", "listdir",
-        "unlink", "fs_type", "write", "fsync", "close", "replace")
+SEAM = ("read_file", "digest_file", "stat", "makedirs", "open_fd", "fstat", "flock", "ftruncate", "pwrite", "pread",
+        "read", "listdir", "unlink", "fs_type", "write", "fchown", "fchmod", "fsync", "close", "replace")
 
 # File systems on which `flock` and rename atomicity are not guaranteed (types as in /proc/mounts).
 NETWORK_FS = frozenset({
@@ -48,6 +48,23 @@ def open_fd(path, flags: int, mode: int = 0o644) -> int:
     return os.open(path, flags, mode)
 
 
+def fstat(fd: int) -> os.stat_result:
+    return os.fstat(fd)
+
+
+def fchmod(fd: int, mode: int) -> None:
+    os.fchmod(fd, mode)
+
+
+def fchown(fd: int, uid: int, gid: int) -> None:
+    os.fchown(fd, uid, gid)
+
+
+def realpath(path) -> str:
+    """The path with every symbolic link resolved (not in SEAM: it reads no file's content)."""
+    return os.path.realpath(path)
+
+
 def flock(fd: int, operation: int) -> None:
     fcntl.flock(fd, operation)
 
@@ -62,6 +79,10 @@ def pwrite(fd: int, data: bytes, offset: int) -> int:
 
 def pread(fd: int, size: int, offset: int) -> bytes:
     return os.pread(fd, size, offset)
+
+
+def read(fd: int, size: int) -> bytes:
+    return os.read(fd, size)
 
 
 def listdir(folder) -> list[str]:
