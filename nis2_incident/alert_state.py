@@ -71,7 +71,7 @@ class StateFile:
         announced = {k: v for k, v in data["announced"].items() if _entry_shape(v)}
         if len(announced) != len(data["announced"]):
             return announced, (f"{self.path}: {len(data['announced']) - len(announced)} check-state entr(y/ies) of the "
-                               "wrong shape ignored; those findings are announced as if new")
+                               "wrong shape ignored; announcing those findings as if new")
         return announced, None
 
     def save(self, announced: dict, ledger: Path, now_text: str) -> None:
