@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from . import timeutil as tu
+from .render.safe import printable
 from .deadlines import Obligation, sort_key
 from .ladder import Ladders, Mark
 
@@ -161,7 +162,7 @@ def text_line(f: Finding, now: datetime) -> str:
             when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)})"
     else:
         when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)})"
-    return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {inc.title}"
+    return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {printable(inc.title)}"  # one line, inert (issue 14)
 
 
 def counts(found: list[Finding]) -> dict[str, int]:

@@ -298,3 +298,54 @@ def test_a_ledger_under_a_file_says_the_parent_is_a_file(tmp_path):
     assert result.exit_code == 7
     assert error_line(result) == (f"error: {parent}: is a file, not a folder, so {parent} cannot hold "
                                   "ledger.toml.lock; nothing was recorded")
+
+
+# --- 9. control characters in user text ------------------------------------------------------------
+
+HOSTILE = "PACS\r\x1b[2KOK\nOVERDUE INC-2026-999 forged\u202e\x07"
+
+
+@pytest.fixture
+def hostile(make_service, ledger_file):
+    svc = make_service("2026-03-28T09:00")
+    svc.now = T0 + timedelta(minutes=30)
+    svc.open_incident(HOSTILE, "2026-03-28T10:00", summary=f"summary {HOSTILE}")
+    return ledger_file
+
+
+def _inert(text: str) -> None:
+    assert not any(ch in text for ch in "\r\x1b\x07\u202e"), repr(text)
+    assert "\\x1b[2K" in text and "\\u202e" in text, repr(text)
+
+
+@pytest.mark.parametrize("fmt", ["text", "nagios"])
+def test_control_characters_in_a_title_never_reach_checks_lines_raw(hostile, fmt):
+    result = cli(hostile, "check", "--format", fmt, now=h(25))
+    assert result.exit_code == 2
+    _inert(result.stdout)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and sum(line.startswith("OVERDUE ") for line in lines) == 1  # no forged line
+    assert "PACS\\r\\x1b[2KOK\\nOVERDUE INC-2026-999 forged\\u202e\\x07" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["status"], ["list"], ["show", "INC-2026-001"], ["profile"]])
+def test_control_characters_are_escaped_in_every_view(hostile, args):
+    if args == ["profile"]:
+        assert cli(hostile, "profile", "--name", f"CHU {HOSTILE}").exit_code == 0
+    result = cli(hostile, *args, now=h(20))
+    assert result.exit_code == 0, result.stderr
+    _inert(result.stdout)
+
+
+def test_control_characters_are_escaped_in_messages_and_kept_in_json(hostile):
+    result = cli(hostile, "show", f"INC-2026-001{HOSTILE}")
+    assert result.exit_code != 0
+    assert not any(ch in result.stderr for ch in "\r\x1b\x07\u202e") and len(result.stderr.splitlines()) == 1
+    record = [json.loads(line) for line in cli(hostile, "check", "--json", now=h(25)).stdout.splitlines()]
+    assert record[0]["title"] == HOSTILE
+    assert json.loads(cli(hostile, "show", "INC-2026-001", "--json").stdout)["title"] == HOSTILE
+    # a draft into a file (or a pipe) is the text as drafted, byte for byte
+    out = hostile.parent / "draft.md"
+    assert cli(hostile, "draft", "INC-2026-001", "nis2.early_warning", "--output", str(out)).exit_code == 0
+    drafted = json.loads(cli(hostile, "draft", "INC-2026-001", "nis2.early_warning", "--json").stdout)["text"]
+    assert out.read_text("utf-8") == drafted == cli(hostile, "draft", "INC-2026-001", "nis2.early_warning").stdout

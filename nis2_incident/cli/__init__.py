@@ -116,7 +116,9 @@ def main() -> None:
     try:
         code = fast.run(sys.argv[1:])
     except Nis2IncidentError as exc:  # with --debug, as below for the Typer app
-        sys.stderr.write(f"error: {exc.message}\n")
+        from ..render.safe import printable
+
+        sys.stderr.write(f"error: {printable(exc.message)}\n")
         sys.exit(exc.exit_code)
     if code is not None:
         sys.exit(code)
@@ -137,7 +139,9 @@ def main() -> None:
             show()
             sys.exit(3 if _command_name(sys.argv[1:]) == "check" and code == 2 else code)
         if isinstance(exc, Nis2IncidentError):
-            sys.stderr.write(f"error: {exc.message}\n")
+            from ..render.safe import printable
+
+            sys.stderr.write(f"error: {printable(exc.message)}\n")
             sys.exit(exc.exit_code)
         if type(exc).__name__ == "Abort":  # Ctrl-C at a prompt
             sys.exit(130)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import timeutil as tu
 from ..errors import InputError, Nis2IncidentError
+from ..render.safe import printable
 from . import SETTINGS, ledger_path, resolve_now
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def report_error(exc: Nis2IncidentError) -> None:
     """The one line of a refused command, on stderr (the error boundary's words)."""
     from ..render.views import err_console
 
-    err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
+    err_console().print(f"error: {printable(exc.message)}", markup=False, soft_wrap=True)  # one line, inert
 
 
 def report_bug(exc: Exception) -> None:
@@ -150,7 +151,7 @@ def _print_incident(view, service, json_out: bool, within=None) -> None:
 # --- check ---------------------------------------------------------------------------------
 
 def _stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(printable(message) + "\n")
 
 
 def _syslog(records: list[tuple[int, str]]) -> None:
@@ -194,7 +195,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
         if SETTINGS.debug:
             raise
         if chosen in ("text", "nagios"):
-            sys.stdout.write(alerts.unknown_line(exc.message) + "\n")
+            sys.stdout.write(alerts.unknown_line(printable(exc.message)) + "\n")
         elif chosen == "syslog":
             _syslog([(alerts.UNKNOWN, f"{alerts.MSGID_UNKNOWN} {exc.message}")])
         _stderr(f"error: {exc.message}")

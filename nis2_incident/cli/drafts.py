@@ -68,7 +68,7 @@ def draft_cmd(
                   "reference": prev.reference},
               "changes": [{k: c[k] for k in ("field", "label", "before", "after")} for c in draft.changes]})
     elif not output:
-        sys.stdout.write(draft.text)
+        sys.stdout.write(_for_stdout(draft.text))
         sys.stdout.flush()
     if draft.missing:
         marker = "[À COMPLÉTER : …]" if lang == "fr" else "[TO BE COMPLETED: …]"
@@ -152,9 +152,19 @@ def export_cmd(
         _say(f"wrote {path}: {kind}, {count()}")
     else:
         for piece in pieces:
-            sys.stdout.write(piece)
+            sys.stdout.write(_for_stdout(piece))
         sys.stdout.flush()
         _say(f"exported {kind}: {count()}")
+
+
+def _for_stdout(text: str) -> str:
+    """A draft or an export as it is into a pipe or a file; on a terminal, its control characters
+    escaped (newlines kept), so a title cannot act on the terminal (issue 14)."""
+    if sys.stdout.isatty():
+        from ..render.safe import printable
+
+        return printable(text, newlines=True)
+    return text
 
 
 def file_sha256(path: str) -> str:
