@@ -90,8 +90,8 @@ def _open_at_the_default_timeout(path: str, worker: int, count: int, barrier, re
 def test_sixteen_writers_at_the_default_lock_timeout_are_served_in_turn(make_service, ledger_file, safety_count):
     """Issue 14: with 16 writers on 2 cores, a polling lock loop let newcomers overtake sleeping waiters
     and 1 % of the writers gave up after the default 10 s. A blocking flock wakes a waiter when the lock
-    is released: 16 x 50 appends (16 x 12 in the default run), none gives up, none is lost."""
-    workers, each = 16, safety_count(12, 50)
+    is released: 16 x 50 appends (16 x 8 in the default run), none gives up, none is lost."""
+    workers, each = 16, safety_count(8, 50)
     make_service("2026-03-28T12:00")
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(workers), ctx.Queue()
