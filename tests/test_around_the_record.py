@@ -77,6 +77,20 @@ def test_a_link_at_the_lock_path_is_refused_never_followed_and_the_ledger_is_unc
     assert ledger.read_bytes() == before and lock.is_symlink()
 
 
+@pytest.mark.parametrize("kind", ["FIFO", "folder"])
+def test_a_lock_path_that_is_not_a_regular_file_is_refused_without_waiting(ledger, kind):
+    before = ledger.read_bytes()
+    lock = ledger.with_name(ledger.name + ".lock")
+    lock.unlink()
+    os.mkfifo(lock) if kind == "FIFO" else lock.mkdir()
+    proc = run("--ledger", str(ledger), "--now", NOW, "open", "Second", "--aware", "2026-03-28T11:00", timeout=30)
+    assert proc.returncode == 7
+    what = "a FIFO (named pipe)" if kind == "FIFO" else "a folder"
+    assert proc.stderr == (f"error: {lock}: cannot open the lock file: is {what}, not a regular file; accepted: a "
+                           "regular file (remove or move it); nothing was recorded\n")
+    assert ledger.read_bytes() == before
+
+
 def test_a_lock_file_that_holds_anything_but_a_pid_is_never_truncated(ledger):
     """The ledger hard-linked at the lock's name is a regular file: it is refused by its content."""
     before = ledger.read_bytes()
@@ -235,7 +249,8 @@ def test_every_file_written_keeps_the_ledgers_mode_and_owner(ledger, tmp_path):
     out = tmp_path / "out" / "record.json"
     out.parent.mkdir()
     assert cli(ledger, "export", "--format", "json", "--output", str(out)).exit_code == 0
-    for path in (ledger, state_of(ledger)):
+    lock, state_lock = (ledger.with_name(ledger.name + suffix) for suffix in (".lock", ".check-state.json.lock"))
+    for path in (ledger, state_of(ledger), lock, state_lock):
         assert (stat.S_IMODE(path.stat().st_mode), path.stat().st_uid, path.stat().st_gid) == (0o600, *owner), path
     assert stat.S_IMODE(out.stat().st_mode) == 0o600  # the ledger's mode; the output stays its writer's
     assert out.stat().st_uid == os.geteuid()

@@ -144,7 +144,7 @@ class FileLock:
             except OSError as exc:
                 raise self._error("lock", exc) from None
         finally:
-            signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
 
     def _poll(self, fd: int) -> None:
         deadline = time.monotonic() + self.timeout
