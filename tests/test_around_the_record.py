@@ -364,3 +364,41 @@ def test_control_characters_are_escaped_in_messages_and_kept_in_json(hostile):
     assert cli(hostile, "draft", "INC-2026-001", "nis2.early_warning", "--output", str(out)).exit_code == 0
     drafted = json.loads(cli(hostile, "draft", "INC-2026-001", "nis2.early_warning", "--json").stdout)["text"]
     assert out.read_text("utf-8") == drafted == cli(hostile, "draft", "INC-2026-001", "nis2.early_warning").stdout
+
+
+def test_printable_escapes_controls_and_keeps_every_other_character():
+    from nis2_incident.render.safe import printable
+
+    assert printable("Panne du DPI — « urgent » 日本 🚑") == "Panne du DPI — « urgent » 日本 🚑"
+    assert printable("a\rb\x1b[2Kc\x00\x7f\x9b\u202e\u2066") == "a\\rb\\x1b[2Kc\\x00\\x7f\\x9b\\u202e\\u2066"
+    assert printable("one\ntwo\tthree") == "one\\ntwo\\tthree"
+    assert printable("one\ntwo\tthree\r", newlines=True) == "one\ntwo\tthree\\r"
+
+
+# --- 15. the lock outside the main thread ------------------------------------------------------------
+
+def test_a_lock_waited_for_in_a_thread_polls_and_times_out_naming_the_holder(ledger):
+    """The blocking wait needs the main thread (its timer is a signal); elsewhere the lock polls."""
+    import threading
+
+    from nis2_incident.errors import LockTimeout
+    from nis2_incident.ledger.lock import FileLock
+
+    path = ledger.with_name(ledger.name + ".lock")
+    outcome = []
+
+    def wait():
+        try:
+            with FileLock(path, 0.2).held():
+                outcome.append("held")
+        except LockTimeout as exc:
+            outcome.append(exc.message)
+
+    with FileLock(path, 1).held():
+        thread = threading.Thread(target=wait)
+        thread.start()
+        thread.join(30)
+    assert len(outcome) == 1, outcome
+    assert outcome[0].startswith(f"{path}: held by pid {os.getpid()}, `") and outcome[0].endswith("` for 0.2 s")
+    with FileLock(path, 0.2).held():  # and once released, it is free at once
+        pass
