@@ -170,6 +170,7 @@ def test_check_state_that_is_the_ledger_or_a_lock_is_refused(ledger, target):
     link = ledger.parent / "state-link.json"
     link.symlink_to(state_of(ledger))
     assert cli(ledger, "check", "--state", str(state_of(ledger)), now=h(20)).exit_code == 1
+    assert cli(ledger, "check", "--state", str(link), now=h(20)).exit_code == 1
 
 
 # --- 6, 7, 8. check's state: from the future, damaged, not a regular file ------------------------------
