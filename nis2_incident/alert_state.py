@@ -14,15 +14,12 @@ announcing again is better than staying silent.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockTimeout, WriteError
+from .errors import WriteError
+from .ledger import safefile
+from .ledger.lock import FileLock
 
 VERSION = 1
 SUFFIX = ".check-state.json"
@@ -33,64 +30,67 @@ def default_path(ledger: Path) -> Path:
 
 
 class StateFile:
-    def __init__(self, path: Path | str, lock_timeout: float = 10.0):
+    def __init__(self, path: Path | str, lock_timeout: float = 10.0, like: Path | None = None):
+        """`like`: the ledger, whose mode and owner the state and its lock take (issue 14)."""
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.like = like
+        self.notices: list[str] = []  # for stderr, from the last save (stale temporary files removed)
 
     @property
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    @contextmanager
     def locked(self):
-        """Hold the state's own flock. LockTimeout after `lock_timeout` s, WriteError if it cannot be opened."""
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise WriteError(f"{self.lock_path}: cannot open the check-state lock: {exc.strerror}") from None
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise WriteError(f"{self.lock_path}: cannot lock: {exc.strerror}") from None
-                    if time.monotonic() >= deadline:
-                        raise LockTimeout(f"{self.lock_path}: another `check` held the check-state lock for "
-                                          f"{self.lock_timeout:g} s") from None
-                    time.sleep(0.01)
-            yield
-        finally:
-            os.close(fd)  # releases the flock; the lock file stays
+        """Hold the state's own lock (`ledger.lock.FileLock`, as the ledger's). LockTimeout after
+        `lock_timeout` s, WriteError if it cannot be opened (a link, a FIFO: refused, never followed)."""
+        return FileLock(self.lock_path, self.lock_timeout, what="the check-state lock", like=self.like,
+                        timed_out=lambda holder: (f"{self.lock_path}: another `check` ({holder}) held the check-state "
+                                                  f"lock for {self.lock_timeout:g} s")).held()
 
     def load(self) -> tuple[dict, str | None]:
-        """(announced entries, a warning for stderr or None). Missing: empty, no warning."""
+        """(announced entries, a warning for stderr or None). Missing: empty, no warning. Anything
+        damaged (not a regular file, a link, a FIFO, not JSON, nested too deep, entries of the wrong
+        shape) is ignored, with a warning: announcing again is better than staying silent (issue 14)."""
         try:
-            raw = self.path.read_bytes()
+            raw = safefile.read_regular(self.path)
         except FileNotFoundError:
             return {}, None
         except OSError as exc:
-            return {}, f"{self.path}: cannot read the check state ({exc.strerror}); announcing as if new"
+            return {}, f"{self.path}: cannot read the check state ({exc.strerror or exc}); announcing as if new"
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             return {}, f"{self.path}: the check state is not valid JSON ({exc}); announcing as if new, then rewriting it"
+        except RecursionError:
+            return {}, f"{self.path}: the check state is nested too deep to be a check state; announcing as if new, then rewriting it"
         if not isinstance(data, dict) or not isinstance(data.get("announced"), dict):
             return {}, f"{self.path}: the check state has no `announced` table; announcing as if new, then rewriting it"
         if data.get("version") != VERSION:
             return {}, f"{self.path}: check state version {data.get('version')!r} is not {VERSION}; announcing as if new"
-        return data["announced"], None
+        announced = {k: v for k, v in data["announced"].items() if _entry_shape(v)}
+        if len(announced) != len(data["announced"]):
+            return announced, (f"{self.path}: {len(data['announced']) - len(announced)} check-state entr(y/ies) of the "
+                               "wrong shape ignored; announcing those findings as if new")
+        return announced, None
 
     def save(self, announced: dict, ledger: Path, now_text: str) -> None:
+        """Write the state atomically (`safefile.write_atomic`: O_EXCL | O_NOFOLLOW temporary file with
+        the ledger's mode and owner, fsync, rename), removing temporary files of `check`s that died."""
         payload = json.dumps({"version": VERSION, "ledger": str(ledger), "updated_at": now_text,
                               "announced": announced}, ensure_ascii=False, indent=1, sort_keys=True).encode() + b"\n"
-        from .errors import InputError
-        from .fileout import write_atomic
-
+        self.notices = []
         try:
-            write_atomic(self.path, payload)
-        except (InputError, WriteError) as exc:
-            raise WriteError(f"{self.path}: could not write the check state ({exc.message}); "
+            like = safefile.reference(self.like) if self.like is not None else None
+            folder = self.path.parent if str(self.path.parent) else Path(".")
+            if not folder.is_dir():
+                raise OSError(f"folder {folder} does not exist")
+            safefile.write_atomic(self.path, payload, like, self.notices)
+        except OSError as exc:
+            raise WriteError(f"{self.path}: could not write the check state ({exc.strerror or exc}); "
                              "these findings will be announced again") from None
+
+
+def _entry_shape(value) -> bool:
+    """An entry `alerts.entry` writes: a table of short strings (anything else is ignored, not trusted)."""
+    return isinstance(value, dict) and all(v is None or (isinstance(v, str) and len(v) <= 200) for v in value.values())

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from . import timeutil as tu
+from .render.safe import printable
 from .deadlines import Obligation, sort_key
 from .ladder import Ladders, Mark
 
@@ -122,7 +123,10 @@ def is_new(f: Finding, entry: dict | None, now: datetime) -> bool:
             return True  # the deadline moved: say so
         if tu.parse_instant(entry["now"]) > now + FUTURE_SLACK:
             return True  # recorded by a run whose clock was ahead of this one (a preview)
-        return f.mark.at > tu.parse_instant(entry["step_at"])  # a later step was crossed
+        step_at = tu.parse_instant(entry["step_at"])
+        if step_at > now + FUTURE_SLACK:
+            return True  # a step no run can have crossed yet (a crafted or damaged entry): never silences
+        return f.mark.at > step_at  # a later step was crossed
     except (KeyError, TypeError, ValueError):
         return True  # an entry we cannot read counts as never announced
 
@@ -158,7 +162,7 @@ def text_line(f: Finding, now: datetime) -> str:
             when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)})"
     else:
         when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)})"
-    return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {inc.title}"
+    return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {printable(inc.title)}"  # one line, inert (issue 14)
 
 
 def counts(found: list[Finding]) -> dict[str, int]:

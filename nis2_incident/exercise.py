@@ -671,8 +671,8 @@ class _Replay:
             raise self.src.error(loc, f"{_show(text)} is not a valid date and time; {INSTANT_HELP}") from None
         if value.tzinfo is None:
             raise self.src.error(loc, f"{_show(text)} has no offset; {INSTANT_HELP}")
-        if not (1900 <= value.year <= 2999):
-            raise self.src.error(loc, f"{text} is out of range; accepted: a time between the years 1900 and 2999")
+        if not tu.in_range(value):  # the one rule of timeutil (issue 14)
+            raise self.src.error(loc, f"{text} is out of range; {tu.RANGE_HELP}")
         instant = value.astimezone(tu.UTC)
         local = tu.to_local(instant, self.tz).utcoffset()
         if value.utcoffset() not in (timedelta(0), local):
@@ -693,9 +693,8 @@ class _Replay:
         except Nis2IncidentError as exc:
             raise self.src.error(loc, f"{text}: {exc.message}") from None
         instant = self.t0 + delta if m.group("sign") == "+" else self.t0 - delta
-        if not (1900 <= instant.year <= 2999):
-            raise self.src.error(loc, f"{text} is {tu.rfc3339(instant)}, out of range; accepted: a time between "
-                                      "the years 1900 and 2999")
+        if not tu.in_range(instant):
+            raise self.src.error(loc, f"{text} is {tu.rfc3339(instant)}, out of range; {tu.RANGE_HELP}")
         return instant
 
     def show(self, instant: datetime) -> str:

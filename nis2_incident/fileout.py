@@ -4,51 +4,46 @@ A temporary file in the same folder, written in full and fsynced, then renamed o
 folder fsynced: a reader (a mail client attaching the draft, a calendar re-importing the feed) sees the
 old file or the new one, never half of one. A failure leaves the old file as it was and raises
 WriteError (exit 7). The ledger has its own writer (`ledger/store.py`), with its lock.
+
+Issue 14: a target that is the ledger or one of its own files (its lock, `check` state,
+temporary files), by device and inode and through links, is refused (InputError, exit 2) before
+anything is written; the temporary file is created with `O_EXCL | O_NOFOLLOW` and takes the ledger's
+permission bits (what is drawn from a private ledger stays private); `ledger/safefile.py` does both.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .errors import InputError, WriteError
+from .ledger import safefile
 
 
-def write_atomic(path: str | Path, payload) -> Path:
-    """Write `payload` (bytes, or an iterable of bytes written as they come) to `path` atomically."""
+def write_atomic(path: str | Path, payload, ledger: Path | None = None) -> Path:
+    """Write `payload` (bytes, or an iterable of bytes written as they come) to `path` atomically.
+    `ledger`: the ledger the content comes from; refused if `path` is one of its files, else its
+    permission bits are the file's."""
     target = Path(path).expanduser()
     if target.is_dir():
         raise InputError(f"--output {target}: is a folder; accepted: a file name")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"--output {target}: folder {folder} does not exist; accepted: a file in an existing folder")
-    tmp = folder / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    like = None
+    if ledger is not None:
+        which = safefile.own_file(target, ledger)
+        if which is not None:
+            what = "the ledger itself" if which == ledger.name else f"the ledger's own file {which}"
+            raise InputError(f"--output {target}: is {what} ({ledger}), which this would destroy; accepted: "
+                             "another file")
         try:
-            for part in (payload,) if isinstance(payload, bytes) else payload:
-                view = memoryview(part)
-                while view:
-                    view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException as exc:  # a failed write, or an error or Ctrl-C while the payload was being made
-        try:
-            tmp.unlink()
+            like = safefile.reference(ledger)
         except OSError:
-            pass
-        if not isinstance(exc, OSError):
-            raise
+            like = None
+    try:  # the ledger's mode, not its owner: the output belongs to whoever asked for it
+        safefile.write_atomic(target, payload, like, owner=False)
+    except OSError as exc:  # a failed write; the previous file is as it was
         raise WriteError(f"{target}: could not write ({exc.strerror or exc}); the previous file, if any, "
                          "is unchanged") from None
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass  # the file is complete and in place; only its durability across a power cut is in doubt
     return target
+

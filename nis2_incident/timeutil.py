@@ -29,6 +29,27 @@ WHEN_HELP = (
 
 DURATION_HELP = "accepted: a duration such as 6h, 30m, 1d, 1h30m, 2d12h"
 
+# Every instant the tool accepts lies in these years (issue 14): WHEN parsing, `--now`, exercise times,
+# and the instants of `check`'s state. Far enough for any incident and any deadline or alarm drawn from
+# it (a final report one month on, an ICS alarm days before); near enough that nothing computed from
+# an accepted instant overflows Python's years 1 to 9999 (`--aware 9999-12-31T23:59Z` was exit 70).
+MIN_YEAR, MAX_YEAR = 1970, 2200
+EARLIEST = datetime(MIN_YEAR, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc)  # excluded
+RANGE_HELP = f"accepted: a time between the years {MIN_YEAR} and {MAX_YEAR} (UTC)"
+
+
+def in_range(instant: datetime) -> bool:
+    return EARLIEST <= instant < LATEST
+
+
+def bounded(instant: datetime, text: str) -> datetime:
+    """`instant` if it is within the accepted years, else InputError naming `text`."""
+    if not in_range(instant):
+        raise InputError(f"time {text!r} is out of range; {RANGE_HELP}")
+    return instant
+
+
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m(?:in)?)?(?:([0-9]+)s)?$", re.ASCII)
 
@@ -95,7 +116,12 @@ _REL_RE = re.compile(
 
 
 def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
-    """Parse a WHEN into an aware instant (UTC). `now` anchors the relative forms."""
+    """Parse a WHEN into an aware instant (UTC), within the accepted years (`bounded`). `now` anchors
+    the relative forms."""
+    return bounded(_parse_when(text, now, tz_name), (text or "").strip())
+
+
+def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
     raw = (text or "").strip()
     low = raw.lower()
     if not raw:
@@ -232,10 +258,13 @@ def rfc3339(instant: datetime | None, tz_name: str = "UTC") -> str | None:
 
 
 def fmt_offset(off: timedelta | None) -> str:
+    """`+02:00`; with seconds when the offset has them (local mean time: `-00:44:30` in Monrovia
+    until 1972), so two different offsets never print the same."""
     total = int((off or timedelta()).total_seconds())
     sign = "+" if total >= 0 else "-"
     total = abs(total)
-    return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}"
+    text = f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}"
+    return text + f":{total % 60:02d}" if total % 60 else text
 
 
 def display(instant: datetime | None, tz_name: str, with_zone_name: bool = False) -> str:

@@ -132,7 +132,7 @@ def test_a_failed_state_write_warns_and_still_announces(ledger, monkeypatch):
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("nis2_incident.alert_state.os.replace", full)
+    monkeypatch.setattr("nis2_incident.ledger.fsio.replace", full)  # the state is written through the seam
     r = check(ledger, h(22))
     assert r.exit_code == 1 and "DUE SOON" in r.stdout
     assert "warning:" in r.stderr and "No space left on device" in r.stderr and "announced again" in r.stderr

@@ -73,6 +73,43 @@ def test_eight_processes_opening_incidents_at_once_lose_nothing(make_service, le
     assert result["head"] == ledger.head
 
 
+def _open_at_the_default_timeout(path: str, worker: int, count: int, barrier, results) -> None:
+    """A writer at the default lock timeout (10 s): how many of its writes gave up (LockTimeout)."""
+    from nis2_incident.errors import LockTimeout
+
+    timeouts = 0
+    barrier.wait(timeout=60)
+    for i in range(count):
+        try:
+            Service(Store(path), NOW).open_incident(f"w{worker}-{i}", "2026-03-28T10:00")
+        except LockTimeout:
+            timeouts += 1
+    results.put((worker, timeouts))
+
+
+def test_sixteen_writers_at_the_default_lock_timeout_are_served_in_turn(make_service, ledger_file, safety_count):
+    """Issue 14: with 16 writers on 2 cores, a polling lock loop let newcomers overtake sleeping waiters
+    and 1 % of the writers gave up after the default 10 s. A blocking flock wakes a waiter when the lock
+    is released: 16 x 50 appends (16 x 8 in the default run), none gives up, none is lost."""
+    workers, each = 16, safety_count(8, 50)
+    make_service("2026-03-28T12:00")
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_open_at_the_default_timeout, args=(str(ledger_file), w, each, barrier, results))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    timeouts = dict(results.get(timeout=600) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0] * workers
+    assert timeouts == {w: 0 for w in range(workers)}
+    state = Service(Store(ledger_file), NOW).state()
+    assert len(state.incidents) == workers * each
+    result = Service(Store(ledger_file), NOW).verify()
+    assert (result["ok"], result["events"]) == (True, workers * each + 1)
+
+
 def _cli_open_three_times(ledger: Path) -> list[tuple[int, str]]:
     runs = []
     for _ in range(3):

@@ -31,6 +31,7 @@ import faultkit
 from conftest import at
 from nis2_incident.cli import app
 from nis2_incident.ledger import Store
+from nis2_incident.ledger.lock import command_line
 from nis2_incident.service import Service
 
 TESTS = Path(__file__).resolve().parent
@@ -264,8 +265,10 @@ def test_cli_writer_gives_up_after_lock_timeout_naming_the_holder_then_gets_a_ki
                               timeout=60)
         waited = time.monotonic() - start
         assert proc.returncode == 6, proc.stderr
-        assert proc.stderr.strip() == (f"error: {ledger}: another nis2-incident process (pid {holder.pid}) holds "
-                                       "the write lock; gave up after 0.5 s. Retry, or raise --lock-timeout")
+        shown = command_line(holder.pid)  # the holder's command line too (issue 14)
+        assert proc.stderr.strip() == (f"error: {ledger}: another nis2-incident process (pid {holder.pid}, "
+                                       f"`{shown}`) holds the write lock; gave up after 0.5 s. Retry, or raise "
+                                       "--lock-timeout")
         assert "recorded" not in proc.stderr and proc.stdout == ""
         assert waited >= 0.5
         assert ledger.read_bytes() == before

@@ -216,6 +216,11 @@ INVALID = [
      "at = 2026-03-30T10:00:00", "actions[1].at", "has no offset"),
     ("offset not in force in the zone", lambda t: t.replace('at = "T+2d"', 'at = "2026-03-30T10:00:00+01:00"'),
      'at = "2026-03-30T10:00:00+01:00"', "actions[1].at", "where the offset is +02:00, not +01:00"),
+    # issue 14: an offset with seconds (Monrovia's local mean time, until 1972) is shown with them; it said
+    # "where the offset is -00:44, not -00:44"
+    ("offset with seconds", lambda t: t.replace('t0 = "2026-03-28T10:00:00+01:00"', 't0 = "1971-06-01T12:00:00-00:44"')
+     .replace('regimes = ["nis2"]', 'regimes = ["nis2"]\ntimezone = "Africa/Monrovia"'),
+     't0 = "1971', "t0", "where the offset is -00:44:30, not -00:44;"),
     ("t0 without offset", lambda t: t.replace('t0 = "2026-03-28T10:00:00+01:00"', 't0 = "2026-03-28T10:00"'),
      't0 = "2026-03-28T10:00"', "t0", "is not an instant with offset"),
     ("actions out of order", lambda t: t.replace('at = "T+2d"', 'at = "T+1h"'),
@@ -255,7 +260,7 @@ INVALID = [
     ("time too far", lambda t: t.replace('at = "T+2d"', 'at = "T+40000d"'),
      'at = "T+40000d"', "actions[1].at", "is too long"),
     ("time out of range", lambda t: t.replace('t0 = "2026-03-28T10:00:00+01:00"', 't0 = "9999-12-31T23:00:00Z"'),
-     't0 = "9999', "t0", "out of range; accepted: a time between the years 1900 and 2999"),
+     't0 = "9999', "t0", "out of range; accepted: a time between the years 1970 and 2200 (UTC)"),
 ]
 
 

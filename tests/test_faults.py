@@ -145,11 +145,17 @@ def test_the_write_protocol_goes_through_the_seam_in_order(make_service, ledger_
     assert result.exit_code == 0
     assert steps == [
         "read_file ledger.toml",             # the offset-less --now is read in the profile's zone
-        "makedirs <folder>", "open_fd ledger.toml.lock", "flock ledger.toml.lock",
+        "makedirs <folder>",
+        "stat ledger.toml",                  # the mode and owner a new lock file takes (issue 14)
+        "open_fd ledger.toml.lock", "fstat ledger.toml.lock",  # O_NOFOLLOW, a regular file only
+        "flock ledger.toml.lock",
+        "pread ledger.toml.lock",            # it holds nothing but a pid: never truncate what is not a lock
         "ftruncate ledger.toml.lock", "pwrite ledger.toml.lock",
         "read_file ledger.toml",             # re-read under the lock
         "fs_type <folder>", "listdir <folder>",
-        "open_fd .ledger.toml.tmp", "write .ledger.toml.tmp", "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
+        "stat ledger.toml",                  # the ledger's mode and owner, for the temporary file
+        "open_fd .ledger.toml.tmp", "fstat .ledger.toml.tmp",  # O_EXCL | O_NOFOLLOW, a regular file
+        "write .ledger.toml.tmp", "fsync .ledger.toml.tmp", "close .ledger.toml.tmp",
         "replace .ledger.toml.tmp",
         "open_fd <folder>", "fsync <folder>", "close <folder>",
         "close ledger.toml.lock",
@@ -165,8 +171,8 @@ def test_a_log_append_goes_through_the_seam_in_order(make_service, tmp_path):
     assert result.exit_code == 0
     assert steps == [
         "read_file ledger.jsonl",
-        "makedirs <folder>", "open_fd ledger.jsonl.lock", "flock ledger.jsonl.lock",
-        "ftruncate ledger.jsonl.lock", "pwrite ledger.jsonl.lock",
+        "makedirs <folder>", "stat ledger.jsonl", "open_fd ledger.jsonl.lock", "fstat ledger.jsonl.lock",
+        "flock ledger.jsonl.lock", "pread ledger.jsonl.lock", "ftruncate ledger.jsonl.lock", "pwrite ledger.jsonl.lock",
         "read_file ledger.jsonl",             # re-read under the lock
         "fs_type <folder>",
         "open_fd ledger.jsonl", "pwrite ledger.jsonl", "fsync ledger.jsonl", "close ledger.jsonl",
@@ -480,8 +486,9 @@ def test_bug_init_where_the_ledger_cannot_be_checked_was_an_internal_error(ledge
     now it is exit 7 and nothing is created."""
     result = fail_step(ledger_file, INIT, "stat ledger.toml")
     assert result.exit_code == 7, result.stderr
-    assert result.stderr == (f"error: {ledger_file}: cannot tell whether a ledger exists (Input/output error); "
-                             "nothing was recorded\n")
+    # (issue 14: the first look at the ledger is now for the mode and owner its lock file takes)
+    assert result.stderr == (f"error: {ledger_file}: cannot read its mode and owner, for its lock file "
+                             "(Input/output error); nothing was recorded\n")
     assert not ledger_file.exists()
 
 

@@ -34,6 +34,7 @@ from nis2_incident.errors import (
     StateError,
     WriteError,
 )
+from nis2_incident.ledger.lock import command_line
 from nis2_incident.ledger import Ledger, Store, chain, codec, parse
 from nis2_incident.ledger import store as store_mod
 from nis2_incident.service import Service, folded
@@ -677,8 +678,11 @@ def test_lock_timeout_names_the_holder_and_the_lock_survives_it(full):
             service(full, lock_timeout=0.3).open_incident("Blocked", "2026-03-28T10:00")
         assert time.monotonic() - start >= 0.3
         assert err.value.exit_code == 6
-        assert err.value.message == (f"{full}: another nis2-incident process (pid {holder.pid}) holds the write "
-                                     "lock; gave up after 0.3 s. Retry, or raise --lock-timeout")
+        # the holder by its pid and (issue 14) its command line, from /proc
+        shown = command_line(holder.pid)
+        assert shown.startswith(f"{sys.executable} -c ")
+        assert err.value.message == (f"{full}: another nis2-incident process (pid {holder.pid}, `{shown}`) holds "
+                                     "the write lock; gave up after 0.3 s. Retry, or raise --lock-timeout")
         assert full.read_bytes() == before
         # readers do not take the lock
         assert service(full).verify()["events"] == N_EVENTS

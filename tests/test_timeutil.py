@@ -388,3 +388,36 @@ def test_bug_an_offset_of_24_hours_was_an_internal_error(text):
 def test_zones_are_looked_up_once():
     assert tu.zone("Europe/Paris") is tu.zone("Europe/Paris")
     assert tu.zone("utc").utcoffset(None) == timedelta(0)  # as pendulum.timezone: any case of UTC
+
+
+# --- issue 14: one range for every accepted instant; offsets with seconds ----------------------------
+
+@pytest.mark.parametrize(("text", "ok"), [
+    ("1970-01-01T00:00Z", True), ("1969-12-31T23:59:59Z", False), ("2200-12-31T23:59:59Z", True),
+    ("2201-01-01T00:00Z", False), ("1970-01-01T00:30+01:00", False), ("2200-12-31T20:00-05:00", False),
+    ("9999-12-31T23:59Z", False), ("0001-01-01T00:00Z", False), ("in 36500d", True)])
+def test_parse_when_accepts_the_years_1970_to_2200_only(text, ok):
+    now = datetime(2026, 3, 28, 9, 0, tzinfo=timezone.utc)
+    if ok:
+        assert tu.in_range(tu.parse_when(text, now, "Europe/Paris"))
+    else:
+        with pytest.raises(InputError, match=r"out of range; accepted: a time between the years 1970 and 2200"):
+            tu.parse_when(text, now, "Europe/Paris")
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)))
+@settings(max_examples=200, deadline=None)
+def test_every_instant_parse_when_returns_is_in_range(instant):
+    text = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        parsed = tu.parse_when(text, datetime(2026, 1, 1, tzinfo=timezone.utc), "UTC")
+    except InputError:
+        assert not tu.in_range(instant.replace(microsecond=0))
+    else:
+        assert tu.in_range(parsed) and parsed == instant.replace(microsecond=0)
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (3600, "+01:00"), (-2670, "-00:44:30"), (561, "+00:09:21"), (0, "+00:00"), (-(5 * 3600 + 30 * 60), "-05:30")])
+def test_fmt_offset_shows_seconds_only_when_the_offset_has_them(seconds, shown):
+    assert tu.fmt_offset(timedelta(seconds=seconds)) == shown

@@ -50,8 +50,26 @@ def default_ledger_path() -> Path:
 
 
 def ledger_path(option: Optional[str] = None) -> Path:
-    chosen = option or SETTINGS.ledger or os.environ.get(ENV_LEDGER)
-    return Path(chosen).expanduser() if chosen else default_ledger_path()
+    """The ledger's path: `--ledger` (the command's, then the global one), else $NIS2_INCIDENT_LEDGER,
+    else the per-user default. An empty value is refused, never read as "not given" (issue 14). A
+    symbolic link is resolved here, once, for every command: the lock, the derived files and the
+    writes are those of the file it points to, so two paths to one ledger share one lock."""
+    for name, value in (("--ledger", option), ("--ledger", SETTINGS.ledger), (f"${ENV_LEDGER}", os.environ.get(ENV_LEDGER))):
+        if value is None:
+            continue
+        if not value.strip():
+            raise InputError(f"{name} is empty; accepted: the path of a ledger file (or leave it unset for the "
+                             f"default, {default_ledger_path()})")
+        return _resolved(Path(value).expanduser())
+    return _resolved(default_ledger_path())
+
+
+def _resolved(path: Path) -> Path:
+    if not path.is_symlink():
+        return path  # as given (relative stays relative in messages)
+    from ..ledger import safefile
+
+    return safefile.resolve(path)
 
 
 def resolve_now(option: Optional[str], tz: str) -> "tu.datetime":
@@ -102,7 +120,9 @@ def main() -> None:
     try:
         code = fast.run(sys.argv[1:])
     except Nis2IncidentError as exc:  # with --debug, as below for the Typer app
-        sys.stderr.write(f"error: {exc.message}\n")
+        from ..render.safe import printable
+
+        sys.stderr.write(f"error: {printable(exc.message)}\n")
         sys.exit(exc.exit_code)
     if code is not None:
         sys.exit(code)
@@ -123,7 +143,9 @@ def main() -> None:
             show()
             sys.exit(3 if _command_name(sys.argv[1:]) == "check" and code == 2 else code)
         if isinstance(exc, Nis2IncidentError):
-            sys.stderr.write(f"error: {exc.message}\n")
+            from ..render.safe import printable
+
+            sys.stderr.write(f"error: {printable(exc.message)}\n")
             sys.exit(exc.exit_code)
         if type(exc).__name__ == "Abort":  # Ctrl-C at a prompt
             sys.exit(130)

@@ -159,8 +159,10 @@ def profile_cmd(
 
         emit(profile.model_dump())
         return
+    from ..render.safe import printable
+
     for key, value in profile.model_dump().items():
-        typer.echo(f"{key}: {value}")
+        typer.echo(printable(f"{key}: {value}"))
 
 
 @app.command("paths")
@@ -180,8 +182,10 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
 
         emit(data)
         return
+    from ..render.safe import printable
+
     for key, value in data.items():
-        typer.echo(f"{key}: {value}")
+        typer.echo(printable(f"{key}: {value}"))
 
 
 # --- recording -----------------------------------------------------------------------------

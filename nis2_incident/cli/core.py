@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import timeutil as tu
 from ..errors import InputError, Nis2IncidentError
+from ..render.safe import printable
 from . import SETTINGS, ledger_path, resolve_now
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def report_error(exc: Nis2IncidentError) -> None:
     """The one line of a refused command, on stderr (the error boundary's words)."""
     from ..render.views import err_console
 
-    err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
+    err_console().print(f"error: {printable(exc.message)}", markup=False, soft_wrap=True)  # one line, inert
 
 
 def report_bug(exc: Exception) -> None:
@@ -101,6 +102,19 @@ def _report_write(outcome: Outcome, done: str) -> None:
     _say(f"{done}\nhead: {outcome.head}")  # one write: a log never holds the line without its head
 
 
+def _refuse_own_file(option: str, target, ledger: Path, allow_state: bool = False) -> None:
+    """InputError when the file an option names is the ledger or one of its own files (by device and
+    inode, through links; issue 14). `allow_state`: `check --state` may name the ledger's own state."""
+    from ..alert_state import default_path
+    from ..ledger import safefile
+
+    allow = (default_path(ledger),) if allow_state else ()
+    which = safefile.own_file(Path(target).expanduser(), ledger, allow)
+    if which is not None:
+        what = "the ledger itself" if which == ledger.name else f"the ledger's own file {which}"
+        raise InputError(f"{option} {target}: is {what} ({ledger}), which this would destroy; accepted: another file")
+
+
 def _within(service: Service, profile, within: Optional[str]):
     return tu.parse_duration(within or profile.check_within)
 
@@ -138,7 +152,7 @@ def _print_incident(view, service, json_out: bool, within=None) -> None:
 # --- check ---------------------------------------------------------------------------------
 
 def _stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    sys.stderr.write(printable(message) + "\n")
 
 
 def _syslog(records: list[tuple[int, str]]) -> None:
@@ -172,6 +186,8 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
             raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
         if json_out:
             chosen = "json"
+        if state_path is not None:
+            _refuse_own_file("--state", state_path, ledger_path(ledger), allow_state=True)
         service = _service(ledger, now)
         state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
         window = _within(service, state.profile, within)
@@ -180,7 +196,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
         if SETTINGS.debug:
             raise
         if chosen in ("text", "nagios"):
-            sys.stdout.write(alerts.unknown_line(exc.message) + "\n")
+            sys.stdout.write(alerts.unknown_line(printable(exc.message)) + "\n")
         elif chosen == "syslog":
             _syslog([(alerts.UNKNOWN, f"{alerts.MSGID_UNKNOWN} {exc.message}")])
         _stderr(f"error: {exc.message}")
@@ -222,7 +238,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
 
     store_path = service.store.path
     state_file = StateFile(Path(state_path).expanduser() if state_path else default_path(store_path),
-                           lock_timeout=SETTINGS.lock_timeout)
+                           lock_timeout=SETTINGS.lock_timeout, like=store_path)
     if all_:
         announced, warning = state_file.load()  # read only: to tell which findings are new
         if warning:
@@ -241,6 +257,8 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
             emit(new, {f.key for f in new})  # announce first: a crash before saving repeats, never loses
             if not dry_run and keep != announced:
                 state_file.save(keep, store_path.resolve(), tu.rfc3339(clock))
+                for notice in state_file.notices:
+                    _stderr(f"warning: {notice}")
     except Nis2IncidentError as exc:
         # The state could not be locked or written: say so, and announce rather than stay silent.
         if SETTINGS.debug:

@@ -55,7 +55,7 @@ def draft_cmd(
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, draft.text.encode("utf-8"))
+        path = write_atomic(output, draft.text.encode("utf-8"), service.store.path)
     if json_out:
         from ..render.jsonout import emit
 
@@ -68,7 +68,7 @@ def draft_cmd(
                   "reference": prev.reference},
               "changes": [{k: c[k] for k in ("field", "label", "before", "after")} for c in draft.changes]})
     elif not output:
-        sys.stdout.write(draft.text)
+        sys.stdout.write(_for_stdout(draft.text))
         sys.stdout.flush()
     if draft.missing:
         marker = "[À COMPLÉTER : …]" if lang == "fr" else "[TO BE COMPLETED: …]"
@@ -155,13 +155,23 @@ def export_cmd(
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces))
+        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces), service.store.path)
         _say(f"wrote {path}: {kind}, {count()}")
     else:
         for piece in pieces:
-            sys.stdout.write(piece)
+            sys.stdout.write(_for_stdout(piece))
         sys.stdout.flush()
         _say(f"exported {kind}: {count()}")
+
+
+def _for_stdout(text: str) -> str:
+    """A draft or an export as it is into a pipe or a file; on a terminal, its control characters
+    escaped (newlines kept), so a title cannot act on the terminal (issue 14)."""
+    if sys.stdout.isatty():
+        from ..render.safe import printable
+
+        return printable(text, newlines=True)
+    return text
 
 
 def file_sha256(path: str) -> str:

@@ -36,7 +36,9 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout
 
 
 def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    from ..render.safe import printable
+
+    sys.stderr.write(printable(message) + "\n")
 
 
 @exercise_app.command("check")
@@ -77,8 +79,10 @@ def check_cmd(
             _say(f"error: {r.error.message}")
         for note in r.notes:
             _say(f"note: {note}")
+    from ..render.safe import printable
+
     for line in lines:
-        typer.echo(line)
+        typer.echo(printable(line))
     raise typer.Exit(code)
 
 

@@ -65,7 +65,9 @@ def _ask_when(text: str, default: Optional[str], check: Callable[[str], None], o
             check(answer)
             return answer
         except InputError as exc:
-            sys.stderr.write(f"  {exc.message}\n")
+            from ..render.safe import printable
+
+            sys.stderr.write(f"  {printable(exc.message)}\n")
 
 
 def _ask_text(text: str, required: bool = False) -> Optional[str]:

@@ -14,8 +14,8 @@ import os
 import re
 
 # The names a fault injector replaces; the order is that of a write (see store.py).
-SEAM = ("read_file", "digest_file", "stat", "makedirs", "open_fd", "flock", "ftruncate", "pwrite", "pread", "listdir",
-        "unlink", "fs_type", "write", "fsync", "close", "replace")
+SEAM = ("read_file", "digest_file", "stat", "makedirs", "open_fd", "fstat", "flock", "ftruncate", "pwrite", "pread",
+        "read", "listdir", "unlink", "fs_type", "write", "fchown", "fchmod", "fsync", "close", "replace")
 
 # File systems on which `flock` and rename atomicity are not guaranteed (types as in /proc/mounts).
 NETWORK_FS = frozenset({
@@ -26,7 +26,18 @@ NETWORK_FS = frozenset({
 
 
 def read_file(path) -> bytes:
-    with open(path, "rb") as handle:
+    """The bytes of the regular file at `path`; never blocks on a FIFO (opened non-blocking, then
+    refused, as a folder or a device is)."""
+    import errno
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a socket or a device)", str(path))
         return handle.read()
 
 
@@ -48,6 +59,23 @@ def open_fd(path, flags: int, mode: int = 0o644) -> int:
     return os.open(path, flags, mode)
 
 
+def fstat(fd: int) -> os.stat_result:
+    return os.fstat(fd)
+
+
+def fchmod(fd: int, mode: int) -> None:
+    os.fchmod(fd, mode)
+
+
+def fchown(fd: int, uid: int, gid: int) -> None:
+    os.fchown(fd, uid, gid)
+
+
+def realpath(path) -> str:
+    """The path with every symbolic link resolved (not in SEAM: it reads no file's content)."""
+    return os.path.realpath(path)
+
+
 def flock(fd: int, operation: int) -> None:
     fcntl.flock(fd, operation)
 
@@ -62,6 +90,10 @@ def pwrite(fd: int, data: bytes, offset: int) -> int:
 
 def pread(fd: int, size: int, offset: int) -> bytes:
     return os.pread(fd, size, offset)
+
+
+def read(fd: int, size: int) -> bytes:
+    return os.read(fd, size)
 
 
 def listdir(folder) -> list[str]:

@@ -19,19 +19,16 @@ system) is left in `Store.notices` after each write; `Service` passes it on as w
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import hashlib
 import os
-import re
-import time
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from ..errors import LedgerError, LedgerMissing, LockTimeout, StateError, WriteError
-from . import chain, codec, fsio, log
+from ..errors import LedgerError, LedgerMissing, StateError, WriteError
+from . import chain, codec, fsio, log, safefile
+from .lock import FileLock
 
 T = TypeVar("T")
 
@@ -157,12 +154,16 @@ class Store:
         self.notices = []
         with self.locked():
             try:
-                size = fsio.stat(self.path).st_size
+                found = fsio.stat(self.path)
+                size = found.st_size
             except FileNotFoundError:
-                size = None
+                found = size = None
             except OSError as exc:
                 raise WriteError(f"{self.path}: cannot tell whether a ledger exists ({exc.strerror or exc}); "
                                  "nothing was recorded") from None
+            if found is not None and not stat.S_ISREG(found.st_mode):
+                raise StateError(f"{self.path}: is {safefile.kind(found.st_mode)}, not a ledger file; nothing was "
+                                 "recorded. Use --ledger to choose a file name")
             if size is not None:
                 raise StateError(f"{self.path}: a ledger already exists ({size} bytes); it is never overwritten. "
                                  "Use --ledger to choose another file")
@@ -171,49 +172,13 @@ class Store:
 
     @contextmanager
     def locked(self):
-        try:
-            fsio.makedirs(self.path.parent)
-            fd = fsio.open_fd(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise WriteError(f"{self.lock_path}: cannot open the lock file: {exc.strerror or exc}; "
-                             "nothing was recorded") from None
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fsio.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise WriteError(f"{self.lock_path}: cannot lock: {exc.strerror or exc}; "
-                                         "nothing was recorded") from None
-                    if time.monotonic() >= deadline:
-                        raise LockTimeout(
-                            f"{self.path}: another nis2-incident process (pid {self._holder(fd)}) holds the write "
-                            f"lock; gave up after {self.lock_timeout:g} s. Retry, or raise --lock-timeout"
-                        ) from None
-                    time.sleep(0.02)
-            # Name the holder for whoever waits; the lock file itself is never deleted.
-            try:
-                fsio.ftruncate(fd, 0)
-                fsio.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            except OSError as exc:
-                raise WriteError(f"{self.lock_path}: cannot write this process's id into the lock file "
-                                 f"({exc.strerror or exc}); nothing was recorded") from None
+        """Hold the write lock (`lock.FileLock` on `<ledger>.lock`; issue 14)."""
+        with FileLock(self.lock_path, self.lock_timeout, what="the lock file", tail="; nothing was recorded",
+                      timed_out=lambda holder: (
+                          f"{self.path}: another nis2-incident process ({holder}) holds the write lock; gave up "
+                          f"after {self.lock_timeout:g} s. Retry, or raise --lock-timeout"),
+                      like=self.path, make_folder=True).held():
             yield
-        finally:
-            try:
-                fsio.close(fd)  # closing releases the flock
-            except OSError:
-                pass  # the descriptor (and its flock) is gone either way; nothing was written through it
-
-    @staticmethod
-    def _holder(fd: int) -> str:
-        try:
-            text = fsio.pread(fd, 64, 0).decode("ascii", "replace").strip()
-        except OSError:
-            text = ""
-        return text if text.isdigit() else "unknown"
 
     def _replace(self, payload: bytes | tuple, head: str) -> None:
         """Write `payload` (bytes, or parts written one after the other) through the protocol."""
@@ -222,7 +187,8 @@ class Store:
         self._remove_stale_temporary_files(folder)
         tmp = self.tmp_path
         try:
-            fd = fsio.open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            # O_EXCL | O_NOFOLLOW, with the ledger's mode and owner (a 0600 ledger stays 0600; issue 14)
+            fd, tmp = safefile.create_temporary(self.path, safefile.reference(self.path))
             try:
                 for part in (payload,) if isinstance(payload, bytes) else payload:
                     view = memoryview(part)
@@ -269,35 +235,9 @@ class Store:
                 "disk (README: What we promise about your data)")
 
     def _remove_stale_temporary_files(self, folder: Path) -> None:
-        """`.<ledger>.tmp-<pid>` files of writers that died (SIGKILL, power cut) before their rename.
-        Under the lock no other writer is between its open and its rename, so a file of a process that
-        no longer runs, or of this very process, is garbage; the ledger itself never depended on it."""
-        pattern = re.compile(rf"\.{re.escape(self.path.name)}\.tmp-([0-9]{{1,10}})")
-        try:
-            names = fsio.listdir(folder)
-        except OSError as exc:
-            self.notices.append(f"could not look for temporary files left by interrupted writes in {folder} "
-                                f"({exc.strerror or exc})")
-            return
-        for name in sorted(names):
-            match = pattern.fullmatch(name)
-            if not match:
-                continue
-            pid, path = int(match.group(1)), folder / name
-            if pid != os.getpid() and _pid_alive(pid):
-                self.notices.append(f"left {path} in place: process {pid} is still running; if it is not a "
-                                    "nis2-incident writer, remove the file by hand")
-                continue
-            try:
-                fsio.unlink(path)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                self.notices.append(f"could not remove {path}, left by an interrupted write "
-                                    f"({exc.strerror or exc}); remove it by hand")
-                continue
-            self.notices.append(f"removed {path}, a temporary file left by an interrupted write of process "
-                                f"{pid}; the ledger itself was not affected")
+        """`.<ledger>.tmp-<pid>` files of writers that died (SIGKILL, power cut) before their rename
+        (`safefile.remove_stale`, which `check`'s state file uses too)."""
+        safefile.remove_stale(folder, self.path.name, self.notices)
 
 
 class DocumentStore(Store):
@@ -345,17 +285,3 @@ class LogStore(Store):
         if tail is not None and tail.torn:
             self.notices.append(log.torn_message(self.path, tail, ledger.size) + "; cut before this write")
         log.append(self, [log.line_of(ev) for ev in events], tail.end if tail else ledger.size, ledger.size)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:  # 0 and negative pids name process groups, not processes
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    except (OverflowError, OSError):
-        return False
-    return True

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rich.console import Console, Group
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from .. import timeutil as tu
+from .safe import printable
 from ..deadlines import Obligation
 from ..service import IncidentView
 
@@ -22,12 +24,23 @@ STATE_STYLE = {
 }
 
 
+class SafeConsole(Console):
+    """A Console that never sends a control character of user text to the terminal (issue 14): every
+    text segment passes through `safe.printable` (newlines kept); Rich's own control segments (the live
+    view's cursor moves) and its styles are left as they are."""
+
+    def _render_buffer(self, buffer):
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text, newlines=True), segment.style)
+            for segment in buffer)
+
+
 def out_console() -> Console:
-    return Console(highlight=False)
+    return SafeConsole(highlight=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True, highlight=False)
 
 
 def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
