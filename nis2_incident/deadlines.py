@@ -124,6 +124,22 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
             f"{tu.display(start, tz, True)} + {months} calendar month(s), same wall-clock time, "
             f"end-of-month clamped = {tu.display(due, tz, True)}"
         )
+        wall, kind = tu.month_wall(start, months, tz)
+        if kind == "gap":
+            steps.append(
+                f"{wall:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks jump forward over it that night): "
+                f"the earlier reading is used, the first instant after the change, {tu.display(due, tz, True)}"
+            )
+            choices.append(
+                f"The wall-clock time {wall:%H:%M} falls in the spring clock-change gap; the moment the clocks "
+                f"change ({tu.display(due, tz, True)}) is used, not the same time read with the winter offset "
+                "(an hour later): the earlier of the two readings."
+            )
+        elif kind == "fold":
+            steps.append(
+                f"{wall:%Y-%m-%d %H:%M} happens twice in {tz} (the clocks go back that night): the first "
+                f"occurrence is used, {tu.display(due, tz, True)} (the earlier reading)"
+            )
         local = tu.to_local(due, tz)
         extra = {5: 2, 6: 1}.get(local.weekday(), 0)
         arguable = (local.replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=extra))

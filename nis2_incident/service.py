@@ -629,11 +629,41 @@ class Service:
         if facts.get("serious") is False and not facts.get("serious_rationale"):
             raise InputError("--not-serious needs --serious-rationale TEXT: why the incident is not serious under "
                              "CSP D.1111-16-2")
+        self._check_gdpr_facts(facts, warnings)
         aware = tu.parse_instant(facts["aware_at"])
         detected = facts.get("detected_at")
         if detected and tu.parse_instant(detected) > aware:
             warnings.append(f"detected-at {tu.display(tu.parse_instant(detected), profile.timezone)} is after "
                             f"aware-at; awareness usually follows detection (recorded as given)")
+
+    @staticmethod
+    def _check_gdpr_facts(facts: dict, warnings: list[str]) -> None:
+        """Contradictory GDPR facts are refused, wherever they arise (open, update, an exercise), on the
+        merged facts (issue 12). `facts` gains what the recorded facts imply:
+
+        - a high risk to data subjects (Art. 34(1)) with a breach recorded as unlikely to result in a
+          risk (Art. 33(1) waiver, `--no-risk`): refused, naming both facts to choose between;
+        - a high risk with personal data recorded as not involved: refused likewise;
+        - a high risk with personal data not recorded: personal data is taken as involved (a high risk
+          to data subjects exists only for a personal-data breach; the earlier reading: both GDPR
+          stages then apply), recorded in the same event, with a warning."""
+        if facts.get("high_risk") is not True:
+            return
+        if facts.get("breach_risk") is False:
+            raise InputError(
+                "--high-risk contradicts --no-risk: GDPR Art. 33(1) waives the CNIL notification only for a breach "
+                "unlikely to result in a risk, and Art. 34(1) applies to a high risk to the data subjects; "
+                "accepted: either --risk (the breach is likely to result in a risk: the CNIL is notified and the "
+                "data subjects told) or --no-high-risk (no high risk: the waiver stands)")
+        if facts.get("personal_data") is False:
+            raise InputError(
+                "--high-risk contradicts --no-personal-data: a high risk to data subjects (GDPR Art. 34(1)) "
+                "exists only for a personal-data breach; accepted: either --personal-data or --no-high-risk")
+        if facts.get("personal_data") is None:
+            facts["personal_data"] = True
+            warnings.append("--high-risk without --personal-data: personal data is taken as involved (a high risk "
+                            "to data subjects exists only for a personal-data breach, GDPR Art. 34(1)); recorded "
+                            "as personal_data = yes, so the GDPR obligations apply from aware-at")
 
     def open_incident(self, title: str, aware: str, **facts) -> Outcome:
         def change(ledger: Ledger, state: State, warnings: list[str]):
@@ -664,6 +694,7 @@ class Service:
             if changed:
                 merged = {k: v for k, v in {**current, **changed}.items() if v is not None}
                 self._check_facts(merged, state.profile, warnings)
+                changed.update({k: v for k, v in merged.items() if current.get(k) != v and k not in changed})
                 if "aware_at" in changed:
                     new_aware = tu.parse_instant(changed["aware_at"])
                     early = [f.stage for f in inc.filings if f.at < new_aware]
@@ -677,6 +708,9 @@ class Service:
         return self._write(change)
 
     def resolve_stage(self, stage: str, profile: Profile) -> str:
+        """The full name of a stage of an enabled regime. A bare stage that two enabled regimes have
+        (`notification`: nis2 and gdpr) is ambiguous; a stage of a regime that is not enabled is named
+        as such. Both are NotFound (exit 4, as an unknown stage), naming what is accepted."""
         enabled = {rid: r for rid, r in self.regimes.items() if rid in profile.regimes}
         names = [f"{r.id}.{s.id}" for r in enabled.values() for s in r.stages]
         key = (stage or "").strip().lower().replace("-", "_")
@@ -685,11 +719,64 @@ class Service:
         short = [n for n in names if n.split(".", 1)[1] == key]
         if len(short) == 1:
             return short[0]
+        if len(short) > 1:
+            raise NotFound(f"stage {stage!r} is ambiguous: {' or '.join(short)}; accepted: the full name, "
+                           f"e.g. {short[0]}")
+        regime_id, dot, stage_id = key.partition(".")
+        other = self.regimes.get(regime_id) if dot else None
+        if other is not None and any(s.id == stage_id for s in other.stages):
+            raise NotFound(f"stage {key}: the {regime_id} regime is not enabled in the profile (enabled: "
+                           f"{', '.join(profile.regimes)}); accepted: {', '.join(names)}, or enable it first "
+                           f"(`profile --regime {regime_id}`, with the others you keep)")
         raise NotFound(f"unknown stage {stage!r}; accepted: {', '.join(names)}")
+
+    def _clock_started(self, inc: Incident, name: str, when: datetime, obligations: list[Obligation], tz: str) -> None:
+        """One rule for the CLI and the exercise replay (SPEC §8, issue 12): a filing is accepted only
+        once its stage's clock has started under the facts recorded, at the filing's `--at`. Raises
+        ClockNotStarted (exit 2) saying what was wrong and what is accepted.
+
+        The clock start is the regime file's `start`: `aware` (aware-at), `handled` (handled-at),
+        `request` (a request of the authority recorded at or before the filing), `filed:STAGE` (that
+        stage filed at or before it), `ongoing:STAGE` (STAGE has a due time, the incident was not
+        handled before it). A stage that does not apply (its regime's facts, a recorded decision not to
+        notify) has no clock: refused too, naming why and the fact to record or change."""
+        from .errors import ClockNotStarted
+
+        shown = tu.display(when, tz)
+        if when < inc.aware_at:
+            raise ClockNotStarted(f"{name} filed at {shown}, before its clock starts (aware-at "
+                                  f"{tu.display(inc.aware_at, tz)}); accepted: a time at or after aware-at")
+        regime_id, stage_id = name.split(".", 1)
+        in_force = getattr(self.regimes, "in_force", None)
+        regime = in_force(regime_id, inc.aware_at) if in_force else self.regimes.get(regime_id)
+        rule = regime.stage(stage_id) if regime is not None else None
+        kind, _, ref = (rule.start if rule is not None else "aware").partition(":")
+        if kind == "request" and not any(r.stage == name and r.at <= when for r in inc.requests):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts: no request of the authority is recorded by "
+                f"then ({rule.article}: only on request); accepted: record the request first (`request ID --due "
+                f"WHEN --at WHEN`), then the filing at or after it")
+        if kind == "filed" and not any(f.at <= when for f in inc.filings_of(f"{regime_id}.{ref}")):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts: its clock starts at the submission of "
+                f"{regime_id}.{ref}, not recorded by then ({rule.article}); accepted: file {regime_id}.{ref} "
+                "first, then this report at or after it")
+        if kind == "handled" and (inc.handled_at is None or inc.handled_at > when):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts (handling concluded, not recorded by then); "
+                "accepted: record `handled` first, then the filing at or after it")
+        same = [o for o in obligations if o.stage == name]
+        if same and all(o.state == "not_applicable" for o in same):
+            why = same[0].note or "it does not apply"
+            applicable = [o.stage for o in obligations if o.state != "not_applicable"]
+            raise ClockNotStarted(
+                f"{name} does not apply to {inc.id} at {shown} ({why}): there is no clock to file against; "
+                f"accepted: a stage that applies ({', '.join(dict.fromkeys(applicable)) or 'none'}), or first "
+                "record the facts that make it apply (`update`)")
 
     def submit(self, ident: str, stage: str, at: str | None = None, reference: str | None = None,
                channel: str | None = None, late_reason: str | None = None,
-               draft_sha256: str | None = None) -> Outcome:
+               draft_sha256: str | None = None, force: bool = False) -> Outcome:
         if draft_sha256 is not None and not (len(draft_sha256) == 64 and
                                              all(c in "0123456789abcdef" for c in draft_sha256)):
             raise InputError(f"draft SHA-256 {draft_sha256!r:.70}; accepted: 64 lowercase hexadecimal digits")
@@ -699,24 +786,22 @@ class Service:
             name = self.resolve_stage(stage, state.profile)
             tz = state.profile.timezone
             when = self._parse_time(at or "now", state.profile, "--at")
-            if when < inc.aware_at:
-                raise InputError(
-                    f"--at {tu.display(when, tz)} is before the clock start (aware-at "
-                    f"{tu.display(inc.aware_at, tz)}); accepted: a time at or after aware-at"
-                )
-            # Lateness is frozen at filing: compare with the due time as computed at the filing instant.
+            if inc.closed_at is not None and not force:
+                raise StateError(f"{inc.id} was closed at {tu.display(inc.closed_at, tz)}; a filing on a closed "
+                                 "incident needs --force (accepted: the same command with --force)")
+            # Lateness is judged at filing against the due time computed at the filing instant (and
+            # recorded with it); the obligation's state then follows the facts as they stand.
             obligations = deadlines.compute(inc, state.profile, self.regimes, when)
+            self._clock_started(inc, name, when, obligations, tz)
             same = [o for o in obligations if o.stage == name]
             target = next((o for o in same if o.filing is None and o.state != "not_applicable"), None)
             if target is None and same:
                 target = same[0]
-                if target.state == "not_applicable":
-                    warnings.append(f"{name} is not applicable ({target.note}); the filing is recorded anyway")
-                elif target.filing is not None:
+                if target.filing is not None:
                     warnings.append(f"{name} was already filed at {tu.display(target.filing.at, tz)}; "
                                     "recorded as a further filing")
-            if name.endswith(".intermediate") and not inc.requests:
-                warnings.append("no request from the authority is recorded for this report (see `request`)")
+            if inc.closed_at is not None:
+                warnings.append(f"{inc.id} is closed (at {tu.display(inc.closed_at, tz)}); recorded with --force")
             due = target.due if target is not None and target.state != "not_applicable" else None
             if target is not None and target.filing is not None:
                 due = None  # a further filing does not change the first one's lateness

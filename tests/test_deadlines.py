@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from nis2_incident import deadlines, regimes
-from nis2_incident.errors import InputError
+from nis2_incident.errors import ClockNotStarted, InputError
 from nis2_incident.model import Filing, Incident, Profile
 
 from conftest import at
@@ -159,8 +159,9 @@ def test_intermediate_report_only_on_request(make_service):
     assert (inter.state, inter.due, inter.due_kind) == ("not_applicable", None, "none")
     assert "only if the authority requests it" in inter.note
 
-    # a report sent before any request does not answer a later one
-    svc.submit(ident, "intermediate", at="2026-05-04T11:00")
+    # a report sent before any request is refused (issue 12: its clock has not started)
+    with pytest.raises(ClockNotStarted, match="no request of the authority is recorded by then"):
+        svc.submit(ident, "intermediate", at="2026-05-04T11:00")
     svc.request(ident, due="2026-05-08T17:00", at="2026-05-05T10:00")
     inter = obligations(svc, ident)["nis2.intermediate"]
     assert (inter.state, inter.due, inter.instance) == ("pending", iso("2026-05-08T17:00+02:00"), 1)
