@@ -720,6 +720,8 @@ class Service:
         if len(short) == 1:
             return short[0]
         if len(short) > 1:
+            order = list(profile.regimes)
+            short.sort(key=lambda n: order.index(n.split(".", 1)[0]) if n.split(".", 1)[0] in order else len(order))
             raise NotFound(f"stage {stage!r} is ambiguous: {' or '.join(short)}; accepted: the full name, "
                            f"e.g. {short[0]}")
         regime_id, dot, stage_id = key.partition(".")

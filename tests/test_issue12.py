@@ -1,0 +1,321 @@
+"""Issue 12: right in every case an auditor tries. Each rule is checked through the command line
+(CliRunner, `--now` always given) and through an exercise file, and where the two could disagree
+(what the CLI refuses, an exercise reports as invalid, and the reverse) one test runs both.
+
+The reference incident: aware 28 Mar 2026 10:00 CET (T0), so the NIS 2 early warning falls due at
+29 Mar 11:00 CEST (24 h across the clock change) and the notification at 31 Mar 11:00 CEST.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nis2_incident import timeutil as tu
+from nis2_incident.cli import app
+
+runner = CliRunner()
+INC = "INC-2026-001"
+T0 = datetime.fromisoformat("2026-03-28T10:00:00+01:00")
+PARIS = "Europe/Paris"
+
+
+def cli(ledger: Path, now: str, *args):
+    return runner.invoke(app, [*args, "--ledger", str(ledger), "--now", now], catch_exceptions=False)
+
+
+def ok(result):
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+def one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def iso(hours: float) -> str:
+    """T0 + hours, as RFC 3339 in Paris."""
+    return tu.rfc3339(T0 + timedelta(hours=hours), PARIS)
+
+
+def rel(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"T+{minutes}m" if minutes else "T0"
+
+
+def obligation(data: dict, stage: str) -> dict:
+    [ob] = [o for o in data["obligations"] if o["stage"] == stage]
+    return ob
+
+
+# --- one scenario, run both ways -------------------------------------------------------------------
+#
+# A scenario: the profile's regimes, the incident's facts (exercise keys), and actions as
+# (hours after T0, kind, options). The last action is the one under test.
+
+FACT_FLAGS = {
+    ("personal_data", True): ["--personal-data"],
+    ("personal_data", False): ["--no-personal-data"],
+    ("high_risk", True): ["--high-risk"],
+    ("high_risk", False): ["--no-high-risk"],
+    ("breach_risk", False): ["--no-risk", "--risk-rationale", "encrypted at rest, key not exposed"],
+    ("breach_risk", True): ["--risk"],
+    ("significance", "not_significant"): ["--not-significant", "--rationale", "no service disruption"],
+    ("significance", "significant"): ["--significant"],
+}
+RATIONALES = {"breach_risk": ("breach_risk_rationale", "encrypted at rest, key not exposed"),
+              "significance": ("significance_rationale", "no service disruption")}
+
+
+def fact_flags(facts: dict) -> list[str]:
+    return [flag for item in facts.items() for flag in FACT_FLAGS[item]]
+
+
+def run_cli(tmp_path: Path, regimes: list[str], facts: dict, actions: list) -> tuple:
+    """Every action through the CLI, each at its own --now. Returns (result of the last action,
+    ledger bytes before it, ledger bytes after it)."""
+    ledger = tmp_path / "ledger.toml"
+    regime_flags = [f for r in regimes for f in ("--regime", r)]
+    ok(cli(ledger, iso(-1), "init", "--name", "CHU Test", "--category", "essential", *regime_flags))
+    ok(cli(ledger, iso(0), "open", "Ransomware", "--aware", iso(0), *fact_flags(facts)))
+    result = before = None
+    for n, (hours, kind, opts) in enumerate(actions):
+        if kind == "submit":
+            args = ["submit", INC, opts["stage"], "--at", iso(hours)]
+            if opts.get("late_reason"):
+                args += ["--late-reason", opts["late_reason"]]
+            if opts.get("force"):
+                args += ["--force"]
+        elif kind == "request":
+            args = ["request", INC, "--due", iso(opts["due"]), "--at", iso(hours)]
+        elif kind == "update":
+            args = ["update", INC, *fact_flags(opts)]
+        else:
+            args = [kind, INC, "--at", iso(hours)]
+        before = ledger.read_bytes()
+        result = cli(ledger, iso(hours), *args)
+        if n < len(actions) - 1:
+            ok(result)
+    return result, before, ledger.read_bytes()
+
+
+def exercise_text(regimes: list[str], facts: dict, actions: list, extra: str = "") -> str:
+    lines = ['format = 1', f't0 = "{tu.rfc3339(T0, PARIS)}"', "", "[exercise]", 'name = "issue 12"', "",
+             "[profile]", 'name = "CHU Test"', 'category = "essential"', f"regimes = {json.dumps(regimes)}", "",
+             "[incident]", 'title = "Ransomware"', 'aware_at = "T0"']
+    for key, value in facts.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+        if key in RATIONALES and value in (False, "not_significant"):
+            name, why = RATIONALES[key]
+            lines.append(f'{name} = "{why}"')
+    for hours, kind, opts in actions:
+        lines += ["", "[[actions]]", f'do = "{"close" if kind == "close" else kind}"', f'at = "{rel(hours)}"']
+        if kind == "submit":
+            lines.append(f'stage = "{opts["stage"]}"')
+            if opts.get("late_reason"):
+                lines.append(f'late_reason = "{opts["late_reason"]}"')
+            if opts.get("force"):
+                lines.append("force = true")
+        elif kind == "request":
+            lines.append(f'due = "{rel(opts["due"])}"')
+        elif kind == "update":
+            for key, value in opts.items():
+                lines.append(f"{key} = {json.dumps(value)}")
+                if key in RATIONALES and value in (False, "not_significant"):
+                    name, why = RATIONALES[key]
+                    lines.append(f'{name} = "{why}"')
+    return "\n".join(lines) + "\n" + extra
+
+
+def run_exercise(tmp_path: Path, regimes, facts, actions, extra: str = ""):
+    path = tmp_path / "drill.toml"
+    path.write_text(exercise_text(regimes, facts, actions, extra), encoding="utf-8")
+    return path, runner.invoke(app, ["exercise", "check", str(path)], catch_exceptions=False)
+
+
+NIS2_GDPR = ["nis2", "gdpr"]
+PD = {"personal_data": True}
+NOTIFIED = [(2, "submit", {"stage": "nis2.early_warning"}), (30, "submit", {"stage": "nis2.notification"})]
+
+# (id, regimes, facts, actions, exit code of the CLI for the last action: 0 accepted, else refused)
+AGREEMENT = [
+    # NIS 2 Art. 23(4)(c): the intermediate report is due only on request
+    ("intermediate without a request", ["nis2"], {}, [(40, "submit", {"stage": "nis2.intermediate"})], 2),
+    ("intermediate after the request", ["nis2"], {},
+     [(24, "request", {"due": 100}), (40, "submit", {"stage": "nis2.intermediate"})], 0),
+    # NIS 2 Art. 23(4)(d): the final report runs from the submission of the notification
+    ("final before the notification", ["nis2"], {},
+     [(2, "submit", {"stage": "nis2.early_warning"}), (40, "submit", {"stage": "nis2.final"})], 2),
+    ("final after the notification", ["nis2"], {}, [*NOTIFIED, (300, "submit", {"stage": "nis2.final"})], 0),
+    # NIS 2 Art. 23(4)(e): a progress report only while the incident is still being handled
+    ("progress after handling concluded before the final fell due", ["nis2"], {},
+     [*NOTIFIED, (48, "handled", {}), (60, "submit", {"stage": "nis2.progress"})], 2),
+    # NIS 2 Art. 23(3): a not-significant incident has no NIS 2 clock
+    ("early warning of a not-significant incident", ["nis2"], {"significance": "not_significant"},
+     [(2, "submit", {"stage": "nis2.early_warning"})], 2),
+    # GDPR Art. 33(1): the CNIL notification is for a personal-data breach...
+    ("CNIL notification without personal data", NIS2_GDPR, {}, [(2, "submit", {"stage": "gdpr.notification"})], 2),
+    ("CNIL notification with personal data", NIS2_GDPR, PD, [(2, "submit", {"stage": "gdpr.notification"})], 0),
+    # ... unless the breach is recorded as unlikely to result in a risk (Art. 33(1), 33(5))
+    ("CNIL notification after a no-risk decision", NIS2_GDPR, {**PD, "breach_risk": False},
+     [(2, "submit", {"stage": "gdpr.notification"})], 2),
+    # GDPR Art. 34(1): data subjects are told of a high risk
+    ("data subjects without a high risk", NIS2_GDPR, PD, [(2, "submit", {"stage": "gdpr.data_subjects"})], 2),
+    ("data subjects with a high risk", NIS2_GDPR, {**PD, "high_risk": True},
+     [(2, "submit", {"stage": "gdpr.data_subjects"})], 0),
+    # GDPR Art. 33(1): a late notification gives the reasons for the delay
+    ("late CNIL notification without reasons", NIS2_GDPR, PD, [(80, "submit", {"stage": "gdpr.notification"})], 2),
+    ("late CNIL notification with reasons", NIS2_GDPR, PD,
+     [(80, "submit", {"stage": "gdpr.notification", "late_reason": "the processor told us on day 3"})], 0),
+    # a regime that is not enabled, and a bare stage two regimes share (exit 4: unknown stage)
+    ("stage of a regime not enabled", ["nis2"], PD, [(2, "submit", {"stage": "gdpr.notification"})], 4),
+    ("ambiguous bare stage", NIS2_GDPR, PD, [(2, "submit", {"stage": "notification"})], 4),
+    ("unambiguous bare stage", ["nis2"], {}, [(2, "submit", {"stage": "early_warning"})], 0),
+    # a filing on a closed incident needs --force (exit 5: refused by the record's state)
+    ("filing on a closed incident", ["nis2"], {}, [*NOTIFIED, (50, "close", {}), (300, "submit", {"stage": "nis2.final"})], 5),
+    ("filing on a closed incident with force", ["nis2"], {},
+     [*NOTIFIED, (50, "close", {}), (300, "submit", {"stage": "nis2.final", "force": True})], 0),
+    # GDPR Art. 33(1) and 34(1): a high risk contradicts a breach unlikely to result in a risk
+    ("update to a high risk over a no-risk decision", NIS2_GDPR, {**PD, "breach_risk": False},
+     [(5, "update", {"high_risk": True})], 2),
+    ("update to a no-risk decision over a high risk", NIS2_GDPR, {**PD, "high_risk": True},
+     [(5, "update", {"breach_risk": False})], 2),
+    ("update to no personal data over a high risk", NIS2_GDPR, {**PD, "high_risk": True},
+     [(5, "update", {"personal_data": False})], 2),
+    ("update to a high risk and a likely risk", NIS2_GDPR, {**PD, "breach_risk": False},
+     [(5, "update", {"high_risk": True, "breach_risk": True})], 0),
+]
+
+
+@pytest.mark.parametrize("case", AGREEMENT, ids=[c[0] for c in AGREEMENT])
+def test_the_cli_refuses_exactly_what_an_exercise_reports_invalid(tmp_path, case):
+    """SPEC §7-§8, issue 12 (1, 2): one rule in the service; the CLI refuses (one line, its exit code,
+    ledger byte-for-byte unchanged) exactly what an exercise reports as invalid (exit 3, with the
+    file, the line and the action), and accepts exactly what an exercise replays."""
+    name, regimes, facts, actions, code = case
+    (tmp_path / "cli").mkdir()
+    result, before, after = run_cli(tmp_path / "cli", regimes, facts, actions)
+    path, replay = run_exercise(tmp_path, regimes, facts, actions)
+    last = len(actions) - 1
+    if code:
+        one_line_error(result, code)
+        assert after == before, "a refused command changed the ledger"
+        assert replay.exit_code == 3, replay.stdout + replay.stderr
+        [error] = [line for line in replay.stderr.splitlines() if line.startswith("error: ")]
+        assert error.startswith(f"error: {path}:") and f"actions[{last}]" in error, error
+    else:
+        ok(result)
+        assert after != before
+        assert replay.exit_code in (0, 1), replay.stdout + replay.stderr
+        assert "INVALID" not in replay.stdout
+
+
+def test_a_filing_before_its_clock_says_what_was_wrong_and_what_is_accepted(tmp_path):
+    """NIS 2 Art. 23(4)(c) and (d), SPEC §8: the one-line error names the rule and what to do."""
+    result, before, after = run_cli(tmp_path, ["nis2"], {}, [(40, "submit", {"stage": "nis2.intermediate"})])
+    error = one_line_error(result, 2)
+    assert "nis2.intermediate filed at 2026-03-30 03:00 +02:00, before its clock starts" in error
+    assert "no request of the authority is recorded" in error and "Art. 23(4)(c)" in error
+    assert "accepted: record the request first" in error and after == before
+
+    other = tmp_path / "final"
+    other.mkdir()
+    result, before, after = run_cli(other, ["nis2"], {}, [(40, "submit", {"stage": "nis2.final"})])
+    error = one_line_error(result, 2)
+    assert "its clock starts at the submission of nis2.notification, not recorded by then" in error
+    assert "Art. 23(4)(d)" in error and "accepted: file nis2.notification first" in error and after == before
+
+
+def test_an_exercise_reports_the_clock_at_the_actions_time(tmp_path):
+    """An exercise names the `at` of the filing (the time that is wrong), with the service's words."""
+    actions = [(2, "submit", {"stage": "nis2.early_warning"}), (40, "submit", {"stage": "nis2.final"})]
+    path, replay = run_exercise(tmp_path, ["nis2"], {}, actions)
+    text = path.read_text()
+    line = [i for i, t in enumerate(text.splitlines(), 1) if t == 'at = "T+2400m"'][0]
+    [error] = [x for x in replay.stderr.splitlines() if x.startswith("error: ")]
+    assert error.startswith(f"error: {path}:{line}: actions[1].at: refused by nis2-incident: nis2.final filed at")
+    assert "its clock starts at the submission of nis2.notification" in error
+
+
+def test_not_applicable_stage_names_why(tmp_path):
+    """GDPR Art. 33(1): no personal data recorded, no CNIL clock; the error says which fact to record."""
+    result, _, _ = run_cli(tmp_path, NIS2_GDPR, {}, [(2, "submit", {"stage": "gdpr.notification"})])
+    error = one_line_error(result, 2)
+    assert "gdpr.notification does not apply to INC-2026-001" in error
+    assert "no personal data is recorded as involved" in error and "--personal-data" in error
+
+
+def test_ambiguous_and_not_enabled_stage_name_the_candidates(tmp_path):
+    """Issue 16: `submit 1 notification` with nis2 and gdpr enabled names both candidates (exit 4)."""
+    result, _, _ = run_cli(tmp_path, NIS2_GDPR, PD, [(2, "submit", {"stage": "notification"})])
+    error = one_line_error(result, 4)
+    assert "'notification' is ambiguous: nis2.notification or gdpr.notification" in error
+    other = tmp_path / "nis2only"
+    other.mkdir()
+    result, _, _ = run_cli(other, ["nis2"], {}, [(2, "submit", {"stage": "gdpr.notification"})])
+    error = one_line_error(result, 4)
+    assert "the gdpr regime is not enabled in the profile" in error and "profile --regime gdpr" in error
+
+
+def test_closed_incident_needs_force(tmp_path):
+    """Issue 16: a filing on a closed incident is refused without --force (exit 5), recorded with it."""
+    actions = [*NOTIFIED, (50, "close", {}), (300, "submit", {"stage": "nis2.final"})]
+    result, before, after = run_cli(tmp_path, ["nis2"], {}, actions)
+    error = one_line_error(result, 5)
+    assert "was closed at" in error and "--force" in error and before == after
+    forced = cli(tmp_path / "ledger.toml", iso(300), "submit", INC, "nis2.final", "--at", iso(300), "--force")
+    ok(forced)
+    assert "recorded with --force" in forced.stderr
+
+
+# --- 2. contradictory GDPR facts (Art. 33(1), 34(1)) -------------------------------------------------
+
+def test_open_refuses_a_high_risk_with_a_no_risk_decision(tmp_path):
+    """GDPR Art. 33(1) waives only a breach unlikely to result in a risk; Art. 34(1) is for a high risk."""
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, iso(-1), "init", "--name", "CHU", "--category", "essential", "--regime", "nis2", "--regime", "gdpr"))
+    before = ledger.read_bytes()
+    result = cli(ledger, iso(1), "open", "Leak", "--aware", iso(0), "--personal-data", "--high-risk", "--no-risk",
+                 "--risk-rationale", "encrypted")
+    error = one_line_error(result, 2)
+    assert "--high-risk contradicts --no-risk" in error and "Art. 33(1)" in error and "Art. 34(1)" in error
+    assert "--risk" in error and "--no-high-risk" in error  # which fact to change
+    assert ledger.read_bytes() == before
+
+
+def test_an_exercise_refuses_the_same_contradiction_in_its_incident(tmp_path):
+    """GDPR Art. 33(1), 34(1): the same facts in `[incident]` make the file invalid, at `incident`."""
+    path, replay = run_exercise(tmp_path, NIS2_GDPR, {**PD, "high_risk": True, "breach_risk": False},
+                                [(2, "submit", {"stage": "gdpr.data_subjects"})])
+    assert replay.exit_code == 3
+    [error] = [x for x in replay.stderr.splitlines() if x.startswith("error: ")]
+    assert ": incident: refused by nis2-incident: high_risk = true contradicts breach_risk = false" in error
+
+
+def test_high_risk_without_personal_data_takes_personal_data_as_involved(tmp_path):
+    """GDPR Art. 34(1): a high risk to data subjects exists only for a personal-data breach; the
+    earlier reading takes personal data as involved (both GDPR stages apply), recorded, with a warning."""
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, iso(-1), "init", "--name", "CHU", "--category", "essential", "--regime", "nis2", "--regime", "gdpr"))
+    result = ok(cli(ledger, iso(1), "open", "Leak", "--aware", iso(0), "--high-risk", "--json"))
+    assert "personal data is taken as involved" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["personal_data"] is True
+    assert obligation(data, "gdpr.notification")["due"] == iso(72)
+    assert obligation(data, "gdpr.data_subjects")["state"] == "pending"
+    # the same through `update` on an incident opened without it
+    ok(cli(ledger, iso(2), "open", "Other", "--aware", iso(0)))
+    result = ok(cli(ledger, iso(3), "update", "INC-2026-002", "--high-risk", "--json"))
+    assert json.loads(result.stdout)["personal_data"] is True and "taken as involved" in result.stderr
+    # and in an exercise
+    extra = '\n[[expect]]\nat = "T+1h"\nobligations = { "gdpr.notification" = "pending", "gdpr.data_subjects" = "pending" }\n'
+    path, replay = run_exercise(tmp_path, NIS2_GDPR, {"high_risk": True}, [], extra)
+    assert replay.exit_code == 0, replay.stdout + replay.stderr
