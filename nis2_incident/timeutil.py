@@ -247,6 +247,14 @@ def _gap_end(wall: datetime, tz) -> datetime:
     return high.replace(microsecond=0) if high.microsecond else high
 
 
+def local_is_ambiguous(instant: datetime, tz_name: str) -> bool:
+    """The instant's wall-clock time in the zone happens twice (the autumn hour) or, for a wall time
+    that is in a gap, not at all: written with TZID it would not name one instant (RFC 5545 §3.3.5
+    reads a repeated time as its first occurrence)."""
+    tz = zone(tz_name)
+    return _wall_kind(instant.astimezone(tz).replace(tzinfo=None), tz) is not None
+
+
 def month_wall(instant: datetime, months: int, tz_name: str) -> tuple[datetime, str | None]:
     """The wall-clock time `add_months` starts from (naive, in the zone) and whether it falls in a
     gap (`"gap"`), on a repeated time (`"fold"`) or neither (None)."""

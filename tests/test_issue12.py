@@ -319,3 +319,129 @@ def test_high_risk_without_personal_data_takes_personal_data_as_involved(tmp_pat
     extra = '\n[[expect]]\nat = "T+1h"\nobligations = { "gdpr.notification" = "pending", "gdpr.data_subjects" = "pending" }\n'
     path, replay = run_exercise(tmp_path, NIS2_GDPR, {"high_risk": True}, [], extra)
     assert replay.exit_code == 0, replay.stdout + replay.stderr
+
+
+# --- 7. the calendar feed in the repeated autumn hour (RFC 5545 §3.3.5) ------------------------------
+
+def test_ics_instants_in_the_repeated_autumn_hour_decode_to_themselves(tmp_path):
+    """RFC 5545 §3.3.5 reads `DTSTART;TZID=Europe/Paris:20261025T023000` as the first 02:30 (+02:00);
+    a due instant of 2026-10-25T02:30+01:00 (01:30 UTC) is written in UTC so it decodes to itself.
+    NIS 2 Art. 23(4)(a): 24 h after aware-at, on instants."""
+    import icalendar
+
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, "2026-10-23T12:00Z", "init", "--name", "CHU", "--category", "essential", "--regime", "nis2"))
+    # aware 00:30Z and 01:30Z on 24 Oct: the early warnings fall due at 00:30Z and 01:30Z on 25 Oct,
+    # the first and the second 02:30 in Paris; a third, at 10:00Z, is an ordinary local time
+    for n, aware in enumerate(("2026-10-24T00:30Z", "2026-10-24T01:30Z", "2026-10-24T10:00Z"), 1):
+        ok(cli(ledger, "2026-10-24T11:00Z", "open", f"Incident {n}", "--aware", aware))
+    result = ok(cli(ledger, "2026-10-24T11:00Z", "export", "--format", "ics"))
+    cal = icalendar.Calendar.from_ical(result.stdout)
+    starts = {}
+    for ev in cal.walk("VEVENT"):
+        if ".nis2.early_warning." in str(ev["uid"]):
+            starts[str(ev["uid"]).split(".")[0]] = ev.decoded("dtstart")
+    want = {"INC-2026-001": "2026-10-25T00:30:00+00:00", "INC-2026-002": "2026-10-25T01:30:00+00:00",
+            "INC-2026-003": "2026-10-25T10:00:00+00:00"}
+    assert {k: v.astimezone(tu.UTC) for k, v in starts.items()} == \
+        {k: datetime.fromisoformat(v) for k, v in want.items()}
+    text = result.stdout.replace("\r\n ", "")
+    assert "DTSTART:20261025T013000Z" in text and "DTSTART:20261025T003000Z" in text
+    assert "DTSTART;TZID=Europe/Paris:20261025T110000" in text  # unambiguous: local, with TZID
+
+
+# --- 5. a calendar month landing in the spring gap (DOMAIN §8.3-8.4, the earlier reading) -------------
+
+def _final_explained(tmp_path, aware: str, notified: str, now: str) -> dict:
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, aware, "init", "--name", "CHU", "--category", "essential", "--regime", "nis2"))
+    ok(cli(ledger, notified, "open", "Ransomware", "--aware", aware))
+    ok(cli(ledger, notified, "submit", "1", "nis2.early_warning", "--at", notified))
+    ok(cli(ledger, notified, "submit", "1", "nis2.notification", "--at", notified))
+    return json.loads(ok(cli(ledger, now, "explain", "1", "nis2.final", "--json")).stdout)["obligations"][0]
+
+
+def test_final_report_landing_in_the_spring_gap_is_the_moment_of_the_change(tmp_path):
+    """NIS 2 Art. 23(4)(d): one calendar month from the notification's submission, 28 Feb 2027 02:30
+    CET -> 28 Mar 2027 02:30, which does not exist in Paris: 03:00+02:00 (the earlier reading), and
+    `explain` says so."""
+    final = _final_explained(tmp_path, "2027-02-27T20:00+01:00", "2027-02-28T02:30+01:00", "2027-03-01T12:00+01:00")
+    assert final["due"] == "2027-03-28T03:00:00+02:00"
+    steps = " ".join(final["steps"])
+    assert "2027-03-28 02:30 does not exist in Europe/Paris" in steps
+    assert "the earlier reading is used, the first instant after the change, 2027-03-28 03:00 +02:00" in steps
+    assert any("spring clock-change gap" in c for c in final["conservative_choices"])
+    text = ok(cli(tmp_path / "ledger.toml", "2027-03-01T12:00+01:00", "explain", "1", "nis2.final")).stdout
+    assert "does not exist in Europe/Paris" in " ".join(text.split())
+
+
+def test_final_report_in_the_gap_through_an_exercise(tmp_path):
+    """The same month, replayed: the exercise expects the due instant 03:00+02:00 (Art. 23(4)(d))."""
+    text = f"""format = 1
+t0 = "2027-02-27T20:00:00+01:00"
+
+[exercise]
+name = "month into the gap"
+
+[profile]
+name = "CHU"
+category = "essential"
+regimes = ["nis2"]
+
+[incident]
+title = "Ransomware"
+aware_at = "T0"
+
+[[actions]]
+do = "submit"
+at = "2027-02-28T02:30:00+01:00"
+stage = "nis2.early_warning"
+
+[[actions]]
+do = "submit"
+at = "2027-02-28T02:30:00+01:00"
+stage = "nis2.notification"
+
+[[expect]]
+at = "T+2d"
+due = {{ "nis2.final" = "2027-03-28T03:00:00+02:00" }}
+"""
+    path = tmp_path / "gap.toml"
+    path.write_text(text, encoding="utf-8")
+    assert runner.invoke(app, ["exercise", "check", str(path)], catch_exceptions=False).exit_code == 0
+    path.write_text(text.replace("03:00:00+02:00", "03:30:00+02:00"), encoding="utf-8")  # the old answer fails
+    assert runner.invoke(app, ["exercise", "check", str(path)], catch_exceptions=False).exit_code == 1
+
+
+# --- 6. the latest arguable date and French public holidays (Reg. 1182/71 Art. 3(4), CPC art. 642) ----
+
+@pytest.mark.parametrize(("notified", "latest", "skipped"), [
+    # due Tue 14 Jul 2026 (national day): the next working day is Wed 15 Jul
+    ("2026-06-14T10:00+02:00", "2026-07-15 23:59", "Tue 14 Jul"),
+    # due Sat 27 Mar 2027, then Sunday, then Easter Monday 29 Mar: Tue 30 Mar
+    ("2027-02-27T10:00+01:00", "2027-03-30 23:59", "Mon 29 Mar"),
+    # due Fri 25 Dec 2026 (Christmas): Mon 28 Dec
+    ("2026-11-25T10:00+01:00", "2026-12-28 23:59", "Fri 25 Dec"),
+    # an ordinary Wednesday: the end of that day
+    ("2026-06-17T10:00+02:00", "2026-07-17 23:59", None),
+])
+def test_latest_arguable_date_skips_french_public_holidays(tmp_path, notified, latest, skipped):
+    """Reg. 1182/71 Art. 3(4) and CPC art. 642 extend a period ending on a Saturday, a Sunday or a public
+    holiday to the next working day; `explain` shows that date as information only."""
+    aware = tu.rfc3339(datetime.fromisoformat(notified) - timedelta(hours=2), PARIS)
+    final = _final_explained(tmp_path, aware, notified, notified)
+    [choice] = [c for c in final["conservative_choices"] if "could be read to allow up to" in c]
+    assert f"up to {latest} local time" in choice
+    if skipped:
+        assert skipped in choice
+    else:
+        assert "next working day after" not in choice
+
+
+def test_latest_arguable_date_names_alsace_moselle_when_it_differs(tmp_path):
+    """Good Friday is a public holiday in Alsace-Moselle only (holidays: FR subdivision 57): due Fri
+    26 Mar 2027, nationally 26 Mar 23:59; in Alsace-Moselle Tue 30 Mar (after Easter Monday)."""
+    final = _final_explained(tmp_path, "2027-02-26T08:00+01:00", "2027-02-26T10:00+01:00", "2027-02-26T10:00+01:00")
+    [choice] = [c for c in final["conservative_choices"] if "could be read to allow up to" in c]
+    assert "up to 2027-03-26 23:59 local time" in choice
+    assert "in Alsace-Moselle, with its extra holidays, 2027-03-30 23:59" in choice

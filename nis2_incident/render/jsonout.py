@@ -99,7 +99,7 @@ def explanation(view: IncidentView, stage: str | None = None) -> dict:
             continue
         item = obligation(ob, tz)
         item["steps"] = list(ob.steps)
-        item["conservative_choices"] = list(ob.choices)
+        item["conservative_choices"] = [str(c) for c in ob.choices]
         out["obligations"].append(item)
     return out
 
