@@ -172,6 +172,7 @@ class State:
         self._index = index  # {id: number} of every incident in opening order; None when complete
         self._load_all = load_all
         self._settled: set[str] = set()  # incidents known to be settled (see `live`)
+        self.recorded_max: datetime | None = None  # the latest `recorded_at` folded (issue 12, "as of")
 
     @property
     def partial(self) -> bool:
@@ -216,6 +217,7 @@ class State:
             # the ledger was written since the cache was read: this is now the newer ledger, whole
             self.profile, self.head_seq, self.head_hash = full.profile, full.head_seq, full.head_hash
             self._settled = set()
+        self.recorded_max = full.recorded_max
 
     def incident(self, ident: str) -> Incident:
         from .errors import NotFound
@@ -248,6 +250,8 @@ class State:
         if not isinstance(data, dict):
             raise LedgerError(f"event seq {seq}: data must be a table")
         recorded = _time(ev["recorded_at"], seq, "recorded_at")
+        if self.recorded_max is None or recorded > self.recorded_max:
+            self.recorded_max = recorded
         if kind == "profile_set":
             from pydantic import ValidationError
 

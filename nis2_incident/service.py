@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .ledger import stream
     from .profile import Profile
 
-CACHE_VERSION = 1  # bump when what the cache holds, or what it means, changes
+CACHE_VERSION = 2  # bump when what the cache holds, or what it means, changes
 SETTLED_STATES = ("met", "late", "not_applicable")
 
 
@@ -161,6 +161,8 @@ class Service:
         # regimes come from files this service reads (not handed over by a caller).
         self._cached = regimes is None and hasattr(store, "snapshot")
         self._kept: State | None = None  # a state just read, for the next read (see `keep`)
+        self.left_out = 0  # events recorded after `now`, left out of the last read ("as of", issue 12)
+        self.notify: Callable[[str], None] | None = None  # where to say so (the CLI: a note on stderr)
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -181,9 +183,16 @@ class Service:
         reading the ledger again."""
         self._kept = state
 
-    def state(self) -> State:
-        """The ledger folded; through the read cache when it can (a partial state, which reads the
-        whole ledger if asked for what it does not hold; see `model.State`)."""
+    def state(self, as_of: bool = True) -> State:
+        """The ledger folded as of `now` (`_as_of`; `as_of=False`: every event, e.g. only to learn the
+        profile's zone); through the read cache when it can (a partial state, which reads the whole
+        ledger if asked for what it does not hold; see `model.State`)."""
+        state = self._state()
+        if as_of and _later_than(state, self.now):
+            state = self._as_of()[1]
+        return state
+
+    def _state(self) -> State:
         if self._kept is not None:
             state, self._kept = self._kept, None
             return state
@@ -277,6 +286,9 @@ class Service:
         again (one at a time when the file allows, `_walk`), their number, the schema version and the
         head."""
         self._kept = None  # a state read to learn the zone: not held beside this one
+        if self._as_of_needed():
+            ledger, state = self._as_of()
+            return state, lambda: iter(ledger.events), len(ledger.events), ledger.schema_version, ledger.head
         if self._cached:
             snap = self.store.snapshot(with_cache=False)
             walked = self._walk(snap)
@@ -301,7 +313,43 @@ class Service:
         if state.profile is None:
             raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
         self._bind(state)
+        if _later_than(state, self.now):
+            ledger, state = self._as_of(ledger)
         return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
+
+    # --- as of `now` (issue 12) ----------------------------------------------------------------
+    #
+    # `--now T` in the past shows the record as it stood at T: events recorded after T are left out
+    # (`as_of`), and `notify` says how many. A filing's own `at` earlier than its recording stays what
+    # it is. Every read goes through here when the ledger holds an event recorded after `now` (known
+    # from `State.recorded_max`, which the read cache keeps too): the whole ledger is then read and
+    # verified, and the events up to `now` folded, bypassing the cache and the streamed walk. A write
+    # with such a `now` is refused (`_event`): the record is append-only in time.
+
+    def _as_of_needed(self) -> bool:
+        if self._cached:
+            return _later_than(self._state(), self.now)
+        return _later_than(self._whole(self.store.read()), self.now)
+
+    def _as_of(self, ledger: Ledger | None = None) -> tuple[Ledger, State]:
+        """The ledger's events recorded at or before `now`, as a ledger, and their fold."""
+        ledger = ledger if ledger is not None else self.store.read()  # decoded and verified
+        kept, self.left_out = as_of(ledger.events, self.now)
+        tz = "UTC"
+        if ledger.events:
+            tz = (ledger.profile or {}).get("timezone", "UTC")
+        if not kept or kept[0].get("type") != "profile_set":
+            first = tu.parse_instant(ledger.events[0]["recorded_at"]) if ledger.events else None
+            raise InputError(f"--now {tu.display(self.now, tz)} is before the ledger was created"
+                             + (f" ({tu.display(first, tz)})" if first else "")
+                             + "; accepted: a time at or after it")
+        state = self._bind(fold(kept))
+        past = Ledger(profile=state.profile.model_dump(), events=kept, schema_version=ledger.schema_version)
+        if self.left_out and self.notify is not None:
+            self.notify(f"as of {tu.display(self.now, tz)}: {self.left_out} event(s) recorded after it "
+                        f"left out (the record then ended at seq {past.head.split(':')[0]}; it now ends at seq "
+                        f"{ledger.head.split(':')[0]})")
+        return past, state
 
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile (never the
@@ -347,6 +395,7 @@ class Service:
             "regimes": {"fingerprint": self._regimes_fp, "versions": dump_set(self.regimes)},
             "profile": state.profile.model_dump(),
             "head": [state.head_seq, state.head_hash],
+            "recorded_max": tu.rfc3339(state.recorded_max),  # issue 12: "as of" reads know when to bypass
             "event_count": event_count,
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
             "events": events_of(live),
@@ -383,6 +432,7 @@ class Service:
                 return self._read_whole(snap)
 
             state = fold_live(StoredProfile(profile), doc["events"], index, head_seq, head_hash, load_all)
+            state.recorded_max = tu.parse_instant(doc["recorded_max"])  # issue 12 (a cache without it: none)
         except Exception:  # a cache that does not read as it should (or holds half an incident) is no cache
             return None
         if self._regimes is None:
@@ -459,6 +509,7 @@ class Service:
         events = [ev for ev in [*doc["events"], *ledger.events] if ev.get("incident") not in settled]
         self._save_cache({**doc, "encoded": True,
                           "head": [state.head_seq, state.head_hash],
+                          "recorded_max": tu.rfc3339(state.recorded_max),
                           "event_count": doc["event_count"] + len(ledger.events),
                           "incidents": [[ident, number] for ident, number in state.numbers.items()],
                           "events": events}, digest, size)
@@ -512,6 +563,13 @@ class Service:
                     except UnicodeEncodeError:
                         raise InputError(f"{key.replace('_', '-')}: not valid UTF-8 text; accepted: text in "
                                          "UTF-8 (check the terminal's encoding)") from None
+        if _later_than(state, self.now):  # issue 12: the record is append-only in time
+            tz = state.profile.timezone
+            raise StateError(f"--now {tu.display(self.now, tz)} is before the last recorded event (recorded "
+                             f"{tu.display(state.recorded_max, tz)}): the record is append-only in time, so a "
+                             "change cannot be recorded in its past; accepted: a --now at or after "
+                             f"{tu.display(state.recorded_max, tz)} (the default, the clock), with --at for "
+                             "the time it happened")
         sealed = ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
                                 "incident": incident, "data": data})
         state.apply(sealed)  # the fold, one event further
@@ -874,6 +932,17 @@ class Service:
             return view
 
         return self._write(change)
+
+
+def as_of(events: list[dict], now: datetime) -> tuple[list[dict], int]:
+    """The events recorded at or before `now`, and how many were left out (issue 12)."""
+    kept = [ev for ev in events if tu.parse_instant(ev["recorded_at"]) <= now]
+    return kept, len(events) - len(kept)
+
+
+def _later_than(state: State, now: datetime) -> bool:
+    """The state holds an event recorded after `now` (or cannot say: then the whole read decides)."""
+    return state.recorded_max is None or state.recorded_max > now
 
 
 def _stored(value, profile: Profile):

@@ -445,3 +445,104 @@ def test_latest_arguable_date_names_alsace_moselle_when_it_differs(tmp_path):
     [choice] = [c for c in final["conservative_choices"] if "could be read to allow up to" in c]
     assert "up to 2027-03-26 23:59 local time" in choice
     assert "in Alsace-Moselle, with its extra holidays, 2027-03-30 23:59" in choice
+
+
+# --- 3. `--now` in the past is "as of" (SPEC §4) ---------------------------------------------------------
+
+@pytest.fixture
+def history(tmp_path):
+    """Init 28 Mar 09:00; open 10:30 (aware 10:00); the early warning recorded 29 Mar 09:00 as filed
+    at 08:00; the notification recorded 30 Mar 10:00 as filed 30 Mar 09:00; a request recorded
+    30 Mar 12:00."""
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, "2026-03-28T09:00+01:00", "init", "--name", "CHU", "--category", "essential", "--regime", "nis2"))
+    ok(cli(ledger, "2026-03-28T10:30+01:00", "open", "Ransomware", "--aware", "2026-03-28T10:00+01:00"))
+    ok(cli(ledger, "2026-03-29T09:00+02:00", "submit", INC, "nis2.early_warning", "--at", "2026-03-29T08:00+02:00"))
+    ok(cli(ledger, "2026-03-30T10:00+02:00", "submit", INC, "nis2.notification", "--at", "2026-03-30T09:00+02:00"))
+    ok(cli(ledger, "2026-03-30T12:00+02:00", "request", INC, "--due", "2026-04-03T12:00+02:00",
+           "--at", "2026-03-30T11:00+02:00"))
+    return ledger
+
+
+def states(data: dict) -> dict:
+    return {o["stage"]: o["state"] for o in data["obligations"]}
+
+
+def test_status_as_of_a_past_now_leaves_out_what_was_recorded_later(history):
+    """SPEC §4: `--now` in the past shows the record as it stood then; the output says how much was
+    left out. NIS 2 Art. 23(4)(a): the early warning recorded at 09:00 was not filed as of 08:30."""
+    result = ok(cli(history, "2026-03-29T08:30+02:00", "status", "--json"))
+    [data] = json.loads(result.stdout)  # stdout is still only JSON
+    assert states(data)["nis2.early_warning"] == "pending"
+    assert states(data)["nis2.intermediate"] == "not_applicable"
+    assert "3 event(s) recorded after it left out" in result.stderr
+    # after its recording, the filing counts at its own --at (08:00), earlier than its recording
+    result = ok(cli(history, "2026-03-29T09:30+02:00", "show", INC, "--json"))
+    data = json.loads(result.stdout)
+    assert states(data)["nis2.early_warning"] == "met"
+    assert obligation(data, "nis2.early_warning")["submitted_at"] == "2026-03-29T08:00:00+02:00"
+    assert [f["stage"] for f in data["filings"]] == ["nis2.early_warning"]
+    assert "2 event(s) recorded after it left out" in result.stderr
+    # between the notification and the request: the notification is met, no request yet
+    result = ok(cli(history, "2026-03-30T11:30+02:00", "list", "--json"))
+    [data] = json.loads(result.stdout)
+    assert states(data)["nis2.notification"] == "met" and states(data)["nis2.intermediate"] == "not_applicable"
+    assert "1 event(s) recorded after it left out" in result.stderr
+    # at or after the last recording: nothing left out, nothing said
+    result = ok(cli(history, "2026-03-30T12:00+02:00", "status", "--json"))
+    [data] = json.loads(result.stdout)
+    assert states(data)["nis2.intermediate"] == "pending" and "left out" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["status"], ["show", INC], ["list"], ["explain", INC], ["check"], ["export", "--format", "json"],
+    ["export", "--format", "csv"], ["export", "--format", "ics"], ["draft", INC, "nis2.notification"],
+    ["status", "--json"], ["explain", INC, "--json"],
+])
+def test_every_view_is_as_of_and_says_so(history, args):
+    """SPEC §4: every view (status, show, list, explain, check, export, draft) at T is the record at T."""
+    result = cli(history, "2026-03-29T08:30+02:00", *args)
+    assert result.exit_code in (0, 1, 2), result.stderr  # check exits 1/2 for what is due
+    assert "note: as of 2026-03-29 08:30 +02:00: 3 event(s) recorded after it left out" in result.stderr
+    out = result.stdout
+    if args[0] == "export" and args[2] == "json":
+        data = json.loads(out)
+        text = json.dumps(data)
+        assert "nis2.early_warning" in text and "2026-03-29T08:00:00+02:00" not in text
+    if args[0] == "explain":
+        assert "filed: 2026-03-29" not in out and '"submitted_at": "2026-03-29' not in out
+
+
+def test_check_as_of_reports_the_early_warning_still_due(history):
+    """Art. 23(4)(a): at 08:30 on 29 Mar (due 11:00), as the record stood, the early warning is due
+    within the window; an hour after its recording it is not."""
+    before = cli(history, "2026-03-29T08:30+02:00", "check", "--format", "json")
+    assert before.exit_code == 1
+    assert any(json.loads(line)["stage"] == "nis2.early_warning" for line in before.stdout.splitlines())
+    after = cli(history, "2026-03-29T10:00+02:00", "check", "--format", "json")
+    assert all(json.loads(line)["stage"] != "nis2.early_warning" for line in after.stdout.splitlines())
+
+
+def test_a_write_in_the_records_past_is_refused(history):
+    """The record is append-only in time: a change recorded with a --now before the last recorded
+    event is refused (exit 5), the ledger unchanged; --at says when it happened."""
+    before = history.read_bytes()
+    result = cli(history, "2026-03-30T11:00+02:00", "handled", INC, "--at", "2026-03-30T10:00+02:00")
+    error = one_line_error(result, 5)
+    assert "is before the last recorded event (recorded 2026-03-30 12:00 +02:00)" in error
+    assert "append-only in time" in error and history.read_bytes() == before
+    ok(cli(history, "2026-03-30T12:00+02:00", "handled", INC, "--at", "2026-03-30T10:00+02:00"))
+
+
+def test_a_now_before_the_ledger_was_created_is_refused(history):
+    result = cli(history, "2026-03-28T08:00+01:00", "status")
+    assert "is before the ledger was created" in one_line_error(result, 2)
+
+
+def test_as_of_through_the_read_cache(history):
+    """The read cache (issue 8) is bypassed when `now` is before the last recording: same answer
+    twice (the second read finds the cache written by the first)."""
+    for _ in range(2):
+        result = ok(cli(history, "2026-03-29T08:30+02:00", "status", "--json"))
+        assert states(json.loads(result.stdout)[0])["nis2.early_warning"] == "pending"
+    assert history.with_name(history.name + ".cache").exists()
