@@ -324,7 +324,8 @@ class Service:
     # it is. Every read goes through here when the ledger holds an event recorded after `now` (known
     # from `State.recorded_max`, which the read cache keeps too): the whole ledger is then read and
     # verified, and the events up to `now` folded, bypassing the cache and the streamed walk. A write
-    # with such a `now` is refused (`_event`): the record is append-only in time.
+    # for an incident with a `now` before that incident's last recorded event is refused (`_event`):
+    # each incident's record is append-only in time, so what a view keeps of it is always a prefix.
 
     def _as_of_needed(self) -> bool:
         if self._cached:
@@ -345,7 +346,8 @@ class Service:
                              + "; accepted: a time at or after it")
         state = self._bind(fold(kept))
         past = Ledger(profile=state.profile.model_dump(), events=kept, schema_version=ledger.schema_version)
-        if self.left_out and self.notify is not None:
+        if self.left_out and self.notify is not None and self.left_out != getattr(self, "_told", None):
+            self._told = self.left_out  # once, not at every redraw of `status --watch`
             self.notify(f"as of {tu.display(self.now, tz)}: {self.left_out} event(s) recorded after it "
                         f"left out (the record then ended at seq {past.head.split(':')[0]}; it now ends at seq "
                         f"{ledger.head.split(':')[0]})")
@@ -563,13 +565,16 @@ class Service:
                     except UnicodeEncodeError:
                         raise InputError(f"{key.replace('_', '-')}: not valid UTF-8 text; accepted: text in "
                                          "UTF-8 (check the terminal's encoding)") from None
-        if _later_than(state, self.now):  # issue 12: the record is append-only in time
-            tz = state.profile.timezone
-            raise StateError(f"--now {tu.display(self.now, tz)} is before the last recorded event (recorded "
-                             f"{tu.display(state.recorded_max, tz)}): the record is append-only in time, so a "
-                             "change cannot be recorded in its past; accepted: a --now at or after "
-                             f"{tu.display(state.recorded_max, tz)} (the default, the clock), with --at for "
-                             "the time it happened")
+        if incident is not None and type_ != "opened":  # issue 12: an incident's record is append-only in time
+            inc = state.incident(incident)
+            latest = max((entry.recorded_at for entry in inc.timeline), default=None)
+            if latest is not None and self.now < latest:
+                tz = state.profile.timezone
+                raise StateError(f"--now {tu.display(self.now, tz)} is before the last recorded event of {inc.id} "
+                                 f"(recorded {tu.display(latest, tz)}): its record is append-only in time, so a "
+                                 "change cannot be recorded in its past; accepted: a --now at or after "
+                                 f"{tu.display(latest, tz)} (the default, the clock), with --at for the time it "
+                                 "happened")
         sealed = ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
                                 "incident": incident, "data": data})
         state.apply(sealed)  # the fold, one event further

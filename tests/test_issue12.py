@@ -529,7 +529,7 @@ def test_a_write_in_the_records_past_is_refused(history):
     before = history.read_bytes()
     result = cli(history, "2026-03-30T11:00+02:00", "handled", INC, "--at", "2026-03-30T10:00+02:00")
     error = one_line_error(result, 5)
-    assert "is before the last recorded event (recorded 2026-03-30 12:00 +02:00)" in error
+    assert "is before the last recorded event of INC-2026-001 (recorded 2026-03-30 12:00 +02:00)" in error
     assert "append-only in time" in error and history.read_bytes() == before
     ok(cli(history, "2026-03-30T12:00+02:00", "handled", INC, "--at", "2026-03-30T10:00+02:00"))
 
