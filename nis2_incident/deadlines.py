@@ -85,6 +85,11 @@ def _fact_words(cond: dict, obj, kind: str) -> list[str]:
 
 def _state(due: datetime | None, filing: Filing | None, now: datetime) -> str:
     if filing is not None:
+        # Issue 12: the state follows the facts as they stand (an aware-at amended after the filing
+        # moves the due time, and the filing is judged against it); the record keeps what was judged
+        # at filing (`filing.due`, `filing.late`), shown beside it by `show` and `explain`.
+        if due is not None:
+            return "late" if filing.at > due else "met"
         return "late" if filing.late else "met"
     if due is not None and now > due:
         return "overdue"

@@ -851,16 +851,20 @@ class _Replay:
                                                          channel=a.channel, late_reason=a.late_reason,
                                                          force=a.force),
                                  at_loc=loc + ("at",))
-            filing = outcome.value.incident.filings[-1]
+            last = outcome.value.incident.timeline[-1].seq
+            filing = next((f for f in outcome.value.incident.filings if f.seq == last), None)
             sent = ", ".join(x for x in (a.channel, f"ref. {a.reference}" if a.reference else None) if x)
-            if filing.due is None:
+            if filing is None:  # the reasons for the delay of a filing an update made late (issue 12)
+                filing = next(f for f in outcome.value.incident.filings if f.reason_seq == last)
+                verdict, status = f"reasons for the delay of the filing at {self.show(filing.at)} recorded", None
+            elif filing.due is None:
                 verdict, status = "filed", "ok"
             elif filing.late:
                 verdict, status = f"LATE: due {self.show(filing.due)}", "late"
             else:
                 verdict, status = f"on time (due {self.show(filing.due)})", "ok"
             text = f"submit {stage}" + (f" ({sent})" if sent else "") + f" — {verdict}"
-            if filing.late and a.late_reason:
+            if filing.late and a.late_reason and filing.reason_seq is None:
                 text += f"; reason: {a.late_reason}"
         elif isinstance(a, RequestAction):
             stage, _ = self._stage(a.stage, loc + ("stage",))

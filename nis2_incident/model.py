@@ -61,9 +61,10 @@ class Filing:
     reference: str | None = None
     channel: str | None = None
     late_reason: str | None = None
-    due: datetime | None = None  # the due instant when it was filed (lateness is frozen at filing)
+    due: datetime | None = None  # the due instant when it was filed (what was judged then; issue 12)
     late: bool = False
     draft_sha256: str | None = None  # SHA-256 of the text that was filed (`submit --draft FILE`)
+    reason_seq: int | None = None  # the event that recorded `late_reason` after the filing (issue 12)
 
 
 @dataclass(slots=True)
@@ -295,6 +296,15 @@ class State:
             for k, v in data.items():
                 setattr(inc, k, decode_fact(k, v, seq))
             inc.timeline.append(TimelineEntry(seq, kind, recorded, None, "amended: " + ", ".join(sorted(data))))
+        elif kind == "filed" and "reason_for" in data:
+            # the reasons for the delay of an earlier filing, recorded once it became late (issue 12:
+            # an amended aware-at); the filing itself is unchanged
+            target = next((f for f in inc.filings if f.seq == data["reason_for"]), None)
+            if target is None or not isinstance(data.get("late_reason"), str):
+                raise LedgerError(f"event seq {seq}: reason_for names no filing of {inc.id} or has no late_reason")
+            target.late_reason, target.reason_seq = data["late_reason"], seq
+            inc.timeline.append(TimelineEntry(seq, kind, recorded, target.at,
+                                              f"reasons for the delay of {target.stage} recorded"))
         elif kind == "filed":
             filing = Filing(
                 seq=seq,

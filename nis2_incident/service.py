@@ -763,7 +763,11 @@ class Service:
                     early = [f.stage for f in inc.filings if f.at < new_aware]
                     if early:
                         warnings.append(f"filings recorded before the new aware-at: {', '.join(early)}")
+                before = deadlines.compute(inc, state.profile, self.regimes, self.now) if inc.filings else []
                 self._event(ledger, state, "amended", changed, inc.id)
+                if before:
+                    after = deadlines.compute(state.incident(inc.id), state.profile, self.regimes, self.now)
+                    warnings.extend(self._restated(before, after, state.profile.timezone, inc.id))
             else:
                 warnings.append("no change: every value given is already recorded; nothing was written")
             return self.view(state, state.incident(inc.id))
@@ -854,6 +858,16 @@ class Service:
             if inc.closed_at is not None and not force:
                 raise StateError(f"{inc.id} was closed at {tu.display(inc.closed_at, tz)}; a filing on a closed "
                                  "incident needs --force (accepted: the same command with --force)")
+            owed = self._reason_owed(inc, name, state.profile) if late_reason and not (
+                reference or channel or draft_sha256) else None
+            if owed is not None:  # the reasons for the delay of a filing made late by an amendment
+                f = owed.filing
+                warnings.append(f"recorded as the reasons for the delay of {name} filed {tu.display(f.at, tz)} "
+                                f"(late against the facts as they stand: due {tu.display(owed.due, tz)}); "
+                                "not a new filing")
+                self._event(ledger, state, "filed", {"stage": name, "at": self._stamp(f.at, state.profile),
+                                                     "late_reason": late_reason, "reason_for": f.seq}, inc.id)
+                return self.view(state, state.incident(inc.id))
             # Lateness is judged at filing against the due time computed at the filing instant (and
             # recorded with it); the obligation's state then follows the facts as they stand.
             obligations = deadlines.compute(inc, state.profile, self.regimes, when)
@@ -885,6 +899,33 @@ class Service:
             return self.view(state, state.incident(inc.id))
 
         return self._write(change)
+
+    def _reason_owed(self, inc: Incident, name: str, profile) -> Obligation | None:
+        """The obligation of stage `name` whose filing is late under the facts as they stand and has no
+        recorded reason for the delay (issue 12), or None."""
+        return next((o for o in deadlines.compute(inc, profile, self.regimes, self.now)
+                     if o.stage == name and o.state == "late" and o.filing is not None
+                     and not o.filing.late_reason), None)
+
+    def _restated(self, before: list[Obligation], after: list[Obligation], tz: str, ident: str) -> list[str]:
+        """A warning for each filing whose state an amendment changes (issue 12), naming it."""
+        was = {(o.stage, o.instance): o for o in before if o.filing is not None}
+        out = []
+        for ob in after:
+            old = was.get((ob.stage, ob.instance))
+            if ob.filing is None or old is None or old.state == ob.state or "not_applicable" in (old.state, ob.state):
+                continue
+            f = ob.filing
+            judged = "late" if f.late else "on time"
+            then = f" (due then {tu.display(f.due, tz)})" if f.due else ""
+            due = f"due {tu.display(ob.due, tz)}" if ob.due else "no due time"
+            text = (f"{ob.stage} filed {tu.display(f.at, tz)} is now {ob.state} ({due} under the amended facts; "
+                    f"it was {old.state} before them); the record keeps what was judged at filing: {judged}{then}")
+            if ob.state == "late" and ob.late_reason_required and not f.late_reason:
+                text += (f"; {ob.article} requires the reasons for the delay: record them with "
+                         f"`submit {ident} {ob.stage} --late-reason TEXT`")
+            out.append(text)
+        return out
 
     def request(self, ident: str, due: str, at: str | None = None, stage: str = "nis2.intermediate") -> Outcome:
         def change(ledger: Ledger, state: State, warnings: list[str]):

@@ -31,7 +31,7 @@ OBLIGATION_KEYS = OBLIGATION_CONTRACT | {"target", "recipient_channel",
     "late_reason", "note", "instance",
 }
 SHOW_EXTRA = {"filings", "requests", "timeline"}
-FILING_KEYS = {"seq", "stage", "at", "reference", "channel", "late_reason", "due", "late", "draft_sha256"}
+FILING_KEYS = {"seq", "stage", "at", "reference", "channel", "late_reason", "due", "late", "draft_sha256", "late_now"}
 REQUEST_KEYS = {"seq", "stage", "at", "due"}
 TIMELINE_KEYS = {"seq", "type", "recorded_at", "at", "text"}
 EXPLAIN_KEYS = {"id", "timezone", "obligations"}

@@ -546,3 +546,103 @@ def test_as_of_through_the_read_cache(history):
         result = ok(cli(history, "2026-03-29T08:30+02:00", "status", "--json"))
         assert states(json.loads(result.stdout)[0])["nis2.early_warning"] == "pending"
     assert history.with_name(history.name + ".cache").exists()
+
+
+# --- 4. moving aware-at after a filing (NIS 2 Art. 23(4)(a), GDPR Art. 33(1)) ----------------------------
+
+def _moved(tmp_path, regimes, facts, stage, filed_h, new_aware_h, late_reason=None):
+    ledger = tmp_path / "ledger.toml"
+    regime_flags = [f for r in regimes for f in ("--regime", r)]
+    ok(cli(ledger, iso(-1), "init", "--name", "CHU", "--category", "essential", *regime_flags))
+    ok(cli(ledger, iso(0), "open", "Ransomware", "--aware", iso(0), *fact_flags(facts)))
+    args = ["--late-reason", late_reason] if late_reason else []
+    ok(cli(ledger, iso(filed_h), "submit", INC, stage, "--at", iso(filed_h), *args))
+    amended = ok(cli(ledger, iso(filed_h + 5), "update", INC, "--aware", iso(new_aware_h)))
+    return ledger, amended
+
+
+def test_an_earlier_aware_at_makes_a_filing_late_and_the_record_keeps_the_first_judgement(tmp_path):
+    """NIS 2 Art. 23(4)(a): the early warning filed 23 h after the first aware-at; aware-at amended
+    2 h earlier, the due time is 22 h after it, before the filing: it is late now, and the record
+    still says it was on time against the aware-at recorded then."""
+    ledger, amended = _moved(tmp_path, ["nis2"], {}, "nis2.early_warning", 23, -2)
+    warning = " ".join(amended.stderr.split())
+    assert "nis2.early_warning filed 2026-03-29 10:00 +02:00 is now late (due 2026-03-29 09:00 +02:00" in warning
+    assert "it was met before them" in warning and "judged at filing: on time (due then 2026-03-29 11:00" in warning
+    data = json.loads(ok(cli(ledger, iso(30), "show", INC, "--json")).stdout)
+    assert obligation(data, "nis2.early_warning")["state"] == "late"
+    [filing] = data["filings"]
+    assert (filing["late"], filing["late_now"], filing["due"]) == (False, True, "2026-03-29T11:00:00+02:00")
+    wide = runner.invoke(app, ["show", INC, "--ledger", str(ledger), "--now", iso(30)], env={"COLUMNS": "400"},
+                         catch_exceptions=False)
+    shown = " ".join(ok(wide).stdout.split())
+    assert "yes at filing, against the aware-at recorded then; now late (due 2026-03-29 09:00 +02:00)" in shown
+    explained = " ".join(ok(cli(ledger, iso(30), "explain", INC, "nis2.early_warning")).stdout.split())
+    assert "on time at filing, against the aware-at recorded then; now late against the facts as they stand" \
+        in explained
+
+
+def test_a_later_aware_at_makes_a_late_filing_on_time(tmp_path):
+    """NIS 2 Art. 23(4)(a), the other direction: filed 25 h after the first aware-at (late); aware-at
+    amended 2 h later, the due time moves after the filing: met now, late as judged at filing."""
+    ledger, amended = _moved(tmp_path, ["nis2"], {}, "nis2.early_warning", 25, 2)
+    assert "nis2.early_warning filed 2026-03-29 12:00 +02:00 is now met" in " ".join(amended.stderr.split())
+    data = json.loads(ok(cli(ledger, iso(31), "show", INC, "--json")).stdout)
+    assert obligation(data, "nis2.early_warning")["state"] == "met"
+    [filing] = data["filings"]
+    assert (filing["late"], filing["late_now"]) == (True, False)
+
+
+def test_a_filing_made_late_by_an_amendment_needs_its_reasons_where_the_law_asks(tmp_path):
+    """GDPR Art. 33(1): a notification after 72 h gives the reasons for the delay. The amendment says
+    so; `submit --late-reason` then records them for that filing (not a new filing)."""
+    ledger, amended = _moved(tmp_path, NIS2_GDPR, PD, "gdpr.notification", 70, -5)
+    warning = " ".join(amended.stderr.split())
+    assert "gdpr.notification filed" in warning and "is now late" in warning
+    assert f"requires the reasons for the delay: record them with `submit {INC} gdpr.notification --late-reason TEXT`" \
+        in warning
+    before = json.loads(ok(cli(ledger, iso(80), "show", INC, "--json")).stdout)
+    assert obligation(before, "gdpr.notification")["late_reason"] is None
+    result = ok(cli(ledger, iso(80), "submit", INC, "gdpr.notification", "--late-reason", "aware-at corrected"))
+    assert "recorded the reasons for the delay of gdpr.notification" in result.stderr
+    data = json.loads(ok(cli(ledger, iso(80), "show", INC, "--json")).stdout)
+    assert [f["stage"] for f in data["filings"]] == ["gdpr.notification"]  # one filing, with its reasons
+    assert data["filings"][0]["late_reason"] == "aware-at corrected"
+    ob = obligation(data, "gdpr.notification")
+    assert (ob["state"], ob["late_reason"], ob["submitted_at"]) == ("late", "aware-at corrected", iso(70))
+    assert "ok" in ok(runner.invoke(app, ["verify", "--ledger", str(ledger)], catch_exceptions=False)).stdout
+
+
+AMENDED = """
+[[actions]]
+do = "update"
+at = "T+{at}h"
+aware_at = "T{new:+d}h"
+"""
+
+
+@pytest.mark.parametrize(("filed", "new", "state"), [(23, -2, "late"), (25, 2, "met")])
+def test_an_amended_aware_at_through_an_exercise(tmp_path, filed, new, state):
+    """NIS 2 Art. 23(4)(a) in an exercise: the same two directions; the update's note names the filing."""
+    actions = [(filed, "submit", {"stage": "nis2.early_warning"})]
+    extra = AMENDED.format(at=filed + 5, new=new) + \
+        f'\n[[expect]]\nat = "T+{filed + 6}h"\nobligations = {{ "nis2.early_warning" = "{state}" }}\n'
+    path, replay = run_exercise(tmp_path, ["nis2"], {}, actions, extra)
+    assert replay.exit_code == 0, replay.stdout + replay.stderr
+    assert f"nis2.early_warning filed" in replay.stderr and f"is now {state}" in replay.stderr
+    wrong = "met" if state == "late" else "late"
+    path.write_text(path.read_text().replace(f'= "{state}" }}', f'= "{wrong}" }}'), encoding="utf-8")
+    assert runner.invoke(app, ["exercise", "check", str(path)], catch_exceptions=False).exit_code == 1
+
+
+def test_late_reasons_after_an_amendment_through_an_exercise(tmp_path):
+    """GDPR Art. 33(1) in an exercise: after the update makes the CNIL notification late, a `submit`
+    with `late_reason` records the reasons; the end then accepts the stated `late`."""
+    actions = [(70, "submit", {"stage": "gdpr.notification"})]
+    extra = AMENDED.format(at=75, new=-5) + \
+        '\n[[actions]]\ndo = "submit"\nat = "T+76h"\nstage = "gdpr.notification"\nlate_reason = "aware-at corrected"\n' \
+        '\n[[expect]]\nat = "T+77h"\nobligations = { "gdpr.notification" = "late" }\n'
+    path, replay = run_exercise(tmp_path, ["gdpr"], PD, actions, extra)
+    assert replay.exit_code == 0, replay.stdout + replay.stderr
+    timeline = runner.invoke(app, ["exercise", "timeline", str(path)], catch_exceptions=False).stdout
+    assert "reasons for the delay of the filing at T+2d22h (2026-03-31 09:00 +02:00) recorded" in " ".join(timeline.split())

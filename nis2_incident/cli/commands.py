@@ -308,8 +308,14 @@ def submit_cmd(
     outcome = service.submit(ident, stage, at=at, reference=reference, channel=channel, late_reason=late_reason,
                              draft_sha256=digest, force=force)
     view = outcome.value
-    filed = view.incident.filings[-1]
+    last = view.incident.timeline[-1].seq
+    filed = next((f for f in view.incident.filings if f.seq == last), None)
     _print_incident(view, service, json_out)
+    if filed is None:  # the reasons for the delay of an earlier filing (issue 12)
+        owed = next(f for f in view.incident.filings if f.reason_seq == last)
+        _report_write(outcome, f"recorded the reasons for the delay of {owed.stage} for {view.incident.id}, "
+                               f"filed {tu.display(owed.at, view.profile.timezone)}")
+        return
     verdict = "late" if filed.late else "on time"
     _report_write(outcome, f"recorded {filed.stage} for {view.incident.id}, filed "
                            f"{tu.display(filed.at, view.profile.timezone)} ({verdict})"
