@@ -651,6 +651,10 @@ _CLI_WORDS = (("--late-reason TEXT", 'late_reason = "..."'), ("--late-reason", "
 
 def _file_words(message: str) -> str:
     """The service speaks in command options; an exercise file has keys."""
+    import re
+
+    message = re.sub(r"`submit \S+ (\S+) --late-reason TEXT`", r'a `submit` action of \1 with late_reason = "..."',
+                     message)
     for option, key in _CLI_WORDS:
         message = message.replace(option, key)
     return message.replace("the same command with", "the same action with")

@@ -644,5 +644,6 @@ def test_late_reasons_after_an_amendment_through_an_exercise(tmp_path):
         '\n[[expect]]\nat = "T+77h"\nobligations = { "gdpr.notification" = "late" }\n'
     path, replay = run_exercise(tmp_path, ["gdpr"], PD, actions, extra)
     assert replay.exit_code == 0, replay.stdout + replay.stderr
+    assert 'record them with a `submit` action of gdpr.notification with late_reason = "..."' in replay.stderr
     timeline = runner.invoke(app, ["exercise", "timeline", str(path)], catch_exceptions=False).stdout
     assert "reasons for the delay of the filing at T+2d22h (2026-03-31 09:00 +02:00) recorded" in " ".join(timeline.split())
