@@ -855,19 +855,19 @@ class Service:
             name = self.resolve_stage(stage, state.profile)
             tz = state.profile.timezone
             when = self._parse_time(at or "now", state.profile, "--at")
-            if inc.closed_at is not None and not force:
-                raise StateError(f"{inc.id} was closed at {tu.display(inc.closed_at, tz)}; a filing on a closed "
-                                 "incident needs --force (accepted: the same command with --force)")
             owed = self._reason_owed(inc, name, state.profile) if late_reason and not (
                 reference or channel or draft_sha256) else None
             if owed is not None:  # the reasons for the delay of a filing made late by an amendment
-                f = owed.filing
+                f = owed.filing   # (not a filing: also on a closed incident, for the audit trail)
                 warnings.append(f"recorded as the reasons for the delay of {name} filed {tu.display(f.at, tz)} "
                                 f"(late against the facts as they stand: due {tu.display(owed.due, tz)}); "
                                 "not a new filing")
                 self._event(ledger, state, "filed", {"stage": name, "at": self._stamp(f.at, state.profile),
                                                      "late_reason": late_reason, "reason_for": f.seq}, inc.id)
                 return self.view(state, state.incident(inc.id))
+            if inc.closed_at is not None and not force:
+                raise StateError(f"{inc.id} was closed at {tu.display(inc.closed_at, tz)}; a filing on a closed "
+                                 "incident needs --force (accepted: the same command with --force)")
             # Lateness is judged at filing against the due time computed at the filing instant (and
             # recorded with it); the obligation's state then follows the facts as they stand.
             obligations = deadlines.compute(inc, state.profile, self.regimes, when)
@@ -920,7 +920,7 @@ class Service:
             then = f" (due then {tu.display(f.due, tz)})" if f.due else ""
             due = f"due {tu.display(ob.due, tz)}" if ob.due else "no due time"
             text = (f"{ob.stage} filed {tu.display(f.at, tz)} is now {ob.state} ({due} under the amended facts; "
-                    f"it was {old.state} before them); the record keeps what was judged at filing: {judged}{then}")
+                    f"it was {old.state} before the amendment); the record keeps what was judged at filing: {judged}{then}")
             if ob.state == "late" and ob.late_reason_required and not f.late_reason:
                 text += (f"; {ob.article} requires the reasons for the delay: record them with "
                          f"`submit {ident} {ob.stage} --late-reason TEXT`")

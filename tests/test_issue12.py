@@ -266,7 +266,8 @@ def test_ambiguous_and_not_enabled_stage_name_the_candidates(tmp_path):
 
 
 def test_closed_incident_needs_force(tmp_path):
-    """Issue 16: a filing on a closed incident is refused without --force (exit 5), recorded with it."""
+    """SPEC §8, issue 16: a filing on a closed incident is refused without --force (exit 5: refused by
+    the record's state), recorded with it."""
     actions = [*NOTIFIED, (50, "close", {}), (300, "submit", {"stage": "nis2.final"})]
     result, before, after = run_cli(tmp_path, ["nis2"], {}, actions)
     error = one_line_error(result, 5)
@@ -373,6 +374,15 @@ def test_final_report_landing_in_the_spring_gap_is_the_moment_of_the_change(tmp_
     assert any("spring clock-change gap" in c for c in final["conservative_choices"])
     text = ok(cli(tmp_path / "ledger.toml", "2027-03-01T12:00+01:00", "explain", "1", "nis2.final")).stdout
     assert "does not exist in Europe/Paris" in " ".join(text.split())
+
+
+def test_final_report_landing_on_the_repeated_autumn_hour_is_its_first_occurrence(tmp_path):
+    """NIS 2 Art. 23(4)(d): notification filed 25 Sep 2026 02:30 +02:00; one month later is 25 Oct
+    02:30, which happens twice in Paris: the first occurrence, +02:00 (the earlier reading), explained."""
+    final = _final_explained(tmp_path, "2026-09-24T20:00+02:00", "2026-09-25T02:30+02:00", "2026-09-26T12:00+02:00")
+    assert final["due"] == "2026-10-25T02:30:00+02:00"
+    assert "2026-10-25 02:30 happens twice in Europe/Paris (the clocks go back that night): the first occurrence " \
+           "is used, 2026-10-25 02:30 +02:00" in " ".join(final["steps"])
 
 
 def test_final_report_in_the_gap_through_an_exercise(tmp_path):
@@ -535,12 +545,13 @@ def test_a_write_in_the_records_past_is_refused(history):
 
 
 def test_a_now_before_the_ledger_was_created_is_refused(history):
+    """SPEC §4 and §8: as of a time before the ledger existed there is no record to show; refused."""
     result = cli(history, "2026-03-28T08:00+01:00", "status")
     assert "is before the ledger was created" in one_line_error(result, 2)
 
 
 def test_as_of_through_the_read_cache(history):
-    """The read cache (issue 8) is bypassed when `now` is before the last recording: same answer
+    """SPEC §4, §6: the read cache is bypassed when `now` is before the last recording: same answer
     twice (the second read finds the cache written by the first)."""
     for _ in range(2):
         result = ok(cli(history, "2026-03-29T08:30+02:00", "status", "--json"))
@@ -568,7 +579,7 @@ def test_an_earlier_aware_at_makes_a_filing_late_and_the_record_keeps_the_first_
     ledger, amended = _moved(tmp_path, ["nis2"], {}, "nis2.early_warning", 23, -2)
     warning = " ".join(amended.stderr.split())
     assert "nis2.early_warning filed 2026-03-29 10:00 +02:00 is now late (due 2026-03-29 09:00 +02:00" in warning
-    assert "it was met before them" in warning and "judged at filing: on time (due then 2026-03-29 11:00" in warning
+    assert "it was met before the amendment" in warning and "judged at filing: on time (due then 2026-03-29 11:00" in warning
     data = json.loads(ok(cli(ledger, iso(30), "show", INC, "--json")).stdout)
     assert obligation(data, "nis2.early_warning")["state"] == "late"
     [filing] = data["filings"]
