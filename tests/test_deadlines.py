@@ -114,7 +114,7 @@ def test_final_report_counts_from_the_actual_filing(make_service, aware, filed, 
     assert obligations(svc, ident)["nis2.final"].due == iso(final_due)
 
 
-# --- states: pending -> overdue; filings met / late, frozen at filing (SPEC §2, DOMAIN §8.8) --------
+# --- states: pending -> overdue; filings met / late, judged at filing (SPEC §2, DOMAIN §8.8) --------
 
 def test_pending_until_the_due_instant_then_overdue(make_service):
     """Art. 23(4)(a): 'at most 24 h' - still in time at the due instant itself."""

@@ -588,6 +588,9 @@ def test_an_earlier_aware_at_makes_a_filing_late_and_the_record_keeps_the_first_
                          catch_exceptions=False)
     shown = " ".join(ok(wide).stdout.split())
     assert "yes at filing, against the aware-at recorded then; now late (due 2026-03-29 09:00 +02:00)" in shown
+    [ob] = json.loads(ok(cli(ledger, iso(30), "explain", INC, "nis2.early_warning", "--json")).stdout)["obligations"]
+    assert ob["state"] == "late"
+    assert ob["judged_at_filing"] == {"due": "2026-03-29T11:00:00+02:00", "late": False}
     explained = " ".join(ok(cli(ledger, iso(30), "explain", INC, "nis2.early_warning")).stdout.split())
     assert "on time at filing, against the aware-at recorded then; now late against the facts as they stand" \
         in explained

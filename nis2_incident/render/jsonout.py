@@ -104,6 +104,8 @@ def explanation(view: IncidentView, stage: str | None = None) -> dict:
         item = obligation(ob, tz)
         item["steps"] = list(ob.steps)
         item["conservative_choices"] = [str(c) for c in ob.choices]
+        f = ob.filing  # what was judged when it was filed (issue 12: `state` follows the facts as they stand)
+        item["judged_at_filing"] = {"due": tu.rfc3339(f.due, tz), "late": f.late} if f is not None else None
         out["obligations"].append(item)
     return out
 
