@@ -661,3 +661,55 @@ def test_late_reasons_after_an_amendment_through_an_exercise(tmp_path):
     assert 'record them with a `submit` action of gdpr.notification with late_reason = "..."' in replay.stderr
     timeline = runner.invoke(app, ["exercise", "timeline", str(path)], catch_exceptions=False).stdout
     assert "reasons for the delay of the filing at T+2d22h (2026-03-31 09:00 +02:00) recorded" in " ".join(timeline.split())
+
+
+REVIEW_REGIME = '''
+id = "review"
+name = "Post-incident review"
+law = "an entity's own rule, for the test"
+recipient = "the board"
+channel = "internal"
+language = "en"
+
+[applies]
+otherwise = "never"
+
+[[stages]]
+id = "report"
+title = "Post-incident review"
+title_fr = "Retour d'expérience"
+article = "internal rule 1"
+start = "handled"
+hours = 240
+content = ["what happened"]
+'''
+
+
+@pytest.mark.parametrize(("handled", "code"), [(None, 2), (10, 0)])
+def test_a_stage_whose_clock_starts_at_handled_at_both_ways(tmp_path, handled, code):
+    """SPEC §8: a regime file's `start = "handled"` stage cannot be filed before handling concluded;
+    the CLI and an exercise agree (a regime folder of the entity's own)."""
+    regimes = tmp_path / "regimes"
+    regimes.mkdir()
+    (regimes / "review.toml").write_text(REVIEW_REGIME, encoding="utf-8")
+    ledger = tmp_path / "ledger.toml"
+    ok(cli(ledger, iso(-1), "init", "--name", "CHU", "--category", "essential", "--regime", "nis2",
+           "--regime", "review", "--regimes-dir", str(regimes)))
+    ok(cli(ledger, iso(0), "open", "Ransomware", "--aware", iso(0)))
+    actions = [(handled, "handled", {})] if handled is not None else []
+    for hours, _, _ in actions:
+        ok(cli(ledger, iso(hours), "handled", INC, "--at", iso(hours)))
+    before = ledger.read_bytes()
+    result = cli(ledger, iso(20), "submit", INC, "review.report", "--at", iso(20))
+    text = exercise_text(["nis2", "review"], {}, [*actions, (20, "submit", {"stage": "review.report"})])
+    text = text.replace('regimes = ["nis2", "review"]', 'regimes = ["nis2", "review"]\nregimes_dir = "regimes"')
+    path = tmp_path / "drill.toml"
+    path.write_text(text, encoding="utf-8")
+    replay = runner.invoke(app, ["exercise", "check", str(path)], catch_exceptions=False)
+    if code:
+        assert "before its clock starts (handling concluded, not recorded by then)" in one_line_error(result, code)
+        assert ledger.read_bytes() == before
+        assert replay.exit_code == 3 and "actions[0].at: refused by nis2-incident" in replay.stderr
+    else:
+        ok(result)
+        assert replay.exit_code in (0, 1) and "INVALID" not in replay.stdout, replay.stdout + replay.stderr
