@@ -85,6 +85,11 @@ def _fact_words(cond: dict, obj, kind: str) -> list[str]:
 
 def _state(due: datetime | None, filing: Filing | None, now: datetime) -> str:
     if filing is not None:
+        # Issue 12: the state follows the facts as they stand (an aware-at amended after the filing
+        # moves the due time, and the filing is judged against it); the record keeps what was judged
+        # at filing (`filing.due`, `filing.late`), shown beside it by `show` and `explain`.
+        if due is not None:
+            return "late" if filing.at > due else "met"
         return "late" if filing.late else "met"
     if due is not None and now > due:
         return "overdue"
@@ -124,16 +129,81 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
             f"{tu.display(start, tz, True)} + {months} calendar month(s), same wall-clock time, "
             f"end-of-month clamped = {tu.display(due, tz, True)}"
         )
-        local = tu.to_local(due, tz)
-        extra = {5: 2, 6: 1}.get(local.weekday(), 0)
-        arguable = (local.replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=extra))
-        choices.append(
-            "No extension to the end of the day or past a weekend is applied (the conservative date); "
-            "Reg. 1182/71 Art. 3(2)(c) and 3(4) or CPC art. 641-642 could be read to allow up to "
-            f"{arguable:%Y-%m-%d %H:%M} local time (information only; DOMAIN §8.4)."
-        )
+        wall, kind = tu.month_wall(start, months, tz)
+        if kind == "gap":
+            steps.append(
+                f"{wall:%Y-%m-%d %H:%M} does not exist in {tz} (the clocks jump forward over it that night): "
+                f"the earlier reading is used, the first instant after the change, {tu.display(due, tz, True)}"
+            )
+            choices.append(
+                f"The wall-clock time {wall:%H:%M} falls in the spring clock-change gap; the moment the clocks "
+                f"change ({tu.display(due, tz, True)}) is used, not the same time read with the winter offset "
+                "(an hour later): the earlier of the two readings."
+            )
+        elif kind == "fold":
+            steps.append(
+                f"{wall:%Y-%m-%d %H:%M} happens twice in {tz} (the clocks go back that night): the first "
+                f"occurrence is used, {tu.display(due, tz, True)} (the earlier reading)"
+            )
+        choices.append(LatestArguable(tu.to_local(due, tz).date()))
         return due
     return None
+
+
+def next_working_day(day, subdivision: str | None = None):
+    """`day`, or the first day after it that is neither a Saturday, a Sunday nor a French public
+    holiday (the `holidays` package: the national list, or a subdivision's, e.g. "57" Moselle)."""
+    import holidays
+
+    years = range(day.year, day.year + 2)
+    off = holidays.country_holidays("FR", subdiv=subdivision, years=years)
+    while day.weekday() >= 5 or day in off:
+        day += timedelta(days=1)
+    return day
+
+
+class LatestArguable:
+    """The conservative choice that names the latest arguable date of a calendar-month period: the
+    end of the last day, extended past a Saturday, a Sunday or a French public holiday to the next
+    working day (Reg. 1182/71 Art. 3(2)(c) and 3(4); CPC art. 641-642). Information only: the
+    deadline shown is the conservative one. Its text is made when shown (`explain`), so `check` and
+    `status` never import the holidays package.
+
+    The national list of public holidays is used: Alsace-Moselle's extra days (Good Friday, 26 Dec)
+    and the overseas departments' (abolition of slavery) would only give a later date, which is
+    named when it differs for Alsace-Moselle."""
+
+    def __init__(self, day):
+        self.day = day  # the local date of the conservative due instant
+
+    def __str__(self) -> str:
+        import holidays
+
+        national = next_working_day(self.day)
+        moselle = next_working_day(self.day, "57")
+        skipped = [self.day + timedelta(days=n) for n in range((national - self.day).days)]
+        off = holidays.country_holidays("FR", years=range(self.day.year, self.day.year + 2))
+        why = [f"{d:%a %d %b} ({off.get(d)})" if d in off else f"{d:%a %d %b}" for d in skipped]
+        text = ("No extension to the end of the day or past a weekend or public holiday is applied (the "
+                "conservative date); Reg. 1182/71 Art. 3(2)(c) and 3(4) or CPC art. 641-642 could be read to "
+                f"allow up to {national:%Y-%m-%d} 23:59 local time")
+        if why:
+            text += f", the next working day after {', '.join(why)}"
+        text += " (information only; French national public holidays"
+        if moselle != national:
+            text += f"; in Alsace-Moselle, with its extra holidays, {moselle:%Y-%m-%d} 23:59"
+        else:
+            text += "; Alsace-Moselle's and the overseas departments' extra holidays are not counted"
+        return text + "; DOMAIN §8.4)."
+
+    def __repr__(self) -> str:
+        return f"LatestArguable({self.day!r})"
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __contains__(self, part: str) -> bool:
+        return part in str(self)
 
 
 def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: datetime) -> list[Obligation]:

@@ -74,3 +74,8 @@ class ExerciseError(Nis2IncidentError):
         where = ":".join(str(p) for p in (file, line) if p is not None)
         super().__init__(f"{where}: {message}" if where else message)
         self.reason, self.file, self.line, self.key = message, file, line, key
+
+
+class ClockNotStarted(InputError):
+    """A filing before its stage's clock starts (SPEC §8; issue 12): refused, exit 2. An exercise
+    reports it as invalid at the action's `at` (the time that is wrong)."""

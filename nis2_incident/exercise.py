@@ -157,6 +157,7 @@ class Submit(_Action):
     channel: str | None = Field(default=None, description="How it was sent (portal, e-mail, phone...).")
     reference: str | None = Field(default=None, description="The authority's reference.")
     late_reason: str | None = Field(default=None, description="Why it is late (required for a late GDPR notification).")
+    force: bool = Field(default=False, description="Record the filing even though the incident is closed, like `submit --force`.")
 
 
 class RequestAction(_Action):
@@ -644,11 +645,17 @@ _CLI_WORDS = (("--late-reason TEXT", 'late_reason = "..."'), ("--late-reason", "
               ("--not-significant", 'significance = "not_significant"'), ("--risk-rationale", "breach_risk_rationale"),
               ("--serious-rationale", "serious_rationale"), ("--rationale TEXT", "significance_rationale"),
               ("--no-risk", "breach_risk = false"), ("--not-serious", "serious = false"), ("--at ", "at "),
-              ("--due ", "due "), ("--high-risk", "high_risk = true"))
+              ("--due ", "due "), ("--no-high-risk", "high_risk = false"), ("--high-risk", "high_risk = true"),
+              ("--no-personal-data", "personal_data = false"), ("--personal-data", "personal_data = true"),
+              ("--risk ", "breach_risk = true "), ("--force", "force = true"))
 
 
 def _file_words(message: str) -> str:
     """The service speaks in command options; an exercise file has keys."""
+    import re
+
+    message = re.sub(r"`submit \S+ (\S+) --late-reason TEXT`", r'a `submit` action of \1 with late_reason = "..."',
+                     message)
     for option, key in _CLI_WORDS:
         message = message.replace(option, key)
     return message.replace("the same command with", "the same action with")
@@ -799,11 +806,15 @@ class _Replay:
                                                        "expect", "end"].index(e.kind)))
         return self.result
 
-    def _call(self, loc: tuple, fn):
+    def _call(self, loc: tuple, fn, at_loc: tuple | None = None):
+        from .errors import ClockNotStarted
+
         try:
             return fn()
         except ExerciseError:
             raise
+        except ClockNotStarted as exc:
+            raise self.src.error(at_loc or loc, f"refused by nis2-incident: {_file_words(exc.message)}") from None
         except Nis2IncidentError as exc:
             raise self.src.error(loc, f"refused by nis2-incident: {_file_words(exc.message)}") from None
 
@@ -844,19 +855,26 @@ class _Replay:
         svc.now = when
         if isinstance(a, Submit):
             stage, _ = self._stage(a.stage, loc + ("stage",))
-            self._clock_started(i, stage, when)
+            # a filing before its clock starts is refused by the service (the one rule, `Service.submit`):
+            # reported at the action's `at`, the time that is wrong
             outcome = self._call(loc, lambda: svc.submit(self.ident, stage, at=stamp, reference=a.reference,
-                                                         channel=a.channel, late_reason=a.late_reason))
-            filing = outcome.value.incident.filings[-1]
+                                                         channel=a.channel, late_reason=a.late_reason,
+                                                         force=a.force),
+                                 at_loc=loc + ("at",))
+            last = outcome.value.incident.timeline[-1].seq
+            filing = next((f for f in outcome.value.incident.filings if f.seq == last), None)
             sent = ", ".join(x for x in (a.channel, f"ref. {a.reference}" if a.reference else None) if x)
-            if filing.due is None:
+            if filing is None:  # the reasons for the delay of a filing an update made late (issue 12)
+                filing = next(f for f in outcome.value.incident.filings if f.reason_seq == last)
+                verdict, status = f"reasons for the delay of the filing at {self.show(filing.at)} recorded", None
+            elif filing.due is None:
                 verdict, status = "filed", "ok"
             elif filing.late:
                 verdict, status = f"LATE: due {self.show(filing.due)}", "late"
             else:
                 verdict, status = f"on time (due {self.show(filing.due)})", "ok"
             text = f"submit {stage}" + (f" ({sent})" if sent else "") + f" — {verdict}"
-            if filing.late and a.late_reason:
+            if filing.late and a.late_reason and filing.reason_seq is None:
                 text += f"; reason: {a.late_reason}"
         elif isinstance(a, RequestAction):
             stage, _ = self._stage(a.stage, loc + ("stage",))
@@ -883,31 +901,6 @@ class _Replay:
         if a.note:
             text += f" — {a.note}"
         self.event(when, "action", f"actions[{i}] {text}", status, line)
-
-    def _clock_started(self, i: int, stage: str, when: datetime) -> None:
-        """A filing before its clock starts is a mistake in the scenario, refused with the rule's words."""
-        state = self.svc.state()
-        inc = state.incident(self.ident)
-        regime_id, stage_id = stage.split(".", 1)
-        regimes = self.svc.regimes
-        in_force = getattr(regimes, "in_force", None)
-        regime = in_force(regime_id, inc.aware_at) if in_force else regimes.get(regime_id)
-        rule = regime.stage(stage_id) if regime else None
-        kind, _, ref = (rule.start if rule else "aware").partition(":")
-        loc = ("actions", i, "at")
-        if when < inc.aware_at:
-            raise self.src.error(loc, f"{stage} filed at {self.show(when)}, before its clock starts (aware_at "
-                                      f"{self.show(inc.aware_at)}); accepted: a time at or after aware_at")
-        if kind == "request" and not any(r.stage == stage and r.at <= when for r in inc.requests):
-            raise self.src.error(loc, f"{stage} filed at {self.show(when)}, before its clock starts: no request of "
-                                      f"the authority is recorded by then; accepted: a `request` action before it")
-        if kind == "filed" and not any(f.at <= when for f in inc.filings_of(f"{regime_id}.{ref}")):
-            raise self.src.error(loc, f"{stage} filed at {self.show(when)}, before its clock starts: its clock "
-                                      f"starts at the submission of {regime_id}.{ref}, not recorded by then; "
-                                      f"accepted: a `submit` of {regime_id}.{ref} before it")
-        if kind == "handled" and (inc.handled_at is None or inc.handled_at > when):
-            raise self.src.error(loc, f"{stage} filed at {self.show(when)}, before its clock starts (handling "
-                                      "concluded); accepted: a `handled` action before it")
 
     def _views(self, when: datetime):
         self.svc.now = when

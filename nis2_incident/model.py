@@ -61,9 +61,10 @@ class Filing:
     reference: str | None = None
     channel: str | None = None
     late_reason: str | None = None
-    due: datetime | None = None  # the due instant when it was filed (lateness is frozen at filing)
+    due: datetime | None = None  # the due instant when it was filed (what was judged then; issue 12)
     late: bool = False
     draft_sha256: str | None = None  # SHA-256 of the text that was filed (`submit --draft FILE`)
+    reason_seq: int | None = None  # the event that recorded `late_reason` after the filing (issue 12)
 
 
 @dataclass(slots=True)
@@ -156,23 +157,27 @@ class StoredProfile:
 class State:
     """The ledger folded: the current profile and every incident, in opening order.
 
-    `fold` gives a complete state. The read cache (`Service`, issue 8) gives a *partial* one: the
+    `fold` gives a complete state. A log's checkpoint (`Service`, issue 13) gives a *partial* one: the
     incidents that can still change with time are folded, and every incident's id and number is known
     (`index`). Asking a partial state for something it does not hold (`incidents`, all of them, or
     `incident()` of an incident that is settled) calls `load_all`, a full read of the same ledger, so
-    whoever needs everything gets everything: the cache changes the speed, never the result.
+    whoever needs everything gets everything: the checkpoint changes the speed, never the result.
+
+    `as_of` ("as of", issue 12): events recorded after that instant are left out of the fold and
+    counted in `left_out`, so a view at a past `--now` is what the record said then.
     """
 
     def __init__(self, profile=None, incidents: dict[str, Incident] | None = None, head_seq: int = 0,
                  head_hash: str = "", index: dict[str, int] | None = None,
-                 load_all: Callable[[], "State"] | None = None):
+                 load_all: Callable[[], "State"] | None = None, as_of: datetime | None = None):
         self.profile = profile
         self.head_seq, self.head_hash = head_seq, head_hash
-        self.head_recorded: datetime | None = None  # when the last event folded was recorded
+        self.as_of, self.left_out = as_of, 0  # events recorded after `as_of` are left out, and counted
         self._loaded: dict[str, Incident] = incidents if incidents is not None else {}
         self._index = index  # {id: number} of every incident in opening order; None when complete
         self._load_all = load_all
         self._settled: set[str] = set()  # incidents known to be settled (see `live`)
+        self.recorded_max: datetime | None = None  # the latest `recorded_at` folded (issue 12, "as of")
 
     @property
     def partial(self) -> bool:
@@ -217,6 +222,7 @@ class State:
             # the ledger was written since the cache was read: this is now the newer ledger, whole
             self.profile, self.head_seq, self.head_hash = full.profile, full.head_seq, full.head_hash
             self._settled = set()
+        self.recorded_max = full.recorded_max
 
     def incident(self, ident: str) -> Incident:
         from .errors import NotFound
@@ -245,11 +251,15 @@ class State:
         the incident's number for an `opened` event that does not carry one (a partial fold, where
         the position in the ledger is not known)."""
         seq, kind, data = ev["seq"], sys.intern(ev["type"]), ev.get("data", {})
+        recorded = _time(ev["recorded_at"], seq, "recorded_at")
+        if self.as_of is not None and recorded > self.as_of:
+            self.left_out += 1  # recorded after the instant this state is "as of" (issue 12)
+            return
         self.head_seq, self.head_hash = seq, ev["hash"]
         if not isinstance(data, dict):
             raise LedgerError(f"event seq {seq}: data must be a table")
-        recorded = _time(ev["recorded_at"], seq, "recorded_at")
-        self.head_recorded = recorded
+        if self.recorded_max is None or recorded > self.recorded_max:
+            self.recorded_max = recorded
         if kind == "profile_set":
             from pydantic import ValidationError
 
@@ -293,6 +303,15 @@ class State:
             for k, v in data.items():
                 setattr(inc, k, decode_fact(k, v, seq))
             inc.timeline.append(TimelineEntry(seq, kind, recorded, None, "amended: " + ", ".join(sorted(data))))
+        elif kind == "filed" and "reason_for" in data:
+            # the reasons for the delay of an earlier filing, recorded once it became late (issue 12:
+            # an amended aware-at); the filing itself is unchanged
+            target = next((f for f in inc.filings if f.seq == data["reason_for"]), None)
+            if target is None or not isinstance(data.get("late_reason"), str):
+                raise LedgerError(f"event seq {seq}: reason_for names no filing of {inc.id} or has no late_reason")
+            target.late_reason, target.reason_seq = data["late_reason"], seq
+            inc.timeline.append(TimelineEntry(seq, kind, recorded, target.at,
+                                              f"reasons for the delay of {target.stage} recorded"))
         elif kind == "filed":
             filing = Filing(
                 seq=seq,
@@ -346,22 +365,23 @@ def decode_fact(name: str, value, seq: int):
     return value
 
 
-def fold(events: list[dict]) -> State:
-    """Derive the profile and incidents from the events. Raises LedgerError naming the bad event."""
-    state = State()
+def fold(events: list[dict], as_of: datetime | None = None) -> State:
+    """Derive the profile and incidents from the events (those recorded at or before `as_of`, if
+    given). Raises LedgerError naming the bad event."""
+    state = State(as_of=as_of)
     for ev in events:
         state.apply(ev)
     return state
 
 
 def fold_live(profile, events: list[dict], index: dict[str, int], head_seq: int, head_hash: str,
-              load_all: Callable[[], State], head_recorded: datetime | None = None) -> State:
+              load_all: Callable[[], State], recorded_max: datetime | None = None) -> State:
     """A partial state (see `State`): `events` are every event of the incidents kept live, in ledger
     order, folded on the stored `profile`; `index` is every incident's id and number."""
     state = State(profile=profile)
     for ev in events:
         state.apply(ev, number=index.get(ev.get("incident")) if ev.get("type") == "opened" else None)
     state.head_seq, state.head_hash = head_seq, head_hash
-    state.head_recorded = head_recorded
+    state.recorded_max = recorded_max
     state._index, state._load_all = dict(index), load_all
     return state

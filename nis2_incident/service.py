@@ -124,6 +124,9 @@ class Service:
         self._checkpoint_base: dict | None = None  # the checkpoint the last log read started from
         self._raw: bytes | None = None  # the log's bytes as last read
         self._computed: dict = {}  # incident id -> (what it was computed for, obligations)
+        self.left_out = 0  # events recorded after `now`, left out of the last read ("as of", issue 12)
+        self.notify: Callable[[str], None] | None = None  # where to say so (the CLI: a note on stderr)
+        self._told: int | None = None
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -143,35 +146,67 @@ class Service:
         reading the ledger again."""
         self._kept = state
 
-    def _read(self, partial: bool = False, writing: bool = False, keep: bool = False) -> tuple[Ledger, State]:
+    def _read(self, partial: bool = False, writing: bool = False, keep: bool = False,
+              as_of: bool = True) -> tuple[Ledger, State]:
         """The one read: the store's events, chain-verified, folded. `partial`: a log may be read
-        through its checkpoint (`ledger/checkpoint.py`): the lines it vouches for (by the SHA-256 of
-        the exact bytes) are not decoded again, only the live incidents are folded, and every line
-        after it is verified as usual; the state then reads the rest of the ledger if it is asked for
+        through its checkpoint (`checkpoint.py`): the lines it vouches for (by the SHA-256 of the
+        exact bytes) are not decoded again, only the live incidents are folded, and every line after
+        it is verified as usual; the state then reads the rest of the ledger if it is asked for
         something it does not hold (a settled incident, every incident), so results never depend on
-        the checkpoint. A read that verified more than the checkpoint held writes a new one.
+        the checkpoint. A read for views that verified more than the checkpoint held writes a new one.
         A log is folded as it is read; its events are kept in `ledger.events` only with `keep` (for
-        what needs them: exports, drafts, migration)."""
+        what needs them: exports, drafts, migration).
+
+        "As of" (issue 12): a read for views (not `writing`, and `as_of`) folds only the events
+        recorded at or before `now`; `ledger.events` and its head are then the record as it stood, and
+        `notify` says how many events were left out. A write sees every event (and `_event` refuses
+        to record in an incident's past). Every check of the chain still covers every line."""
         store = self.store
+        instant = self.now if as_of and not writing else None
         if store.kind != "log":
             ledger = store.read()
-            return ledger, self._whole(ledger)
-        raw = store.read_bytes()
-        self._raw = raw
-        if partial and not keep:
-            done = self._from_checkpoint(raw, writing)
-            if done is not None:
-                return done
-        state = State()
-        ledger = store.read(raw, apply=state.apply, keep=keep)
+            state = fold(ledger.events, instant)
+        else:
+            raw = store.read_bytes()
+            self._raw = raw
+            if partial and not keep:
+                done = self._from_checkpoint(raw, writing, instant)
+                if done is not None:
+                    return done
+            state = State(as_of=instant)
+            ledger = store.read(raw, apply=state.apply, keep=keep)
+        if state.left_out:
+            return self._past(ledger, state, instant)
         state = self._whole(ledger, state)
         self._checkpoint_base = None
-        if partial and not writing:  # a read for views: keep a checkpoint for the next one
+        if store.kind == "log" and partial and not writing:  # a read for views: keep a checkpoint for the next one
             self._keep_checkpoint(ledger, state, raw)
-        self._raw = raw
         return ledger, state
 
-    def _from_checkpoint(self, raw: bytes, writing: bool):
+    def _past(self, ledger: Ledger, state: State, instant: datetime) -> tuple[Ledger, State]:
+        """The record as it stood at `instant` (issue 12): the events recorded by then, their fold,
+        and a note saying how many were left out."""
+        tz = state.profile.timezone if state.profile is not None else "Europe/Paris"
+        if state.profile is None:
+            first = ledger.events[0]["recorded_at"] if ledger.events else None
+            raise InputError(f"--now {tu.display(instant, tz)} is before the ledger was created"
+                             + (f" ({tu.display(tu.parse_instant(first), tz)})" if first else "")
+                             + "; accepted: a time at or after it")
+        self._bind(state)
+        kept = [ev for ev in ledger.events if tu.parse_instant(ev["recorded_at"]) <= instant]
+        now_head = ledger.head
+        past = Ledger(profile=state.profile.model_dump(), events=kept, schema_version=ledger.schema_version,
+                      tail=ledger.tail, size=ledger.size,
+                      base=None if kept else {"seq": state.head_seq, "hash": state.head_hash})
+        self.left_out = state.left_out
+        if self.notify is not None and self._told != state.left_out:
+            self._told = state.left_out  # once, not at every redraw of `status --watch`
+            self.notify(f"as of {tu.display(instant, tz)}: {state.left_out} event(s) recorded after it left out "
+                        f"(the record then ended at seq {state.head_seq}; it now ends at seq "
+                        f"{now_head.split(':')[0]})")
+        return past, state
+
+    def _from_checkpoint(self, raw: bytes, writing: bool, instant: datetime | None):
         from . import checkpoint
         from .model import StoredProfile, fold_live
 
@@ -180,7 +215,8 @@ class Service:
             return None
         try:
             head_seq, head_hash = doc["head"]
-            if self.now < tu.parse_instant(doc["head_recorded_at"]):
+            recorded_max = tu.parse_instant(doc["recorded_max"])
+            if instant is not None and instant < recorded_max:
                 return None  # "as of" a time before what it covers: read the ledger itself
             offset = doc["offset"]
             # the head a write seals after is the last line of the prefix itself, not the checkpoint's word
@@ -201,11 +237,12 @@ class Service:
                 raise _NeedFull
             return self._read()[1]
 
-        state = fold_live(profile, live_events, index, head_seq, head_hash, load_all,
-                          tu.parse_instant(doc["head_recorded_at"]))
+        state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max)
         self._bind(state)
         for ev in ledger.events:
             state.apply(ev)
+        if instant is not None and state.recorded_max is not None and instant < state.recorded_max:
+            return None  # the new lines were recorded after `now`: the whole read folds as of it
         self._checkpoint_base = doc
         if ledger.events and not writing:
             self._keep_checkpoint(ledger, state, raw)
@@ -228,20 +265,18 @@ class Service:
             return
         hasher, end = hashlib.sha256(memoryview(raw)[:tail.end]), tail.end
         pairs = list(zip(tail.owners, tail.offsets))
-        recorded = tail.recorded_at or (base["head_recorded_at"] if base else None)
         new = ledger.events[len(ledger.events) - len(appended):] if appended else []
         for line, ev in zip(appended, new):
             hasher.update(line)
             pairs.append((ev.get("incident"), end))
             end += len(line)
-            recorded = ev["recorded_at"]
         live = [tuple(x) for x in base["live"]] if base is not None else []
         live += [(start, owner) for owner, start in pairs if owner is not None]
         settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
         checkpoint.save(self.store.path, {
             "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
-            "head_recorded_at": recorded,
+            "recorded_max": tu.rfc3339(state.recorded_max),
             "profile": state.profile.model_dump(),
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
             "live": [[start, ident] for start, ident in live if ident not in settled]})
@@ -256,12 +291,13 @@ class Service:
             raise IntegrityError(f"{self.store.path}: the ledger has no profile event", None)
         return self._bind(state)
 
-    def state(self) -> State:
-        """The ledger folded."""
+    def state(self, as_of: bool = True) -> State:
+        """The ledger folded as of `now` (`as_of=False`: every event, e.g. only to learn the
+        profile's zone)."""
         if self._kept is not None:
             state, self._kept = self._kept, None
             return state
-        return self._read(partial=True)[1]
+        return self._read(partial=True, as_of=as_of)[1]
 
     def view(self, state: State, inc: Incident) -> IncidentView:
         return IncidentView(inc, self._obligations(state, inc), state.profile)
@@ -408,6 +444,16 @@ class Service:
                     except UnicodeEncodeError:
                         raise InputError(f"{key.replace('_', '-')}: not valid UTF-8 text; accepted: text in "
                                          "UTF-8 (check the terminal's encoding)") from None
+        if incident is not None and type_ != "opened":  # issue 12: an incident's record is append-only in time
+            inc = state.incident(incident)
+            latest = max((entry.recorded_at for entry in inc.timeline), default=None)
+            if latest is not None and self.now < latest:
+                tz = state.profile.timezone
+                raise StateError(f"--now {tu.display(self.now, tz)} is before the last recorded event of {inc.id} "
+                                 f"(recorded {tu.display(latest, tz)}): its record is append-only in time, so a "
+                                 "change cannot be recorded in its past; accepted: a --now at or after "
+                                 f"{tu.display(latest, tz)} (the default, the clock), with --at for the time it "
+                                 "happened")
         sealed = ledger.append({"type": type_, "recorded_at": self._stamp(self.now, state.profile),
                                 "incident": incident, "data": data})
         state.apply(sealed)  # the fold, one event further
@@ -525,11 +571,41 @@ class Service:
         if facts.get("serious") is False and not facts.get("serious_rationale"):
             raise InputError("--not-serious needs --serious-rationale TEXT: why the incident is not serious under "
                              "CSP D.1111-16-2")
+        self._check_gdpr_facts(facts, warnings)
         aware = tu.parse_instant(facts["aware_at"])
         detected = facts.get("detected_at")
         if detected and tu.parse_instant(detected) > aware:
             warnings.append(f"detected-at {tu.display(tu.parse_instant(detected), profile.timezone)} is after "
                             f"aware-at; awareness usually follows detection (recorded as given)")
+
+    @staticmethod
+    def _check_gdpr_facts(facts: dict, warnings: list[str]) -> None:
+        """Contradictory GDPR facts are refused, wherever they arise (open, update, an exercise), on the
+        merged facts (issue 12). `facts` gains what the recorded facts imply:
+
+        - a high risk to data subjects (Art. 34(1)) with a breach recorded as unlikely to result in a
+          risk (Art. 33(1) waiver, `--no-risk`): refused, naming both facts to choose between;
+        - a high risk with personal data recorded as not involved: refused likewise;
+        - a high risk with personal data not recorded: personal data is taken as involved (a high risk
+          to data subjects exists only for a personal-data breach; the earlier reading: both GDPR
+          stages then apply), recorded in the same event, with a warning."""
+        if facts.get("high_risk") is not True:
+            return
+        if facts.get("breach_risk") is False:
+            raise InputError(
+                "--high-risk contradicts --no-risk: GDPR Art. 33(1) waives the CNIL notification only for a breach "
+                "unlikely to result in a risk, and Art. 34(1) applies to a high risk to the data subjects; "
+                "accepted: either --risk (the breach is likely to result in a risk: the CNIL is notified and the "
+                "data subjects told) or --no-high-risk (no high risk: the waiver stands)")
+        if facts.get("personal_data") is False:
+            raise InputError(
+                "--high-risk contradicts --no-personal-data: a high risk to data subjects (GDPR Art. 34(1)) "
+                "exists only for a personal-data breach; accepted: either --personal-data or --no-high-risk")
+        if facts.get("personal_data") is None:
+            facts["personal_data"] = True
+            warnings.append("--high-risk without --personal-data: personal data is taken as involved (a high risk "
+                            "to data subjects exists only for a personal-data breach, GDPR Art. 34(1)); recorded "
+                            "as personal_data = yes, so the GDPR obligations apply from aware-at")
 
     def open_incident(self, title: str, aware: str, **facts) -> Outcome:
         def change(ledger: Ledger, state: State, warnings: list[str]):
@@ -560,12 +636,17 @@ class Service:
             if changed:
                 merged = {k: v for k, v in {**current, **changed}.items() if v is not None}
                 self._check_facts(merged, state.profile, warnings)
+                changed.update({k: v for k, v in merged.items() if current.get(k) != v and k not in changed})
                 if "aware_at" in changed:
                     new_aware = tu.parse_instant(changed["aware_at"])
                     early = [f.stage for f in inc.filings if f.at < new_aware]
                     if early:
                         warnings.append(f"filings recorded before the new aware-at: {', '.join(early)}")
+                before = deadlines.compute(inc, state.profile, self.regimes, self.now) if inc.filings else []
                 self._event(ledger, state, "amended", changed, inc.id)
+                if before:
+                    after = deadlines.compute(state.incident(inc.id), state.profile, self.regimes, self.now)
+                    warnings.extend(self._restated(before, after, state.profile.timezone, inc.id))
             else:
                 warnings.append("no change: every value given is already recorded; nothing was written")
             return self.view(state, state.incident(inc.id))
@@ -573,6 +654,9 @@ class Service:
         return self._write(change)
 
     def resolve_stage(self, stage: str, profile: Profile) -> str:
+        """The full name of a stage of an enabled regime. A bare stage that two enabled regimes have
+        (`notification`: nis2 and gdpr) is ambiguous; a stage of a regime that is not enabled is named
+        as such. Both are NotFound (exit 4, as an unknown stage), naming what is accepted."""
         enabled = {rid: r for rid, r in self.regimes.items() if rid in profile.regimes}
         names = [f"{r.id}.{s.id}" for r in enabled.values() for s in r.stages]
         key = (stage or "").strip().lower().replace("-", "_")
@@ -581,11 +665,66 @@ class Service:
         short = [n for n in names if n.split(".", 1)[1] == key]
         if len(short) == 1:
             return short[0]
+        if len(short) > 1:
+            order = list(profile.regimes)
+            short.sort(key=lambda n: order.index(n.split(".", 1)[0]) if n.split(".", 1)[0] in order else len(order))
+            raise NotFound(f"stage {stage!r} is ambiguous: {' or '.join(short)}; accepted: the full name, "
+                           f"e.g. {short[0]}")
+        regime_id, dot, stage_id = key.partition(".")
+        other = self.regimes.get(regime_id) if dot else None
+        if other is not None and any(s.id == stage_id for s in other.stages):
+            raise NotFound(f"stage {key}: the {regime_id} regime is not enabled in the profile (enabled: "
+                           f"{', '.join(profile.regimes)}); accepted: {', '.join(names)}, or enable it first "
+                           f"(`profile --regime {regime_id}`, with the others you keep)")
         raise NotFound(f"unknown stage {stage!r}; accepted: {', '.join(names)}")
+
+    def _clock_started(self, inc: Incident, name: str, when: datetime, obligations: list[Obligation], tz: str) -> None:
+        """One rule for the CLI and the exercise replay (SPEC §8, issue 12): a filing is accepted only
+        once its stage's clock has started under the facts recorded, at the filing's `--at`. Raises
+        ClockNotStarted (exit 2) saying what was wrong and what is accepted.
+
+        The clock start is the regime file's `start`: `aware` (aware-at), `handled` (handled-at),
+        `request` (a request of the authority recorded at or before the filing), `filed:STAGE` (that
+        stage filed at or before it), `ongoing:STAGE` (STAGE has a due time, the incident was not
+        handled before it). A stage that does not apply (its regime's facts, a recorded decision not to
+        notify) has no clock: refused too, naming why and the fact to record or change."""
+        from .errors import ClockNotStarted
+
+        shown = tu.display(when, tz)
+        if when < inc.aware_at:
+            raise ClockNotStarted(f"{name} filed at {shown}, before its clock starts (aware-at "
+                                  f"{tu.display(inc.aware_at, tz)}); accepted: a time at or after aware-at")
+        regime_id, stage_id = name.split(".", 1)
+        in_force = getattr(self.regimes, "in_force", None)
+        regime = in_force(regime_id, inc.aware_at) if in_force else self.regimes.get(regime_id)
+        rule = regime.stage(stage_id) if regime is not None else None
+        kind, _, ref = (rule.start if rule is not None else "aware").partition(":")
+        if kind == "request" and not any(r.stage == name and r.at <= when for r in inc.requests):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts: no request of the authority is recorded by "
+                f"then ({rule.article}: only on request); accepted: record the request first (`request ID --due "
+                f"WHEN --at WHEN`), then the filing at or after it")
+        if kind == "filed" and not any(f.at <= when for f in inc.filings_of(f"{regime_id}.{ref}")):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts: its clock starts at the submission of "
+                f"{regime_id}.{ref}, not recorded by then ({rule.article}); accepted: file {regime_id}.{ref} "
+                "first, then this report at or after it")
+        if kind == "handled" and (inc.handled_at is None or inc.handled_at > when):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts (handling concluded, not recorded by then); "
+                "accepted: record `handled` first, then the filing at or after it")
+        same = [o for o in obligations if o.stage == name]
+        if same and all(o.state == "not_applicable" for o in same):
+            why = same[0].note or "it does not apply"
+            applicable = [o.stage for o in obligations if o.state != "not_applicable"]
+            raise ClockNotStarted(
+                f"{name} does not apply to {inc.id} at {shown} ({why}): there is no clock to file against; "
+                f"accepted: a stage that applies ({', '.join(dict.fromkeys(applicable)) or 'none'}), or first "
+                "record the facts that make it apply (`update`)")
 
     def submit(self, ident: str, stage: str, at: str | None = None, reference: str | None = None,
                channel: str | None = None, late_reason: str | None = None,
-               draft_sha256: str | None = None) -> Outcome:
+               draft_sha256: str | None = None, force: bool = False) -> Outcome:
         if draft_sha256 is not None and not (len(draft_sha256) == 64 and
                                              all(c in "0123456789abcdef" for c in draft_sha256)):
             raise InputError(f"draft SHA-256 {draft_sha256!r:.70}; accepted: 64 lowercase hexadecimal digits")
@@ -595,24 +734,32 @@ class Service:
             name = self.resolve_stage(stage, state.profile)
             tz = state.profile.timezone
             when = self._parse_time(at or "now", state.profile, "--at")
-            if when < inc.aware_at:
-                raise InputError(
-                    f"--at {tu.display(when, tz)} is before the clock start (aware-at "
-                    f"{tu.display(inc.aware_at, tz)}); accepted: a time at or after aware-at"
-                )
-            # Lateness is frozen at filing: compare with the due time as computed at the filing instant.
+            owed = self._reason_owed(inc, name, state.profile) if late_reason and not (
+                reference or channel or draft_sha256) else None
+            if owed is not None:  # the reasons for the delay of a filing made late by an amendment
+                f = owed.filing   # (not a filing: also on a closed incident, for the audit trail)
+                warnings.append(f"recorded as the reasons for the delay of {name} filed {tu.display(f.at, tz)} "
+                                f"(late against the facts as they stand: due {tu.display(owed.due, tz)}); "
+                                "not a new filing")
+                self._event(ledger, state, "filed", {"stage": name, "at": self._stamp(f.at, state.profile),
+                                                     "late_reason": late_reason, "reason_for": f.seq}, inc.id)
+                return self.view(state, state.incident(inc.id))
+            if inc.closed_at is not None and not force:
+                raise StateError(f"{inc.id} was closed at {tu.display(inc.closed_at, tz)}; a filing on a closed "
+                                 "incident needs --force (accepted: the same command with --force)")
+            # Lateness is judged at filing against the due time computed at the filing instant (and
+            # recorded with it); the obligation's state then follows the facts as they stand.
             obligations = deadlines.compute(inc, state.profile, self.regimes, when)
+            self._clock_started(inc, name, when, obligations, tz)
             same = [o for o in obligations if o.stage == name]
             target = next((o for o in same if o.filing is None and o.state != "not_applicable"), None)
             if target is None and same:
                 target = same[0]
-                if target.state == "not_applicable":
-                    warnings.append(f"{name} is not applicable ({target.note}); the filing is recorded anyway")
-                elif target.filing is not None:
+                if target.filing is not None:
                     warnings.append(f"{name} was already filed at {tu.display(target.filing.at, tz)}; "
                                     "recorded as a further filing")
-            if name.endswith(".intermediate") and not inc.requests:
-                warnings.append("no request from the authority is recorded for this report (see `request`)")
+            if inc.closed_at is not None:
+                warnings.append(f"{inc.id} is closed (at {tu.display(inc.closed_at, tz)}); recorded with --force")
             due = target.due if target is not None and target.state != "not_applicable" else None
             if target is not None and target.filing is not None:
                 due = None  # a further filing does not change the first one's lateness
@@ -631,6 +778,33 @@ class Service:
             return self.view(state, state.incident(inc.id))
 
         return self._write(change)
+
+    def _reason_owed(self, inc: Incident, name: str, profile) -> Obligation | None:
+        """The obligation of stage `name` whose filing is late under the facts as they stand and has no
+        recorded reason for the delay (issue 12), or None."""
+        return next((o for o in deadlines.compute(inc, profile, self.regimes, self.now)
+                     if o.stage == name and o.state == "late" and o.filing is not None
+                     and not o.filing.late_reason), None)
+
+    def _restated(self, before: list[Obligation], after: list[Obligation], tz: str, ident: str) -> list[str]:
+        """A warning for each filing whose state an amendment changes (issue 12), naming it."""
+        was = {(o.stage, o.instance): o for o in before if o.filing is not None}
+        out = []
+        for ob in after:
+            old = was.get((ob.stage, ob.instance))
+            if ob.filing is None or old is None or old.state == ob.state or "not_applicable" in (old.state, ob.state):
+                continue
+            f = ob.filing
+            judged = "late" if f.late else "on time"
+            then = f" (due then {tu.display(f.due, tz)})" if f.due else ""
+            due = f"due {tu.display(ob.due, tz)}" if ob.due else "no due time"
+            text = (f"{ob.stage} filed {tu.display(f.at, tz)} is now {ob.state} ({due} under the amended facts; "
+                    f"it was {old.state} before the amendment); the record keeps what was judged at filing: {judged}{then}")
+            if ob.state == "late" and ob.late_reason_required and not f.late_reason:
+                text += (f"; {ob.article} requires the reasons for the delay: record them with "
+                         f"`submit {ident} {ob.stage} --late-reason TEXT`")
+            out.append(text)
+        return out
 
     def request(self, ident: str, due: str, at: str | None = None, stage: str = "nis2.intermediate") -> Outcome:
         def change(ledger: Ledger, state: State, warnings: list[str]):

@@ -226,19 +226,67 @@ def add_hours(instant: datetime, hours: int) -> datetime:
 
 def add_months(instant: datetime, months: int, tz_name: str) -> datetime:
     """Calendar months in the profile's zone, end-of-month clamped (31 Jan + 1 month = 28/29 Feb),
-    same wall-clock time. A result that falls in a DST gap moves forward past it (pendulum's rule); one
-    that falls on a repeated wall-clock time takes its first occurrence, the earlier (conservative) one.
+    same wall-clock time, with the earlier reading wherever that wall-clock time is not one instant:
 
-    Both are `fold=0` (PEP 495): in a gap it reads the wall-clock time with the offset in force before
-    the change, which is the instant pendulum's forward shift gives (02:30 → 03:30 +02:00 in Paris);
-    on a repeated time it is the first occurrence."""
+    - in a spring gap (28 Feb 2027 02:30 + 1 month = 28 Mar 2027 02:30, which does not exist in
+      Paris: the clocks jump from 02:00 to 03:00) it is the first instant after the gap, the moment
+      of the change (03:00+02:00), not the wall-clock time read with the old offset (03:30+02:00);
+    - on a repeated autumn time (31 Oct 2027 02:30 happens at +02:00, then at +01:00) it is the
+      first occurrence (`fold=0`, +02:00), the earlier one.
+
+    `month_wall` says which case applies (for `explain`)."""
     tz = zone(tz_name)
+    wall = _month_wall(instant, months, tz)
+    if _wall_kind(wall, tz) == "gap":
+        return _gap_end(wall, tz)
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def _month_wall(instant: datetime, months: int, tz) -> datetime:
     local = instant.astimezone(tz)
     total = local.month - 1 + months
     year, month = local.year + total // 12, total % 12 + 1
     day = min(local.day, monthrange(year, month)[1])
-    wall = datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond)
-    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    return datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond)
+
+
+def _wall_kind(wall: datetime, tz) -> str | None:
+    """"gap" when the naive wall-clock time does not exist in the zone, "fold" when it happens twice."""
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    return "fold" if back == wall else "gap"
+
+
+def _gap_end(wall: datetime, tz) -> datetime:
+    """The instant the clocks jumped over the wall-clock time `wall` (the first instant after the gap)."""
+    low = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)  # read with the later offset: before the jump
+    high = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)  # read with the earlier offset: after it
+    low, high = min(low, high), max(low, high)
+    while high - low > timedelta(seconds=1):  # the smallest instant whose local time is past `wall`
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) >= wall:
+            high = mid
+        else:
+            low = mid
+    return high.replace(microsecond=0) if high.microsecond else high
+
+
+def local_is_ambiguous(instant: datetime, tz_name: str) -> bool:
+    """The instant's wall-clock time in the zone happens twice (the autumn hour) or, for a wall time
+    that is in a gap, not at all: written with TZID it would not name one instant (RFC 5545 §3.3.5
+    reads a repeated time as its first occurrence)."""
+    tz = zone(tz_name)
+    return _wall_kind(instant.astimezone(tz).replace(tzinfo=None), tz) is not None
+
+
+def month_wall(instant: datetime, months: int, tz_name: str) -> tuple[datetime, str | None]:
+    """The wall-clock time `add_months` starts from (naive, in the zone) and whether it falls in a
+    gap (`"gap"`), on a repeated time (`"fold"`) or neither (None)."""
+    tz = zone(tz_name)
+    wall = _month_wall(instant, months, tz)
+    return wall, _wall_kind(wall, tz)
 
 
 def now_utc() -> datetime:

@@ -224,8 +224,11 @@ def test_apply_writes_the_category_through_a_profile_event(ledger):
     assert [e["type"] for e in events] == ["profile_set", "profile_set"]
     assert events[-1]["data"] == {"category": "essential"}
     assert events[-1]["recorded_at"] == "2026-03-28T09:30:00+01:00"
-    profile = json.loads(ok(run("profile", "--json", "--ledger", str(ledger), "--now", NOW)).stdout)
+    # as of 09:30, when it was recorded (as of NOW, 09:00, the profile was still the first one: issue 12)
+    profile = json.loads(ok(run("profile", "--json", "--ledger", str(ledger), "--now", "2026-03-28T09:30")).stdout)
     assert profile["category"] == "essential"
+    before = json.loads(ok(run("profile", "--json", "--ledger", str(ledger), "--now", NOW)).stdout)
+    assert before["category"] != "essential"
     assert "ok: 2 events" in ok(run("verify", "--ledger", str(ledger))).stdout
 
 

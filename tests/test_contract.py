@@ -31,11 +31,11 @@ OBLIGATION_KEYS = OBLIGATION_CONTRACT | {"target", "recipient_channel",
     "late_reason", "note", "instance",
 }
 SHOW_EXTRA = {"filings", "requests", "timeline"}
-FILING_KEYS = {"seq", "stage", "at", "reference", "channel", "late_reason", "due", "late", "draft_sha256"}
+FILING_KEYS = {"seq", "stage", "at", "reference", "channel", "late_reason", "due", "late", "draft_sha256", "late_now"}
 REQUEST_KEYS = {"seq", "stage", "at", "due"}
 TIMELINE_KEYS = {"seq", "type", "recorded_at", "at", "text"}
 EXPLAIN_KEYS = {"id", "timezone", "obligations"}
-EXPLAIN_OBLIGATION_KEYS = OBLIGATION_KEYS | {"steps", "conservative_choices"}
+EXPLAIN_OBLIGATION_KEYS = OBLIGATION_KEYS | {"steps", "conservative_choices", "judged_at_filing"}
 CHECK_KEYS = {"level", "kind", "incident", "title", "regime", "stage", "state", "due", "seconds_left", "target",
               "clock_start", "now",
               # issue 5: the reminder step announced, whether this run announces it first, a stable message id

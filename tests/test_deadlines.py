@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from nis2_incident import deadlines, regimes
-from nis2_incident.errors import InputError
+from nis2_incident.errors import ClockNotStarted, InputError
 from nis2_incident.model import Filing, Incident, Profile
 
 from conftest import at
@@ -114,7 +114,7 @@ def test_final_report_counts_from_the_actual_filing(make_service, aware, filed, 
     assert obligations(svc, ident)["nis2.final"].due == iso(final_due)
 
 
-# --- states: pending -> overdue; filings met / late, frozen at filing (SPEC §2, DOMAIN §8.8) --------
+# --- states: pending -> overdue; filings met / late, judged at filing (SPEC §2, DOMAIN §8.8) --------
 
 def test_pending_until_the_due_instant_then_overdue(make_service):
     """Art. 23(4)(a): 'at most 24 h' - still in time at the due instant itself."""
@@ -159,8 +159,9 @@ def test_intermediate_report_only_on_request(make_service):
     assert (inter.state, inter.due, inter.due_kind) == ("not_applicable", None, "none")
     assert "only if the authority requests it" in inter.note
 
-    # a report sent before any request does not answer a later one
-    svc.submit(ident, "intermediate", at="2026-05-04T11:00")
+    # a report sent before any request is refused (issue 12: its clock has not started)
+    with pytest.raises(ClockNotStarted, match="no request of the authority is recorded by then"):
+        svc.submit(ident, "intermediate", at="2026-05-04T11:00")
     svc.request(ident, due="2026-05-08T17:00", at="2026-05-05T10:00")
     inter = obligations(svc, ident)["nis2.intermediate"]
     assert (inter.state, inter.due, inter.instance) == ("pending", iso("2026-05-08T17:00+02:00"), 1)

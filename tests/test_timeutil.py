@@ -220,10 +220,22 @@ def test_add_hours_wall_clock_shows_the_change():
     ("2026-10-15T10:00+02:00", 1, "2026-11-15T10:00:00+01:00"),
     # a start just after midnight UTC is counted on its Paris date (31 Jan), not its UTC date (30 Jan)
     ("2027-01-31T00:30+01:00", 1, "2027-02-28T00:30:00+01:00"),
-    # a result inside the spring gap (28 Mar 2027 02:30 does not exist) moves forward past it
-    ("2027-02-28T02:30+01:00", 1, "2027-03-28T03:30:00+02:00"),
+    # issue 12, DOMAIN §8.3-8.4 (earlier reading): a result inside the spring gap (28 Mar 2027 02:30
+    # does not exist) is the moment of the change, 03:00+02:00, not 03:30+02:00
+    ("2027-02-28T02:30+01:00", 1, "2027-03-28T03:00:00+02:00"),
+    ("2027-02-28T02:00+01:00", 1, "2027-03-28T03:00:00+02:00"),
+    ("2027-02-28T02:59:59+01:00", 1, "2027-03-28T03:00:00+02:00"),
+    ("2026-02-28T02:30+01:00", 1, "2026-03-28T02:30:00+01:00"),  # the day before the gap: as is
+    ("2026-01-29T02:15+01:00", 2, "2026-03-29T03:00:00+02:00"),  # 29 Mar 2026 02:15 is in the gap too
+    ("2027-02-28T03:00+01:00", 1, "2027-03-28T03:00:00+02:00"),  # just past the gap: exists
+    ("2027-02-28T01:59+01:00", 1, "2027-03-28T01:59:00+01:00"),  # just before it
     # a result on the repeated hour takes its first occurrence (+02:00), the earlier instant
     ("2026-09-25T02:30+02:00", 1, "2026-10-25T02:30:00+02:00"),
+    ("2027-08-31T02:30+02:00", 2, "2027-10-31T02:30:00+02:00"),  # end of month and fold together
+    ("2026-10-25T02:30+01:00", 1, "2026-11-25T02:30:00+01:00"),  # from the second 02:30
+    # month ends: 31 Aug + 1 month = 30 Sep; 29 Feb 2028 + 12 months = 28 Feb 2029
+    ("2026-08-31T23:59+02:00", 1, "2026-09-30T23:59:00+02:00"),
+    ("2028-02-29T12:00+01:00", 12, "2029-02-28T12:00:00+01:00"),
 ])
 def test_add_months(start, months, expected):
     got = tu.add_months(datetime.fromisoformat(start), months, PARIS)
@@ -323,17 +335,23 @@ PENDULUM_ZONES = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Pa
 
 
 def _add_months_with_pendulum(instant: datetime, months: int, tz_name: str) -> datetime:
-    """`timeutil.add_months` as written with pendulum before issue 8, kept as the reference."""
+    """`timeutil.add_months` as written with pendulum before issue 8, kept as the reference, with the
+    earlier reading in a spring gap (issue 12)."""
     import pendulum
 
     tz = pendulum.timezone(tz_name)
     local = pendulum.instance(instant.astimezone(UTC)).in_timezone(tz)
-    moved = local.add(months=months)
+    moved = local.naive().add(months=months)  # on the wall-clock fields (not shifted out of a gap)
     wall = datetime(moved.year, moved.month, moved.day, moved.hour, moved.minute, moved.second, moved.microsecond)
     first = wall.replace(tzinfo=tz, fold=0)
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
         return first.astimezone(UTC)
-    return datetime.fromtimestamp(moved.timestamp(), UTC)
+    # in a gap (issue 12): the moment of the change, found minute by minute (pendulum's forward shift
+    # gave the wall-clock time read with the old offset, an hour later)
+    t = wall.replace(tzinfo=tz, fold=1).astimezone(UTC).replace(second=0, microsecond=0)
+    while t.astimezone(tz).replace(tzinfo=None) < wall:
+        t += timedelta(minutes=1)
+    return t
 
 
 @settings(max_examples=400, deadline=None)

@@ -297,21 +297,29 @@ def submit_cmd(
     channel: Annotated[Optional[str], typer.Option("--channel", help="How it was sent (portal, e-mail, phone...).", show_default=False)] = None,
     late_reason: Annotated[Optional[str], typer.Option("--late-reason", help="Why it is late, if it is.", show_default=False)] = None,
     draft: Annotated[Optional[str], typer.Option("--draft", help="The file of the text that was filed: its SHA-256 is kept in the record (draft_sha256).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Record the filing even though the incident is closed (refused without it, exit 5).")] = False,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
     json_out: JsonOpt = False,
 ):
-    """Record a filing of one stage; lateness is frozen at filing."""
+    """Record a filing of one stage, once its clock has started (refused before, exit 2); lateness is
+    judged at filing and kept in the record."""
     from .drafts import file_sha256
 
     digest = file_sha256(draft) if draft is not None else None
     service = _service(ledger, now, lock_timeout)
     outcome = service.submit(ident, stage, at=at, reference=reference, channel=channel, late_reason=late_reason,
-                             draft_sha256=digest)
+                             draft_sha256=digest, force=force)
     view = outcome.value
-    filed = view.incident.filings[-1]
+    last = view.incident.timeline[-1].seq
+    filed = next((f for f in view.incident.filings if f.seq == last), None)
     _print_incident(view, service, json_out)
+    if filed is None:  # the reasons for the delay of an earlier filing (issue 12)
+        owed = next(f for f in view.incident.filings if f.reason_seq == last)
+        _report_write(outcome, f"recorded the reasons for the delay of {owed.stage} for {view.incident.id}, "
+                               f"filed {tu.display(owed.at, view.profile.timezone)}")
+        return
     verdict = "late" if filed.late else "on time"
     _report_write(outcome, f"recorded {filed.stage} for {view.incident.id}, filed "
                            f"{tu.display(filed.at, view.profile.timezone)} ({verdict})"

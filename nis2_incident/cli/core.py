@@ -75,12 +75,13 @@ def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[f
     if text and not _has_offset_or_relative(text):
         # An offset-less --now is read in the profile's zone: read the ledger once for it, and let
         # the command's own read take that state rather than read (and parse) the ledger again.
-        state = service.state()
+        state = service.state(as_of=False)  # only the zone: `state()` then folds as of the new `now`
         service.now = resolve_now(now, state.profile.timezone)
-        if state.head_recorded is None or service.now >= state.head_recorded:
+        if state.recorded_max is None or service.now >= state.recorded_max:
             service.keep(state)  # else read again "as of" that instant
     else:
         service.now = resolve_now(now, "Europe/Paris")
+    service.notify = lambda message: _say(f"note: {message}")  # "as of" a past --now (issue 12)
     return service
 
 

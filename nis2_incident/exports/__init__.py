@@ -151,7 +151,10 @@ def ics(views: list[IncidentView], events: list[dict], entity: str, tz: str, ala
     stamp = now.astimezone(tu.UTC).replace(microsecond=0)
     for v, ob, kind, instant in items:
         inc = v.incident
-        local = instant.astimezone(tu.UTC) if _utc_zone(tz) else tu.to_local(instant, tz)
+        # RFC 5545 §3.3.5: a TZID local time that happens twice (25 Oct 2026 02:30 in Paris) is read as
+        # its first occurrence; such an instant is written in UTC (`...Z`) so it decodes to itself
+        in_utc = _utc_zone(tz) or tu.local_is_ambiguous(instant, tz)
+        local = instant.astimezone(tu.UTC) if in_utc else tu.to_local(instant, tz)
         ev = icalendar.Event()
         ev.add("uid", uid(v, ob, kind, ident))
         ev.add("dtstamp", stamp)

@@ -73,10 +73,14 @@ def detail(view: IncidentView) -> dict:
     """`show --json`: the incident plus its filings and timeline."""
     tz = view.profile.timezone
     out = incident(view)
+    # `due` and `late`: as judged at filing; `late_now`: against the facts as they stand (issue 12), for
+    # the filing that answers an obligation (null for a further filing)
+    now_state = {o.filing.seq: o.state for o in view.obligations if o.filing is not None and o.state in ("met", "late")}
     out["filings"] = [
         {"seq": f.seq, "stage": f.stage, "at": tu.rfc3339(f.at, tz), "reference": f.reference,
          "channel": f.channel, "late_reason": f.late_reason, "due": tu.rfc3339(f.due, tz), "late": f.late,
-         "draft_sha256": f.draft_sha256}
+         "draft_sha256": f.draft_sha256,
+         "late_now": (now_state[f.seq] == "late") if f.seq in now_state else None}
         for f in view.incident.filings
     ]
     out["requests"] = [
@@ -99,7 +103,9 @@ def explanation(view: IncidentView, stage: str | None = None) -> dict:
             continue
         item = obligation(ob, tz)
         item["steps"] = list(ob.steps)
-        item["conservative_choices"] = list(ob.choices)
+        item["conservative_choices"] = [str(c) for c in ob.choices]
+        f = ob.filing  # what was judged when it was filed (issue 12: `state` follows the facts as they stand)
+        item["judged_at_filing"] = {"due": tu.rfc3339(f.due, tz), "late": f.late} if f is not None else None
         out["obligations"].append(item)
     return out
 

@@ -205,8 +205,15 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
     filings = _table("Filings")
     for col in ("Stage", "Filed at", "Due then", "On time", "Reference / channel"):
         filings.add_column(col, overflow="fold")
+    now_state = {o.filing.seq: o for o in v.obligations if o.filing is not None and o.state in ("met", "late")}
     for f in inc.filings:
         on_time = "late" + (f" — {f.late_reason}" if f.late_reason else " (no reason recorded)") if f.late else "yes"
+        ob = now_state.get(f.seq)
+        if ob is not None and (ob.state == "late") != f.late:  # issue 12: the facts were amended since
+            on_time = (f"{'yes' if not f.late else 'late'} at filing, against the aware-at recorded then; now "
+                       f"{'late' if ob.state == 'late' else 'on time'} (due {tu.display(ob.due, tz)})"
+                       + (f" — {f.late_reason}" if f.late_reason else
+                          " (no reason recorded)" if ob.state == "late" else ""))
         filings.add_row(f.stage, tu.display(f.at, tz), tu.display(f.due, tz) if f.due else "—", on_time,
                         " / ".join(x for x in (f.reference, f.channel) if x) or "—")
     parts = [facts, Text(""), obs]
@@ -237,9 +244,15 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
             parts.append(Text(f"  note: {ob.note}"))
         if ob.filing:
             f = ob.filing
-            parts.append(Text(f"  filed: {tu.display(f.at, tz, True)}"
-                              + (f", due then {tu.display(f.due, tz)}" if f.due else "")
-                              + (" — late" if f.late else " — on time")))
+            line = (f"  filed: {tu.display(f.at, tz, True)}" + (f", due then {tu.display(f.due, tz)}" if f.due else "")
+                    + (" — late" if f.late else " — on time"))
+            if ob.state in ("met", "late") and (ob.state == "late") != f.late:  # issue 12
+                line += (" at filing, against the aware-at recorded then; now "
+                         + ("late" if ob.state == "late" else "on time")
+                         + (f" against the facts as they stand (due {tu.display(ob.due, tz)})" if ob.due else ""))
+            if f.late_reason:
+                line += f"; reasons for the delay: {f.late_reason}"
+            parts.append(Text(line))
         for c in ob.choices:
             parts.append(Text(f"  conservative choice: {c}", style="italic"))
     return Group(*parts)
