@@ -101,3 +101,15 @@ def save(ledger: Path, body: dict) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def first_time(ledger: Path, topic: str) -> bool:
+    """True the first time it is asked for this ledger and topic (a marker in the same private
+    folder); False afterwards, and whenever the marker cannot be written (then nothing is said)."""
+    marker = location(ledger).with_suffix(f".{topic}")
+    try:
+        os.makedirs(marker.parent, mode=0o700, exist_ok=True)
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except OSError:
+        return False
+    return True

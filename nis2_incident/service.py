@@ -85,6 +85,7 @@ def check_top_profile(top: dict, state: State, source: str) -> None:
 
 
 SETTLED_STATES = ("met", "late", "not_applicable")
+DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the log (issue 13)
 
 
 class _NeedFull(Exception):
@@ -166,6 +167,7 @@ class Service:
         if store.kind != "log":
             ledger = store.read()
             state = fold(ledger.events, instant)
+            self._suggest_the_log(state)
         else:
             raw = store.read_bytes()
             self._raw = raw
@@ -182,6 +184,18 @@ class Service:
         if store.kind == "log" and partial and not writing:  # a read for views: keep a checkpoint for the next one
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
+
+    def _suggest_the_log(self, state: State) -> None:
+        """A document past 1,000 incidents says once (per ledger, per user) that the log is faster."""
+        if len(state.incidents) <= DOCUMENT_ADVICE or self.notify is None:
+            return
+        from . import checkpoint
+
+        if checkpoint.first_time(self.store.path, "document-advice"):
+            self.notify(f"{self.store.path} holds {len(state.incidents)} incidents: a document is read and written "
+                        "whole; the JSON Lines log appends and reads only what changed. Convert it with "
+                        f"`nis2-incident ledger migrate {self.store.path} {self.store.path.with_suffix('.jsonl')}` "
+                        "(same events, same hashes); this is said once")
 
     def _past(self, ledger: Ledger, state: State, instant: datetime) -> tuple[Ledger, State]:
         """The record as it stood at `instant` (issue 12): the events recorded by then, their fold,
@@ -273,6 +287,8 @@ class Service:
         live = [tuple(x) for x in base["live"]] if base is not None else []
         live += [(start, owner) for owner, start in pairs if owner is not None]
         settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
+        if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
+            state.mark_settled(settled)
         checkpoint.save(self.store.path, {
             "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],

@@ -157,3 +157,20 @@ def test_a_settled_incident_asked_for_is_read_from_the_ledger(tmp_path, counted)
     counted.clear()
     r = cli(path, "show", "2", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "closed" and counted
+
+
+def test_a_document_past_a_thousand_incidents_suggests_the_log_once(tmp_path, monkeypatch):
+    """Issue 13: a document ledger past 1,000 incidents says once, on stderr, that the log is
+    faster (and how to migrate); not again on the next command."""
+    from nis2_incident import service as service_mod
+
+    monkeypatch.setattr(service_mod, "DOCUMENT_ADVICE", 2)
+    path = tmp_path / "ledger.toml"
+    assert cli(path, "init", "--name", "X", "--category", "essential", now="2026-03-28T09:00").exit_code == 0
+    for n in range(3):
+        assert cli(path, "open", f"incident {n}", "--aware", "-5m", now=f"2026-03-28T1{n}:00").exit_code == 0
+    first = cli(path, "status", "--json")
+    assert first.exit_code == 0 and "ledger migrate" in first.stderr and "said once" in first.stderr
+    json.loads(first.stdout)  # stdout stays JSON
+    again = cli(path, "status", "--json")
+    assert again.exit_code == 0 and "ledger migrate" not in again.stderr

@@ -72,6 +72,7 @@ def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[f
     store = _store(ledger, lock_timeout)
     text = now or SETTINGS.now or os.environ.get(ENV_NOW)
     service = Service(store, tu.now_utc(), regimes_dir=SETTINGS.regimes)
+    service.notify = lambda message: _say(f"note: {message}")  # "as of" a past --now (issue 12), advice
     if text and not _has_offset_or_relative(text):
         # An offset-less --now is read in the profile's zone: read the ledger once for it, and let
         # the command's own read take that state rather than read (and parse) the ledger again.
@@ -81,7 +82,6 @@ def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[f
             service.keep(state)  # else read again "as of" that instant
     else:
         service.now = resolve_now(now, "Europe/Paris")
-    service.notify = lambda message: _say(f"note: {message}")  # "as of" a past --now (issue 12)
     return service
 
 
