@@ -187,6 +187,15 @@ def unknown_line(message: str) -> str:
     return f"NIS2-INCIDENT UNKNOWN - {message}"
 
 
+def unknown_record(message: str) -> dict:
+    """`check --json` when the ledger (or the command line) cannot be used: one finding of level
+    unknown, so a SIEM reading stdout alone sees it (the keys of `json_record`, null where unknown)."""
+    return {"level": "unknown", "kind": "unknown", "incident": None, "title": None, "regime": None,
+            "stage": None, "state": None, "due": None, "seconds_left": None, "target": None,
+            "clock_start": None, "now": None, "instance": None, "step": None, "step_at": None, "new": True,
+            "msgid": MSGID_UNKNOWN, "message": message}
+
+
 def json_record(f: Finding, now: datetime, new: bool = True) -> dict:
     ob, inc, tz = f.obligation, f.view.incident, f.view.profile.timezone
     return {

@@ -408,6 +408,9 @@ def test_syslog_format_sends_each_new_finding_with_a_stable_message_id(busy, mon
     monkeypatch.setattr(syslog, "openlog", lambda *a, **k: opened.append(a))
     monkeypatch.setattr(syslog, "syslog", lambda prio, msg: sent.append((prio, msg)))
     monkeypatch.setattr(syslog, "closelog", lambda: opened.append("closed"))
+    from nis2_incident.cli import core
+
+    monkeypatch.setattr(core, "syslog_available", lambda: True)  # as if /dev/log listened
     r = check(busy, "--format", "syslog")
     assert r.exit_code == 2
     assert opened == [("nis2-incident", syslog.LOG_PID, syslog.LOG_USER), "closed"]

@@ -396,7 +396,9 @@ def test_check_missing_ledger(tmp_path):
     assert r.stdout.splitlines()[-1].startswith("NIS2-INCIDENT UNKNOWN - ")
     assert r.stderr.startswith("error: ")
     j = cli(tmp_path / "none.toml", "2026-03-28T12:00", "check", "--json")
-    assert (j.exit_code, j.stdout) == (3, "")
+    assert j.exit_code == 3
+    record = json.loads(j.stdout)  # issue 16: one JSON finding of level unknown, alone on stdout
+    assert (record["level"], record["msgid"]) == ("unknown", "NIS2INC-UNKNOWN") and "no ledger" in record["message"]
 
 
 def test_check_corrupt_ledger(incident):

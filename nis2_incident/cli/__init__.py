@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from .. import timeutil as tu
-from ..errors import InputError, LedgerError, Nis2IncidentError
+from ..errors import InputError, LedgerError
 
 ENV_LEDGER = "NIS2_INCIDENT_LEDGER"
 ENV_NOW = "NIS2_INCIDENT_NOW"
@@ -62,7 +62,7 @@ def resolve_now(option: Optional[str], tz: str) -> "tu.datetime":
 
 
 # The Typer app and its helpers, from application.py, imported when first asked for.
-_TYPER_NAMES = {"app", "boundary", "fail", "LedgerOpt", "NowOpt", "JsonOpt", "LockOpt"}
+_TYPER_NAMES = {"app", "lazy_group", "LedgerOpt", "NowOpt", "JsonOpt", "LockOpt"}
 
 
 def __getattr__(name: str):
@@ -75,56 +75,12 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _command_name(args: list[str]) -> str | None:
-    """The command in argv, skipping global options and their values (`--ledger X --now Y check`)."""
-    with_value = {"--ledger", "--now", "--lock-timeout", "--regimes"}
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in with_value:
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: the Typer app, building only the command that runs, and leaving through
+    the one exit point (`exits.finish`, called by `application.Group.main`)."""
+    from .application import lazy_group
 
-
-def main() -> None:
-    """Console entry point. Usage errors of `check` exit 3 (UNKNOWN) as monitoring expects."""
-    if "--debug" in sys.argv:
-        SETTINGS.debug = True
-    from . import fast
-
-    try:
-        code = fast.run(sys.argv[1:])
-    except Nis2IncidentError as exc:  # with --debug, as below for the Typer app
-        sys.stderr.write(f"error: {exc.message}\n")
-        sys.exit(exc.exit_code)
-    if code is not None:
-        sys.exit(code)
-
-    import typer
-
-    from .application import app
-
-    try:
-        rv = app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        # Click's usage errors (unknown option, missing argument) arrive here.
-        code = getattr(exc, "exit_code", None)
-        show = getattr(exc, "show", None)
-        if show is not None and code is not None:
-            show()
-            sys.exit(3 if _command_name(sys.argv[1:]) == "check" and code == 2 else code)
-        if isinstance(exc, Nis2IncidentError):
-            sys.stderr.write(f"error: {exc.message}\n")
-            sys.exit(exc.exit_code)
-        if type(exc).__name__ == "Abort":  # Ctrl-C at a prompt
-            sys.exit(130)
-        raise
-    sys.exit(rv if isinstance(rv, int) else 0)
+    lazy_group().main(args=sys.argv[1:] if argv is None else argv, prog_name="nis2-incident")
 
 
 __all__ = ["app", "main", "LedgerError"]

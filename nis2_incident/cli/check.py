@@ -12,12 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from .application import JsonOpt, LedgerOpt, NowOpt, app, boundary
+from .application import JsonOpt, LedgerOpt, NowOpt, app
 from .core import FORMATS, _service, _within  # noqa: F401
 
 
 @app.command("check")
-@boundary
 def check_cmd(
     within: Annotated[Optional[str], typer.Option("--within", help="Warn about what is due within this duration (default from the profile, e.g. 6h).", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text (one line a finding, then the Nagios summary), nagios (status line with perfdata first, then every current finding; no state), json (JSON lines), syslog (each finding to the local syslog).")] = "text",

@@ -13,7 +13,7 @@ from ..errors import InputError, LedgerError
 from ..ladder import default_ladder
 from ..service import Service
 from . import SETTINGS, ledger_path, resolve_now
-from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary
+from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app
 from .core import (_facts, _has_offset_or_relative, _print_incident, _report_write, _say, _service,  # noqa: F401
                    _store, _within)
 
@@ -23,7 +23,6 @@ from .core import (_facts, _has_offset_or_relative, _print_incident, _report_wri
 # --- set-up ------------------------------------------------------------------------------
 
 @app.command("init")
-@boundary
 def init_cmd(
     name: Annotated[str, typer.Option("--name", help="The reporting entity's name.")],
     category: Annotated[str, typer.Option("--category", help="essential | important (see DOMAIN §3).")],
@@ -99,7 +98,6 @@ def _reminders(items: Optional[list[str]], current: dict) -> Optional[dict]:
 
 
 @app.command("profile")
-@boundary
 def profile_cmd(
     name: Annotated[Optional[str], typer.Option("--name", help="The reporting entity's name.", show_default=False)] = None,
     category: Annotated[Optional[str], typer.Option("--category", help="essential | important.", show_default=False)] = None,
@@ -164,7 +162,6 @@ def profile_cmd(
 
 
 @app.command("paths")
-@boundary
 def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Where the ledger and its lock file are, and how that was decided."""
     import os
@@ -208,7 +205,6 @@ Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitig
 
 
 @app.command("open")
-@boundary
 def open_cmd(
     title: Annotated[Optional[str], typer.Argument(help="A short title, e.g. 'Ransomware on the PACS' (on a terminal, asked for when left out).", show_default=False)] = None,
     aware: Aware = None,
@@ -245,7 +241,6 @@ def open_cmd(
 
 
 @app.command("update")
-@boundary
 def update_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     title: Annotated[Optional[str], typer.Option("--title", help="A new title.", show_default=False)] = None,
@@ -284,7 +279,6 @@ def update_cmd(
 
 
 @app.command("submit")
-@boundary
 def submit_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. nis2.early_warning, nis2.notification, nis2.final.")],
@@ -315,7 +309,6 @@ def submit_cmd(
 
 
 @app.command("request")
-@boundary
 def request_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     due: Annotated[Optional[str], typer.Option("--due", help="The date the authority set (WHEN; relative forms count from --at).", show_default=False)] = None,
@@ -343,7 +336,6 @@ def _conclude(kind: str, ident: str, at, ledger, now, lock_timeout, json_out):
 
 
 @app.command("handled")
-@boundary
 def handled_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     at: Annotated[Optional[str], typer.Option("--at", help="When handling concluded (WHEN; default now).", show_default=False)] = None,
@@ -357,7 +349,6 @@ def handled_cmd(
 
 
 @app.command("close")
-@boundary
 def close_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     at: Annotated[Optional[str], typer.Option("--at", help="When it was closed (WHEN; default now).", show_default=False)] = None,
@@ -373,7 +364,6 @@ def close_cmd(
 # --- viewing -------------------------------------------------------------------------------
 
 @app.command("list")
-@boundary
 def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Incidents with their next deadline and countdown."""
     service = _service(ledger, now)
@@ -390,7 +380,6 @@ def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = F
 
 
 @app.command("status")
-@boundary
 def status_cmd(
     ident: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Only this incident.")] = None,
     within: Annotated[Optional[str], typer.Option("--within", help="Highlight what is due within this duration (default from the profile).", show_default=False)] = None,
@@ -408,7 +397,6 @@ def status_cmd(
 
 
 @app.command("show")
-@boundary
 def show_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     ledger: LedgerOpt = None,
@@ -429,7 +417,6 @@ def show_cmd(
 
 
 @app.command("explain")
-@boundary
 def explain_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]", help="Only this stage, e.g. nis2.final.")] = None,
@@ -454,7 +441,6 @@ def explain_cmd(
 # --- cron and audit --------------------------------------------------------------------------
 
 @app.command("verify")
-@boundary
 def verify_cmd(
     head: Annotated[Optional[str], typer.Option("--head", help="A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end.", show_default=False)] = None,
     ledger: LedgerOpt = None,
@@ -483,7 +469,6 @@ def verify_cmd(
 
 
 @app.command("classify")
-@boundary
 def classify_cmd(
     entity_type: Annotated[Optional[str], typer.Option("--type", help="healthcare_provider, eu_reference_laboratory, pharma_rnd, pharma_manufacturer, critical_medical_devices, medical_devices or other.", show_default=False)] = None,
     staff: Annotated[Optional[int], typer.Option("--staff", help="Staff headcount in annual work units.", show_default=False)] = None,

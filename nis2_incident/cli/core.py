@@ -6,6 +6,7 @@ path (`fast.py`) run. Nothing here imports Typer; Rich only where something is d
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -13,43 +14,12 @@ from typing import TYPE_CHECKING, Optional
 from .. import timeutil as tu
 from ..errors import InputError, Nis2IncidentError
 from . import SETTINGS, ledger_path, resolve_now
+from .exits import CHECK_FORMAT, say
 
 if TYPE_CHECKING:
     from ..service import Outcome, Service
 
 FORMATS = ("text", "nagios", "json", "syslog")
-
-
-def report_error(exc: Nis2IncidentError) -> None:
-    """The one line of a refused command, on stderr (the error boundary's words)."""
-    from ..render.views import err_console
-
-    err_console().print(f"error: {exc.message}", markup=False, soft_wrap=True)
-
-
-def report_bug(exc: Exception) -> None:
-    from ..render.views import err_console
-
-    err_console().print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-                        markup=False, soft_wrap=True)
-
-
-def guarded(fn, **kwargs) -> int:
-    """The error boundary of `application.boundary`, for a body that returns its exit code."""
-    try:
-        return fn(**kwargs)
-    except Nis2IncidentError as exc:
-        if SETTINGS.debug:
-            raise
-        report_error(exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
-        if SETTINGS.debug:
-            raise
-        report_bug(exc)
-        return 70
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -88,10 +58,7 @@ def _has_offset_or_relative(text: str) -> bool:
         (len(t) > 10 and ("+" in t[10:] or "-" in t[10:]))
 
 
-def _say(message: str) -> None:
-    from ..render.views import err_console
-
-    err_console().print(message, markup=False, soft_wrap=True)
+_say = say  # every message of a command goes to stderr through the one writer
 
 
 def _report_write(outcome: Outcome, done: str) -> None:
@@ -136,8 +103,23 @@ def _print_incident(view, service, json_out: bool, within=None) -> None:
 
 # --- check ---------------------------------------------------------------------------------
 
-def _stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
+_stderr = say
+
+# Where the local syslog listens (Linux, macOS, the BSDs): without one, `syslog.syslog` loses every
+# message silently.
+SYSLOG_SOCKETS = ("/dev/log", "/var/run/syslog", "/var/run/log")
+
+
+def syslog_available() -> bool:
+    import stat
+
+    for path in SYSLOG_SOCKETS:
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _syslog(records: list[tuple[int, str]]) -> None:
@@ -160,30 +142,26 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
           now: Optional[str] = None, json_out: bool = False) -> int:
     """`check`: the exit code (0 ok, 1 due soon or past a reminder step, 2 overdue, 3 unknown)."""
     from .. import alerts
-    from .. import timeutil as tu
-    from ..errors import InputError, Nis2IncidentError
 
     chosen = (fmt or "").strip().lower()
-    try:
-        if chosen not in FORMATS:
-            raise InputError(f"--format {fmt!r}; accepted: {', '.join(FORMATS)}")
-        if json_out and chosen not in ("text", "json"):
-            raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
-        if json_out:
-            chosen = "json"
-        service = _service(ledger, now)
-        state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
-        window = _within(service, state.profile, within)
-    except Nis2IncidentError as exc:
-        # Exit 3 every time, whatever the state file says: a broken record is never old news.
-        if SETTINGS.debug:
-            raise
-        if chosen in ("text", "nagios"):
-            sys.stdout.write(alerts.unknown_line(exc.message) + "\n")
-        elif chosen == "syslog":
-            _syslog([(alerts.UNKNOWN, f"{alerts.MSGID_UNKNOWN} {exc.message}")])
-        _stderr(f"error: {exc.message}")
-        return alerts.UNKNOWN
+    # From here on, a failure is reported as UNKNOWN in this format (exits.finish): exit 3 every time,
+    # whatever the state file says: a broken record is never old news.
+    CHECK_FORMAT["format"] = "json" if json_out else (chosen if chosen in FORMATS else "text")
+    if chosen not in FORMATS:
+        raise InputError(f"--format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if json_out and chosen not in ("text", "json"):
+        raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
+    if json_out:
+        chosen = "json"
+    if chosen == "syslog" and not syslog_available():
+        # Nothing would reach syslog: say so, show the findings here, and record none as announced.
+        say(f"warning: no local syslog socket ({', '.join(SYSLOG_SOCKETS)}); the findings are printed "
+            "here instead and not recorded as announced")
+        chosen, dry_run = "text", True
+        CHECK_FORMAT["format"] = "text"
+    service = _service(ledger, now)
+    state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
+    window = _within(service, state.profile, within)
 
     clock = service.now
     found = alerts.findings(views, clock, window)
@@ -243,7 +221,9 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
     except Nis2IncidentError as exc:
         # The state could not be locked or written: say so, and announce rather than stay silent.
         if SETTINGS.debug:
-            raise
+            import traceback
+
+            sys.stderr.write(traceback.format_exc())
         _stderr(f"warning: {exc.message}")
         if new is None:
             new, _ = alerts.select_new(found, {}, clock)

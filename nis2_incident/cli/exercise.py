@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError, StateError
-from .application import boundary
+
 
 exercise_app = typer.Typer(
     name="exercise",
@@ -35,12 +35,10 @@ UnusedNow = Annotated[Optional[str], typer.Option(
 JsonOut = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
+from .exits import say as _say  # noqa: E402
 
 
 @exercise_app.command("check")
-@boundary
 def check_cmd(
     files: Annotated[list[str], typer.Argument(metavar="FILE", help="Exercise files, folders (their *.toml, recursively) or globs.")],
     junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report to this file (one test case per expectation).", show_default=False)] = None,
@@ -83,7 +81,6 @@ def check_cmd(
 
 
 @exercise_app.command("schema")
-@boundary
 def schema_cmd():
     """Print the JSON Schema of the exercise format, for editors (taplo, VS Code) and CI."""
     from ..exercise import json_schema
@@ -92,7 +89,6 @@ def schema_cmd():
 
 
 @exercise_app.command("new")
-@boundary
 def new_cmd(
     file: Annotated[Optional[str], typer.Argument(metavar="[FILE]", help="Where to write the template (default: stdout).", show_default=False)] = None,
 ):
@@ -115,7 +111,6 @@ def new_cmd(
 
 
 @exercise_app.command("timeline")
-@boundary
 def timeline_cmd(
     file: Annotated[str, typer.Argument(metavar="FILE", help="An exercise file.")],
     json_out: JsonOut = False,
