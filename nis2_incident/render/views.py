@@ -23,11 +23,9 @@ STATE_STYLE = {
 
 
 def out_console() -> Console:
-    return Console(highlight=False)
-
-
-def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """The console of every view. User text is data: no markup, no emoji codes, no highlighting, so
+    every string (a title `Panne [/b] PACS`, a summary `:fire:`) is drawn exactly as stored."""
+    return Console(highlight=False, markup=False, emoji=False)
 
 
 def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
