@@ -101,7 +101,7 @@ def findings(views: list["IncidentView"], now: datetime, within: timedelta) -> l
             found = classify(ob, v, now, within, ladders)
             if found is not None:
                 out.append(found)
-    out.sort(key=lambda f: sort_key(f.obligation))
+    out.sort(key=lambda f: sort_key(f.obligation, now))
     return out
 
 

@@ -344,7 +344,15 @@ def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: da
     return out
 
 
-def sort_key(ob: Obligation):
-    """Open obligations by urgency: overdue first, then by due time; without a due time last."""
+def sort_key(ob: Obligation, now: datetime | None = None):
+    """The one order of urgency (status, status --watch, list's next deadline, check): overdue and past
+    the entity's own target first, then by the instant that matters: the due time, or for a
+    without-undue-delay report its own target, else its clock start (a past instant: such a report is
+    due now, so it comes before any report merely due later); awaiting a clock start, last. Without
+    `now`, a passed target ranks by its instant among the reports due now (it is past, so still ahead
+    of everything pending)."""
     far = datetime.max.replace(tzinfo=tu.UTC)
-    return (0 if ob.state == "overdue" else 1, ob.due or far, ob.stage)
+    when = ob.due or ob.target or (ob.clock_start if ob.due_kind == "asap" else None) or far
+    late = ob.state == "overdue" or (now is not None and ob.due is None and ob.target is not None
+                                     and ob.filing is None and ob.state == "pending" and ob.target < now)
+    return (0 if late else 1, when, ob.stage, ob.instance or 0)

@@ -71,11 +71,22 @@ def _table(title: str | None = None) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
 
 
-def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
-                    include_closed_states: bool = False, show_incident: bool = True, seconds: bool = False) -> Table:
-    """Open obligations (the dashboard) or every obligation of one incident (`show`), 80 columns wide."""
+def dashboard_rows(views: list[IncidentView], now: datetime | None = None) -> list:
+    """The dashboard's (view, obligation) rows, most urgent first (`deadlines.sort_key`, the one order
+    of urgency). The progress report is left out while it is only conditional: the final report's row,
+    due at the same instant, stands for both until then (its note says so in `show`)."""
     from ..deadlines import sort_key
 
+    rows = [(v, ob) for v in views for ob in v.obligations if ob.is_open and ob.due_kind != "conditional"]
+    rows.sort(key=lambda r: sort_key(r[1], now))
+    return rows
+
+
+def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
+                    include_closed_states: bool = False, show_incident: bool = True, seconds: bool = False,
+                    limit: int | None = None) -> Table:
+    """Open obligations (the dashboard; the first `limit` rows) or every obligation of one incident
+    (`show`), 80 columns wide."""
     table = _table(title)
     table.add_column("Due (local time)", no_wrap=True, min_width=23)
     if show_incident:  # fixed widths, the rest of the line for the incident (see below)
@@ -90,12 +101,10 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
         # share the width, wrapped them one character wider than it drew them)
         room = max(12, min(60, out_console().width - 65))
         table.add_column("Incident", no_wrap=False, overflow="fold", min_width=room, max_width=room)
-    # The dashboard leaves out the progress report while it is only conditional: the final report's
-    # row, due at the same instant, stands for both until then (its note says so in `show`).
-    rows = [(v, ob) for v in views for ob in v.obligations
-            if include_closed_states or (ob.is_open and ob.due_kind != "conditional")]
-    if not include_closed_states:
-        rows.sort(key=lambda r: sort_key(r[1]))
+    if include_closed_states:
+        rows = [(v, ob) for v in views for ob in v.obligations]
+    else:
+        rows = dashboard_rows(views, now)[:limit]
     for v, ob in rows:
         due, detail = due_cell(ob, v.profile.timezone, now, seconds)
         style = urgency_style(ob, now, within)
@@ -112,8 +121,9 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
 
 
 def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str,
-           seconds: bool = False) -> Group:
-    """The dashboard; with `seconds` (the live `status --watch`), the clock and countdowns to the second."""
+           seconds: bool = False, limit: int | None = None) -> Group:
+    """The dashboard; with `seconds` (the live `status --watch`), the clock and countdowns to the second;
+    with `limit`, only the most urgent rows, and a line saying how many more there are."""
     as_of = tu.display(now, tz, True)
     if seconds:
         local = tu.to_local(now, tz)
@@ -126,17 +136,24 @@ def status(views: list[IncidentView], now: datetime, within: timedelta, profile_
     over = sum(1 for v in open_views for o in v.obligations if o.state == "overdue")
     summary = Text(f"{n} open obligation(s), {over} overdue, across {len(open_views)} incident(s)",
                    style="bold red" if over else "")
-    return Group(header, summary, deadlines_table(open_views, now, within, seconds=seconds))
+    table = deadlines_table(open_views, now, within, seconds=seconds, limit=limit)
+    more = n - table.row_count
+    if limit is None or more <= 0:
+        return Group(header, summary, table)
+    return Group(header, summary, table,
+                 Text(f"… and {more} more, less urgent (a taller terminal or `status` shows all)", style="bold"))
 
 
 def incident_list(views, now: datetime) -> Table | Text:
     """`views`: any iterable (each view is dropped once its row is made)."""
+    from ..deadlines import sort_key
+
     table = _table()
     for col in ("ID", "Title", "Status", "Next deadline", "Countdown"):
         table.add_column(col, no_wrap=col in ("ID", "Status"), overflow="fold")
     for v in views:
         tz = v.profile.timezone
-        nxt = v.next_obligation
+        nxt = min(v.open_obligations, key=lambda o: sort_key(o, now), default=None)
         if nxt is None:
             nd, cd = "—", "nothing open"
         else:
