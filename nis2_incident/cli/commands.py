@@ -158,7 +158,33 @@ def profile_cmd(
         emit(profile.model_dump())
         return
     for key, value in profile.model_dump().items():
-        typer.echo(f"{key}: {value}")
+        typer.echo(_field(key, _plain(value)))
+
+
+def _plain(value) -> str:
+    """A profile value as people read it (not a Python repr): lists joined, ladders as PERIOD=STEPS."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else (v if v else 'none')}"
+                         if isinstance(v, (list, tuple)) else f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _field(key: str, value: str, indent: int | None = None) -> str:
+    """`key: value`, wrapped to the terminal's width with the value's continuation lines under it."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    lead = f"{key}: "
+    pad = " " * (len(lead) if indent is None else indent)
+    return textwrap.fill(value, width=max(40, width), initial_indent=lead, subsequent_indent=pad,
+                         break_long_words=False, break_on_hyphens=False) or lead.rstrip()
 
 
 @app.command("paths")
@@ -519,7 +545,12 @@ def classify_cmd(
 
         emit(result.to_json())
         return
+    import shutil
+    import textwrap
+
     verdict = f"in scope: {result.category}" if result.in_scope else "out of scope"
     typer.echo(f"{verdict} ({result.size} enterprise, {result.entity_type})")
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)
     for r in result.reasons:
-        typer.echo(f"  - {r}")
+        typer.echo(textwrap.fill(r, width=width, initial_indent="  - ", subsequent_indent="    ",
+                                 break_long_words=False, break_on_hyphens=False))
