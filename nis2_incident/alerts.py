@@ -150,14 +150,25 @@ def select_new(found: list[Finding], announced: dict, now: datetime) -> tuple[li
 
 # --- formats ---------------------------------------------------------------------------------
 
-def text_line(f: Finding, now: datetime) -> str:
+def _why_soon(f: Finding, now: datetime, within: timedelta | None) -> str:
+    """What makes a finding due soon: the window (`--within`, else the profile's `check_within`), or
+    a crossed reminder step (issue 16: named on the line, not only in the summary)."""
+    if within is None or f.kind not in ("due_soon", "target_soon"):
+        return ""
+    if f.anchor is not None and f.anchor - now <= within:
+        return f"; within the {tu.human_duration(within)} window"
+    return f"; reminder step {f.mark.step}" if f.mark is not None else ""
+
+
+def text_line(f: Finding, now: datetime, within: timedelta | None = None) -> str:
     ob, inc, tz = f.obligation, f.view.incident, f.view.profile.timezone
+    why = _why_soon(f, now, within)
     if ob.due is None:
         when = f"without undue delay, {tu.elapsed(ob.clock_start, now)}" if ob.clock_start else "without undue delay"
         if ob.target is not None:
-            when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)})"
+            when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)}{why})"
     else:
-        when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)})"
+        when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)}{why})"
     return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {inc.title}"
 
 
@@ -220,6 +231,6 @@ def json_record(f: Finding, now: datetime, new: bool = True) -> dict:
     }
 
 
-def syslog_message(f: Finding, now: datetime) -> str:
+def syslog_message(f: Finding, now: datetime, within: timedelta | None = None) -> str:
     """`NIS2INC-OVERDUE step=overdue+6h OVERDUE INC-2026-001 nis2.early_warning due ... — title`."""
-    return f"{f.msgid} step={f.mark.step if f.mark else '-'} {text_line(f, now)}"
+    return f"{f.msgid} step={f.mark.step if f.mark else '-'} {text_line(f, now, within)}"

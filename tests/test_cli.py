@@ -353,10 +353,10 @@ def test_check_due_soon(incident):
     r = cli(incident, "2026-03-29T06:00", "check", "--all")
     assert r.exit_code == 1
     assert summary(r) == ("WARNING", 0, 1)
-    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 5 h)" in r.stdout
+    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 5 h; within the 6 h window)" in r.stdout
     r = cli(incident, "2026-03-29T07:00", "check", "--quiet")  # the 4 h step: announced
     assert r.exit_code == 1 and summary(r) == ("WARNING", 0, 1)
-    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 4 h)" in r.stdout
+    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 4 h; within the 6 h window)" in r.stdout
 
 
 def test_check_window(incident):

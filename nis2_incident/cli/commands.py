@@ -194,7 +194,7 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
 
     from . import ENV_LEDGER, default_ledger_path
 
-    path = ledger_path(ledger)
+    path = ledger_path(ledger).absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
     source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
     data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
             "exists": path.exists(), "default": str(default_ledger_path())}
@@ -494,10 +494,25 @@ def verify_cmd(
     typer.echo(f"head: {result['head']}")
 
 
+def _work_units(text) -> "Decimal":
+    """`--staff`: annual work units, a count that may have decimals (part-time and seasonal staff)."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = str(text).strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or len(raw) > 12:
+        raise InputError(f"--staff {text!r}; accepted: the staff headcount in annual work units, a number such "
+                         "as 320 or 249.5")
+    return value
+
+
 @app.command("classify")
 def classify_cmd(
     entity_type: Annotated[Optional[str], typer.Option("--type", help="healthcare_provider, eu_reference_laboratory, pharma_rnd, pharma_manufacturer, critical_medical_devices, medical_devices or other.", show_default=False)] = None,
-    staff: Annotated[Optional[int], typer.Option("--staff", help="Staff headcount in annual work units.", show_default=False)] = None,
+    staff: Annotated[Optional[str], typer.Option("--staff", help="Staff headcount in annual work units (AWU), decimals allowed: 249.5.", show_default=False)] = None,
     turnover: Annotated[Optional[str], typer.Option("--turnover", help="Annual turnover in euros (48000000, 48M, 750k).", show_default=False)] = None,
     balance: Annotated[Optional[str], typer.Option("--balance", help="Annual balance-sheet total in euros.", show_default=False)] = None,
     public: Annotated[bool, typer.Option("--public", help="Publicly owned (does not make it large).")] = False,
@@ -519,7 +534,7 @@ def classify_cmd(
         if entity_type is None:
             entity_type = typer.prompt(f"Entity type ({', '.join(ENTITY_TYPES)})", default="healthcare_provider")
         if staff is None:
-            staff = typer.prompt("Staff headcount (annual work units)", type=int)
+            staff = typer.prompt("Staff headcount (annual work units, e.g. 249.5)")
         if turnover is None:
             turnover = typer.prompt("Annual turnover in euros (e.g. 48M)")
         if balance is None:
@@ -527,7 +542,7 @@ def classify_cmd(
     elif missing:
         raise InputError(f"missing {', '.join(missing)}; accepted: e.g. classify --type healthcare_provider "
                          "--staff 320 --turnover 48M --balance 40M")
-    result = classify(entity_type.strip().lower(), staff, parse_amount(turnover, "--turnover"),
+    result = classify(entity_type.strip().lower(), _work_units(staff), parse_amount(turnover, "--turnover"),
                       parse_amount(balance, "--balance"), public=public,
                       qualified_trust_service=qualified_trust_service, designated=designated,
                       critical_entity=critical_entity)

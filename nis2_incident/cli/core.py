@@ -28,7 +28,26 @@ def _store(ledger: Optional[str], lock_timeout: Optional[float] = None):
     from ..ledger import Store
 
     timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
-    return Store(ledger_path(ledger), lock_timeout=timeout)
+    path = ledger_path(ledger)
+    check_ledger_path(path)
+    return Store(path, lock_timeout=timeout)
+
+
+def check_ledger_path(path: Path) -> None:
+    """A path that cannot be a ledger is refused before anything is created (no lock file, no folder):
+    a folder (`--ledger /tmp` left `/tmp.lock` behind), or a path under a file."""
+    try:
+        if path.is_dir():
+            raise InputError(f"--ledger {path}: is a folder, not a ledger file; accepted: a file in it, e.g. "
+                             f"{path / 'ledger.toml'}")
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InputError(f"--ledger {path}: {parent} is a file, not a folder; accepted: a ledger "
+                                     "path whose folders are folders")
+                break
+    except OSError:  # unreadable or too long: the store says why when it tries
+        pass
 
 
 def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None):
@@ -172,7 +191,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
     if chosen == "nagios":
         # A Nagios-family scheduler wants the current state every time and does its own notification
         # logic: the status line (with perfdata) first, then every current finding as long output.
-        lines = [summary] + [alerts.text_line(f, clock) for f in found]
+        lines = [summary] + [alerts.text_line(f, clock, window) for f in found]
         sys.stdout.write("\n".join(lines) + "\n")
         return code
 
@@ -188,10 +207,10 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
             return
         if chosen == "syslog":
             if announce:
-                _syslog([(f.level, alerts.syslog_message(f, clock)) for f in announce])
+                _syslog([(f.level, alerts.syslog_message(f, clock, window)) for f in announce])
         else:
             for f in announce:
-                sys.stdout.write(alerts.text_line(f, clock) + "\n")
+                sys.stdout.write(alerts.text_line(f, clock, window) + "\n")
         sys.stdout.write(summary + "\n")
         sys.stdout.flush()
 

@@ -99,14 +99,19 @@ def new_cmd(
         sys.stdout.write(TEMPLATE)
         return
     target = Path(file).expanduser()
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InputError(f"{target}: {target.parent} is a file, not a folder; accepted: a new file in a folder")
+    if target.is_dir():
+        raise StateError(f"{target}: is a folder; accepted: a new file name, e.g. {target / 'drill.toml'}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # as `init` does for the ledger's folder
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(TEMPLATE)
     except FileExistsError:
         raise StateError(f"{target}: already exists; it is never overwritten. Choose another name") from None
     except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc}); accepted: a new file in an existing, "
-                         "writable folder") from None
+        raise InputError(f"{target}: cannot write ({exc.strerror or exc}); accepted: a new file in a writable "
+                         "folder") from None
     _say(f"wrote {target}; check it with `nis2-incident exercise check {target}`")
 
 
