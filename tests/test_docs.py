@@ -40,6 +40,62 @@ def test_every_option_has_help(name):
             assert (param.help or "").strip(), f"`{name} {param.opts[0]}` has no help text"
 
 
+def _options(command, path=()):
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option":
+            yield " ".join(path), param
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _options(sub, (*path, name))
+
+
+OPTIONS = list(_options(typer.main.get_command(app)))
+
+
+def test_the_options_are_found():
+    assert len(OPTIONS) > 150  # every command's and the global ones: the loops below ran
+
+
+@pytest.mark.parametrize("where, param", OPTIONS, ids=lambda x: x if isinstance(x, str) else x.opts[0])
+def test_every_option_of_every_command_has_help_and_a_readme_mention(where, param):
+    """sqlite-utils' habit: a new option without help text or documentation fails here."""
+    assert (param.help or "").strip(), f"`{where} {param.opts[0]}` has no help text"
+    for name in (*param.opts, *getattr(param, "secondary_opts", ())):
+        if name.startswith("--") and name != "--help":
+            assert re.search(re.escape(name) + r"(?![\w-])", README), f"`{where} {name}` is not in the README"
+
+
+def test_init_help_shows_the_real_default_regimes():
+    from typer.testing import CliRunner
+
+    out = CliRunner().invoke(app, ["init", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "nis2 and gdpr, plus csp with --health-establishment" in " ".join(out.split())
+    from nis2_incident.service import Service  # the defaults the help names are the ones init uses
+    import inspect
+
+    assert '["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])' in inspect.getsource(Service.init)
+
+
+def test_shell_completion_is_offered_and_completes_commands(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIS2_INCIDENT")}
+    show = subprocess.run([sys.executable, "-m", "nis2_incident", "--show-completion", "bash"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert show.returncode == 0 and "_NIS2_INCIDENT_COMPLETE" in show.stdout, show.stderr
+    env.update(_NIS2_INCIDENT_COMPLETE="complete_bash", COMP_WORDS="nis2-incident sta", COMP_CWORD="1")
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'nis2-incident'; "
+                           "from nis2_incident.cli import main; main()"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert "status" in done.stdout.split(), (done.stdout, done.stderr)
+    env.update(COMP_WORDS="nis2-incident check --for", COMP_CWORD="2")
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'nis2-incident'; "
+                           "from nis2_incident.cli import main; main()"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert "--format" in done.stdout.split(), (done.stdout, done.stderr)
+
+
 def _error_classes():
     seen, todo = [], [errors.Nis2IncidentError]
     while todo:

@@ -25,11 +25,11 @@ from .core import (_facts, _has_offset_or_relative, _print_incident, _report_wri
 @app.command("init")
 def init_cmd(
     name: Annotated[str, typer.Option("--name", help="The reporting entity's name.")],
-    category: Annotated[str, typer.Option("--category", help="essential | important (see DOMAIN §3).")],
+    category: Annotated[str, typer.Option("--category", help="essential | important (Directive (EU) 2022/2555 Art. 3; `classify` helps decide).")],
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone used to read and show times.")] = "Europe/Paris",
     trust_service: Annotated[bool, typer.Option("--trust-service", help="The entity is a trust service provider (notification due at 24 h).")] = False,
     health_establishment: Annotated[bool, typer.Option("--health-establishment", help="A health establishment under CSP L.1111-8-2.")] = False,
-    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; default: nis2).")] = None,
+    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; replaces the default: nis2 and gdpr, plus csp with --health-establishment).", show_default=False)] = None,
     within: Annotated[str, typer.Option("--within", help="Default warning window of `check`.")] = "6h",
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target for a stage without a legal hour count, STAGE=DURATION, e.g. csp.report=4h (repeatable).", show_default=False)] = None,
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
