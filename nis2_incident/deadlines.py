@@ -115,7 +115,7 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
         steps.append(line)
         choices.append(
             "Counted as exact elapsed time from the recorded minute; Reg. 1182/71 Art. 3(1) would skip "
-            "the starting hour, which gives a later date. The earlier one is used (DOMAIN §8.2)."
+            "the starting hour, which gives a later date. The earlier one is used (README: Conservative choices)."
         )
         return due
     if months is not None:
@@ -130,7 +130,7 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
         choices.append(
             "No extension to the end of the day or past a weekend is applied (the conservative date); "
             "Reg. 1182/71 Art. 3(2)(c) and 3(4) or CPC art. 641-642 could be read to allow up to "
-            f"{arguable:%Y-%m-%d %H:%M} local time (information only; DOMAIN §8.4)."
+            f"{arguable:%Y-%m-%d %H:%M} local time (information only; README: Conservative choices)."
         )
         return due
     return None
@@ -186,7 +186,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         hours, months, article = stage.hours, stage.months, stage.article
         choices: list[str] = []
         if inc.significance == "undetermined" and "significance" in regime.applies.incident:
-            choices.append("Significance is undetermined: counted as significant until decided (SPEC §2).")
+            choices.append("Significance is undetermined: counted as significant until decided (Directive (EU) 2022/2555 Art. 23(3); README: Conservative choices).")
         for variant in stage.variants:
             if _matches(variant.profile, profile) and _matches(variant.incident, inc):
                 hours = variant.hours if variant.hours is not None else hours
@@ -219,7 +219,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                 start, label, is_provisional = base_due[pref], f"due time of {regime.id}.{pref} (not filed yet)", True
                 choices.append(
                     f"{regime.id}.{ref} is not filed yet: this date is provisional, counted from its due "
-                    "time; it moves when the filing is recorded (DOMAIN §8.5)."
+                    "time; it moves when the filing is recorded (Art. 23(4)(d); README: Conservative choices)."
                 )
         if start is None:
             note = f"waits for the {label or _start_words(stage.start, regime.id)}"
@@ -257,7 +257,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                 )
                 choices.append(
                     "'Handling concluded' could mean containment or closure; the handled-at you record is "
-                    "used (DOMAIN §8.6)."
+                    "used (Art. 23(4)(e); README: Conservative choices)."
                 )
                 if handled is None:
                     due, due_kind = None, "awaiting"

@@ -122,3 +122,28 @@ def test_readme_quick_start_has_exactly_two_commands():
 
 def test_readme_says_not_legal_advice():
     assert "Not legal advice" in README
+
+
+def test_the_readme_and_explain_cite_only_documents_that_ship(tmp_path):
+    """No "SPEC §" or "DOMAIN §": those documents do not ship; cite the law's article or a README section."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    root = Path(__file__).resolve().parent.parent
+    shipped = [README, *(p.read_text(encoding="utf-8") for p in (root / "nis2_incident" / "regimes").glob("*.toml")),
+               *(p.read_text(encoding="utf-8") for p in (root / "examples" / "exercises").glob("*.toml"))]
+    ledger = tmp_path / "ledger.toml"
+    shutil.copy(root / "examples" / "ledger.toml", ledger)
+    for n in range(1, 6):
+        r = CliRunner().invoke(app, ["--ledger", str(ledger), "--now", "2026-03-30T20:00", "explain", str(n)],
+                               catch_exceptions=False, env={"COLUMNS": "200"})
+        assert r.exit_code == 0
+        shipped.append(r.stdout)
+    cited = set()
+    for text in shipped:
+        assert not re.search(r"\b(SPEC|DOMAIN|DESIGN)(\.md)? ?§", text), re.search(r".{40}(SPEC|DOMAIN|DESIGN).{20}", text)
+        cited |= set(re.findall(r"README: ([A-Z][a-z]+(?: [a-z]+)*)", text))
+    assert "Conservative choices" in cited
+    for section in cited:
+        assert re.search(rf"^#+ .*{re.escape(section)}", README, re.M | re.I), section

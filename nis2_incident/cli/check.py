@@ -1,4 +1,4 @@
-"""`check`: the cron and monitoring entry point (SPEC §5, issue 5): its options and help for the
+"""`check`: the cron and monitoring entry point (README: check; issue 5): its options and help for the
 Typer app. What it does is `core.check`, which `fast.py` also runs without Typer (issue 8); nothing on
 its path imports Rich; `syslog` is imported only for `--format syslog`.
 

@@ -1,4 +1,4 @@
-"""The commands (names are contract, SPEC §4). Each parses its options, calls one use case, renders."""
+"""The commands (names are contract: README, Commands). Each parses its options, calls one use case, renders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`exercise`: tabletop exercises as files (SPEC §7). `check` for CI, `schema`, `new`, `timeline`.
+"""`exercise`: tabletop exercises as files (README: Tabletop exercises). `check` for CI, `schema`, `new`, `timeline`.
 
 Exercises replay on an in-memory ledger at their own clock: `--ledger` and `--now` are accepted like
 on every command, and never used.

@@ -1,4 +1,4 @@
-"""The one exit point and the one writer of stderr (issue 16, DESIGN §1; jrnl's `main.run()`).
+"""The one exit point and the one writer of stderr (issue 16; jrnl's `main.run()`).
 
 Every way in — the console script (`cli.main`), the Typer app called directly (`app()`), Click's
 test runner — runs the command inside `Group.main` (application.py), which hands whatever the command
