@@ -75,7 +75,15 @@ def build(path: Path) -> None:
         "Panne du dossier patient informatisé après mise à jour", "2026-03-29T08:00", significance="undetermined")
 
 
+def clean(path: Path) -> None:
+    """The lock file and the read cache the writes left beside the ledger: they are not the example."""
+    for side in (path.name + ".lock", path.name + ".cache"):
+        (path.parent / side).unlink(missing_ok=True)
+
+
 if __name__ == "__main__":
+    # tests/test_docs.py rebuilds both in a temporary folder and compares them with the shipped bytes
     for name in ("ledger.toml", "ledger.json"):
         build(HERE / name)
+        clean(HERE / name)
         print(f"wrote {HERE / name}")

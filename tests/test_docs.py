@@ -147,3 +147,17 @@ def test_the_readme_and_explain_cite_only_documents_that_ship(tmp_path):
     assert "Conservative choices" in cited
     for section in cited:
         assert re.search(rf"^#+ .*{re.escape(section)}", README, re.M | re.I), section
+
+
+def test_build_example_rebuilds_exactly_the_shipped_example_ledgers(tmp_path):
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build_example", root / "examples" / "build_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("ledger.toml", "ledger.json"):
+        module.build(tmp_path / name)
+        module.clean(tmp_path / name)
+        assert (tmp_path / name).read_bytes() == (root / "examples" / name).read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.toml"]
