@@ -148,3 +148,27 @@ def test_profile_prints_values_not_python_reprs(way, ledger, capsys):
     assert "regimes: nis2, gdpr\n" in out and "reminders: 24h=4h,2h,1h; 72h=12h,4h,1h; 1month=7d,3d,1d\n" in out
     assert "trust_service: no\n" in out and "dpo: —\n" in out
     assert "[" not in out and "{" not in out and "None" not in out
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_verify_head_beyond_the_end_says_it_may_not_be_this_ledgers(way, ledger, capsys):
+    code, out, err = run(way, ["--ledger", str(ledger), "verify", "--head", "40:" + "0" * 64], capsys)
+    assert code == 3 and err.count("\n") == 1
+    assert "the head is not from this ledger (another file, or a typo in SEQ)" in err
+
+
+def test_the_lock_holders_message_reaches_the_user_as_one_line(ledger, capsys, monkeypatch):
+    """Whatever the lock says about its holder (the issue-14 lock names its pid and command line), it
+    leaves through the one exit point: one line, exit 6."""
+    from nis2_incident.errors import LockTimeout
+    from nis2_incident.service import Service as S
+
+    def held(self, *args, **kwargs):
+        raise LockTimeout(f"{ledger}: another writer holds the lock (pid 4242: nis2-incident open 'Panne [b]' "
+                          "--aware now) for more than 0.1 s; nothing was recorded")
+
+    monkeypatch.setattr(S, "open_incident", held)
+    for way in WAYS:
+        code, out, err = run(way, ["--ledger", str(ledger), "--now", NOW, "--lock-timeout", "0.1", "open", "x",
+                                   "--aware", "1h ago"], capsys)
+        assert code == 6 and err.count("\n") == 1 and "pid 4242: nis2-incident open 'Panne [b]'" in err
