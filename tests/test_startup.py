@@ -1,11 +1,12 @@
-"""One parser, built lazily (issue 13 item 7): the console script (`cli.main`) runs the Typer app
-whose Click group builds only the command that runs and converts values without pydantic
-(`application.lazy_group`). Each option is declared once, in the command's signature.
+"""Each option declared once, and a fast start (issue 13 item 7). The console script (`cli.main`)
+runs `check` and `status` without Typer (`fast.py`, reading the declarations of `options.py`) for the
+argv it fully understands, and everything else in the Typer app, whose Click group builds only the
+command that runs and converts values without pydantic (`application.lazy_group`).
 
-It must mean exactly what the Typer app means when built whole (the way `app()` and Click's test
-runner build it): the same parameters, the same output, exit code and ledger. And it must stay light:
-`check` and `status --json` import no Rich, pydantic, pendulum, Jinja2 or icalendar (what cron pays
-every few minutes).
+Both must mean exactly what the Typer app means when built whole (the way `app()` and Click's test
+runner build it): the same parameters, the same output, exit code and ledger. And they must stay
+light: `check` and `status --json` import no Typer, Rich, pydantic, pendulum, Jinja2 or icalendar
+(what cron pays every few minutes).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from conftest import at
-from nis2_incident.cli import SETTINGS, app, main
+from nis2_incident.cli import SETTINGS, app, fast, main
 from nis2_incident.cli.application import lazy_group
 from nis2_incident.ledger import Store
 from nis2_incident.service import Service
@@ -55,10 +56,45 @@ def test_the_lazy_group_builds_the_same_commands_as_the_whole_app():
             assert _shape(built.commands[sub]) == _shape(whole.commands[name].commands[sub]), (name, sub)
 
 
-def test_there_is_no_second_parser():
-    import importlib.util
+def _click_options(params) -> tuple[dict, dict, list]:
+    """(value options, flags, arguments) as Typer built them."""
+    values, flags, arguments = {}, {}, []
+    for p in params:
+        if p.param_type_name == "argument":
+            arguments.append(p.name)
+        elif p.is_flag:
+            flags.update({o: (p.name, True) for o in p.opts})
+        else:
+            values.update({o: p.name for o in p.opts})
+    return values, flags, arguments
 
-    assert importlib.util.find_spec("nis2_incident.cli.fast") is None
+
+def test_each_option_is_declared_once():
+    """The fast path declares no option: it derives its view from options.py, as the Typer app does."""
+    import re
+
+    source = Path(fast.__file__).read_text(encoding="utf-8")
+    assert re.findall(r"[\"']--?[a-z][a-z-]*[\"']", source) == []  # no option named in the parser
+    group = typer.main.get_group(app)
+    values, flags, arguments = _click_options(group.params)
+    flags.pop("--version")  # left to Typer (eager, prints and exits)
+    assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
+    assert set(fast.SPECS) == {"check", "status"}
+    for name, spec in fast.SPECS.items():
+        assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["check", "--help"], ["--version"], ["--version", "check"], ["check", "--bogus"],
+    ["check", "--forma", "json"], ["check", "--now"], ["--now"], ["check", "--json=yes"], ["check", "--", "x"],
+    ["check", "-qf", "json"], ["check", "-fjson"], ["check", "-f=json"], ["check", "extra"],
+    ["check", "--lock-timeout", "1"], ["--lock-timeout", "soon", "check"], ["--lock-timeout", "1e3", "check"],
+    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware", "1h ago"],
+    ["list"], ["show", "1"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
+    ["--install-completion"], ["check", "--no-such"],
+])
+def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
+    assert fast.run(argv) is None
 
 
 # --- the same results both ways ---------------------------------------------------------------------
@@ -208,17 +244,18 @@ def _loaded(args: list[str]) -> set[str]:
 
 @pytest.mark.parametrize("fmt", ["toml", "json"])
 def test_check_and_status_import_nothing_heavy_once_the_cache_is_there(tmp_path, fmt):
-    """Import time is speed at 03:00 (DESIGN §1): with the read cache in place, `check` and
-    `status --json` import Typer and nothing heavy (no Rich, pydantic, pendulum, TOML codecs, rfc8785,
-    Jinja2, icalendar), whatever way Typer converts option values; `open` no Jinja2 or icalendar."""
+    """Import time is speed at 03:00: with the read cache in place, `check` and `status --json` import
+    nothing heavy (no Typer, Rich, pydantic, pendulum, TOML codecs, rfc8785, Jinja2, icalendar); through
+    the Typer app (`--help`, a usage error), no pydantic either; `open` no Jinja2 or icalendar."""
     ledger = _ledger(tmp_path, fmt)
     base = ["--ledger", str(ledger), "--now", "2026-03-30T20:00:00+02:00"]
     assert "jinja2" not in _loaded([*base, "status", "--json"])  # the first read writes the cache
-    assert _loaded([*base, "check"]) == {"typer"}
-    assert _loaded([*base, "check", "--format", "json", "--within", "48h", "--lock-timeout", "2"]) == {"typer"}
-    assert _loaded([*base, "status", "--json"]) == {"typer"}
-    assert _loaded(["--ledger", str(ledger), "--now", NOW, "status", "1", "--json"]) == {"typer"}  # offset-less
+    assert _loaded([*base, "check"]) == set()
+    assert _loaded(["--lock-timeout", "2", *base, "check", "--format", "json", "--within", "48h"]) == set()
+    assert _loaded([*base, "status", "--json"]) == set()
+    assert _loaded(["--ledger", str(ledger), "--now", NOW, "status", "1", "--json"]) == set()  # offset-less
     assert _loaded([*base, "check", "--help"]) == {"typer"}
+    assert _loaded([*base, "check", "--bogus"]) == {"typer"}
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
     assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
 

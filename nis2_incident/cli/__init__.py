@@ -23,8 +23,7 @@ from typing import Optional
 from .. import timeutil as tu
 from ..errors import InputError, LedgerError
 
-ENV_LEDGER = "NIS2_INCIDENT_LEDGER"
-ENV_NOW = "NIS2_INCIDENT_NOW"
+from .options import ENV_LEDGER, ENV_NOW  # noqa: E402
 
 
 @dataclass
@@ -37,6 +36,14 @@ class Settings:
 
 
 SETTINGS = Settings()
+
+
+def apply_globals(params: dict) -> None:
+    """What the global options set: the Typer callback's (`application._global`) and the fast path's."""
+    SETTINGS.ledger, SETTINGS.now = params.get("ledger"), params.get("now")
+    SETTINGS.debug, SETTINGS.regimes = params.get("debug", False), params.get("regimes")
+    if params.get("lock_timeout") is not None:
+        SETTINGS.lock_timeout = params["lock_timeout"]
 
 
 def default_ledger_path() -> Path:
@@ -76,11 +83,18 @@ def __getattr__(name: str):
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Console entry point: the Typer app, building only the command that runs, and leaving through
-    the one exit point (`exits.finish`, called by `application.Group.main`)."""
+    """Console entry point. `check` and `status`, for the argv shapes `fast.py` fully understands, run
+    without Typer; everything else runs in the Typer app, which builds only the command that runs. Both
+    leave through the one exit point (`exits.finish`)."""
+    from . import fast
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    code = fast.run(args)
+    if code is not None:
+        sys.exit(code)
     from .application import lazy_group
 
-    lazy_group().main(args=sys.argv[1:] if argv is None else argv, prog_name="nis2-incident")
+    lazy_group().main(args=args, prog_name="nis2-incident")
 
 
 __all__ = ["app", "main", "LedgerError"]

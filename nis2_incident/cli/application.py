@@ -8,6 +8,7 @@ the time of importing its own stack (benchmarks/). `cli/__init__.py` keeps what 
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Annotated, Optional
 
@@ -16,7 +17,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import ENV_LEDGER, ENV_NOW, SETTINGS, exits
+from . import SETTINGS, apply_globals, exits, options
 
 # The app's settings, shared by `app` and the group `lazy_group` builds for the console script.
 _APP = dict(
@@ -213,11 +214,32 @@ def lazy_group() -> Group:
     return group
 
 
-# Options shared by every command (also accepted before the command name).
-LedgerOpt = Annotated[Optional[str], typer.Option("--ledger", help=f"Ledger file (else ${ENV_LEDGER}, else the per-user data file; see `paths`).", show_default=False)]
-NowOpt = Annotated[Optional[str], typer.Option("--now", help=f"Compute as of this instant (WHEN; else ${ENV_NOW}, else the clock).", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-LockOpt = Annotated[Optional[float], typer.Option("--lock-timeout", help="Seconds to wait for another writer (default 10).", show_default=False)]
+def typer_annotation(opt: "options.Opt"):
+    """The Typer parameter of one option declared in `options.py` (the one declaration of it)."""
+    kind = opt.type if (opt.flag or opt.default is not None) else Optional[opt.type]
+    if opt.argument:
+        info = typer.Argument(metavar=opt.metavar, help=opt.help, show_default=False)
+    else:
+        info = typer.Option(*opt.decls, help=opt.help, show_default=opt.show_default)
+    return Annotated[kind, info]
+
+
+def with_options(opts, *extra: inspect.Parameter):
+    """Give a `**params` function the signature Typer reads: the declared options, then `extra`."""
+    def decorate(fn):
+        params = [inspect.Parameter(o.param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=o.default,
+                                    annotation=typer_annotation(o)) for o in opts] + list(extra)
+        fn.__signature__ = inspect.Signature(params)
+        fn.__annotations__ = {p.name: p.annotation for p in params}
+        return fn
+    return decorate
+
+
+# Options shared by every command (also accepted before the command name), declared in options.py.
+LedgerOpt = typer_annotation(options.LEDGER)
+NowOpt = typer_annotation(options.NOW)
+JsonOpt = typer_annotation(options.JSON)
+LockOpt = typer_annotation(options.LOCK)
 
 
 def _version(value: bool):
@@ -226,18 +248,15 @@ def _version(value: bool):
         raise typer.Exit()
 
 
+_VERSION = inspect.Parameter("version", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False, annotation=Annotated[
+    bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")])
+
+
 @app.callback()
-def _global(
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    lock_timeout: LockOpt = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    regimes: Annotated[Optional[str], typer.Option("--regimes", help="A folder of regime files that add to or override the shipped ones (else the profile's regimes_dir).", show_default=False)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
-):
-    SETTINGS.ledger, SETTINGS.now, SETTINGS.debug, SETTINGS.regimes = ledger, now, debug, regimes
-    if lock_timeout is not None:
-        SETTINGS.lock_timeout = lock_timeout
+@with_options(options.GLOBAL, _VERSION)
+def _global(**params):
+    apply_globals(params)
+
 
 
 from . import check, commands, drafts, exercise  # noqa: E402,F401  (registers the commands)

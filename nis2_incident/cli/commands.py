@@ -13,7 +13,8 @@ from ..errors import InputError, LedgerError
 from ..ladder import default_ladder
 from ..service import Service
 from . import SETTINGS, ledger_path, resolve_now
-from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app
+from . import options
+from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app, with_options
 from .core import (_facts, _has_offset_or_relative, _print_incident, _report_write, _say, _service,  # noqa: F401
                    _store, _within)
 
@@ -406,18 +407,12 @@ def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = F
 
 
 @app.command("status")
-def status_cmd(
-    ident: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Only this incident.")] = None,
-    within: Annotated[Optional[str], typer.Option("--within", help="Highlight what is due within this duration (default from the profile).", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Live countdown, redrawn every second and re-read when the ledger changes; Ctrl-C leaves (exit 0).")] = False,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.STATUS)
+def status_cmd(**params):
     """The dashboard: every open obligation, most urgent first, with countdowns."""
     from . import core
 
-    code = core.status(ident, within, watch, ledger, now, json_out)
+    code = core.status(**params)
     if code:
         raise typer.Exit(code)
 
