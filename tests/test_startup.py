@@ -79,7 +79,7 @@ def test_each_option_is_declared_once():
     values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
     assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
-    assert set(fast.SPECS) == {"check", "status"}
+    assert set(fast.SPECS) == {"check", "status", "show", "explain"}
     for name, spec in fast.SPECS.items():
         assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
 
@@ -90,7 +90,7 @@ def test_each_option_is_declared_once():
     ["check", "-qf", "json"], ["check", "-fjson"], ["check", "-f=json"], ["check", "extra"],
     ["check", "--lock-timeout", "1"], ["--lock-timeout", "soon", "check"], ["--lock-timeout", "1e3", "check"],
     ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware", "1h ago"],
-    ["list"], ["show", "1"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
+    ["list"], ["show"], ["explain"], ["show", "1", "2"], ["explain", "1", "nis2.final", "x"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
     ["--install-completion"], ["check", "--no-such"],
 ])
 def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
@@ -194,6 +194,16 @@ OPENS = [
 ]
 
 
+VIEWS = [
+    ["--ledger", "{L}", "--now", NOW, "show", "1"],
+    ["show", "2", "--json", "--ledger", "{L}", "--now", NOW],
+    ["--ledger", "{L}", "--now", NOW, "show", "INC-2026-099"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.final", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.bogus"],
+    ["--ledger", "{D}/missing.toml", "--now", NOW, "show", "1"],
+    ["--debug", "--ledger", "{L}", "--now", NOW, "explain", "2", "csp.report"],
+]
 USAGE = [
     ["--ledger", "{L}", "--now", NOW, "check", "--bogus"],
     ["--ledger", "{L}", "--now", NOW, "check", "--json", "--forma", "json"],
@@ -208,7 +218,7 @@ USAGE = [
 ]
 
 
-@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS + USAGE, ids=lambda a: " ".join(a)[:80])
+@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS + VIEWS + USAGE, ids=lambda a: " ".join(a)[:80])
 def test_main_and_the_whole_app_give_the_same_result(tmp_path, argv, capsys, monkeypatch):
     both_ways(tmp_path, argv, capsys, monkeypatch)
 
@@ -254,6 +264,7 @@ def test_check_and_status_import_nothing_heavy_once_the_cache_is_there(tmp_path,
     assert _loaded(["--lock-timeout", "2", *base, "check", "--format", "json", "--within", "48h"]) == set()
     assert _loaded([*base, "status", "--json"]) == set()
     assert _loaded(["--ledger", str(ledger), "--now", NOW, "status", "1", "--json"]) == set()  # offset-less
+    assert _loaded([*base, "show", "1", "--json"]) == set()
     assert _loaded([*base, "check", "--help"]) == {"typer"}
     assert _loaded([*base, "check", "--bogus"]) == {"typer"}
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}

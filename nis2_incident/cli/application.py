@@ -216,8 +216,10 @@ def lazy_group() -> Group:
 
 def typer_annotation(opt: "options.Opt"):
     """The Typer parameter of one option declared in `options.py` (the one declaration of it)."""
-    kind = opt.type if (opt.flag or opt.default is not None) else Optional[opt.type]
-    if opt.argument:
+    kind = opt.type if (opt.flag or opt.default is not None or opt.required) else Optional[opt.type]
+    if opt.argument and opt.required:
+        info = typer.Argument(metavar=opt.metavar, help=opt.help)
+    elif opt.argument:
         info = typer.Argument(metavar=opt.metavar, help=opt.help, show_default=False)
     else:
         info = typer.Option(*opt.decls, help=opt.help, show_default=opt.show_default)
@@ -227,7 +229,8 @@ def typer_annotation(opt: "options.Opt"):
 def with_options(opts, *extra: inspect.Parameter):
     """Give a `**params` function the signature Typer reads: the declared options, then `extra`."""
     def decorate(fn):
-        params = [inspect.Parameter(o.param, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=o.default,
+        params = [inspect.Parameter(o.param, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    default=inspect.Parameter.empty if o.required else o.default,
                                     annotation=typer_annotation(o)) for o in opts] + list(extra)
         fn.__signature__ = inspect.Signature(params)
         fn.__annotations__ = {p.name: p.annotation for p in params}

@@ -418,45 +418,21 @@ def status_cmd(**params):
 
 
 @app.command("show")
-def show_cmd(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.SHOW)
+def show_cmd(**params):
     """One incident: facts, obligations, filings and the timeline of recorded events."""
-    service = _service(ledger, now)
-    state, view = service.one(ident)
-    if json_out:
-        from ..render.jsonout import detail, emit
+    from . import core
 
-        emit(detail(view))
-        return
-    from ..render.views import incident_detail, out_console
-
-    out_console().print(incident_detail(view, service.now, tu.parse_duration(state.profile.check_within)))
+    core.show(**params)
 
 
 @app.command("explain")
-def explain_cmd(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
-    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]", help="Only this stage, e.g. nis2.final.")] = None,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.EXPLAIN)
+def explain_cmd(**params):
     """The arithmetic behind each deadline: rule, clock start, computation, conservative choices."""
-    service = _service(ledger, now)
-    state, view = service.one(ident)
-    name = service.resolve_stage(stage, state.profile) if stage else None
-    if json_out:
-        from ..render.jsonout import emit, explanation
+    from . import core
 
-        emit(explanation(view, name))
-        return
-    from ..render.views import explanation, out_console
-
-    out_console().print(explanation(view, name))
+    core.explain(**params)
 
 
 # --- cron and audit --------------------------------------------------------------------------

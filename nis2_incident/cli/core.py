@@ -278,6 +278,38 @@ def status(ident: Optional[str] = None, within: Optional[str] = None, watch: boo
     return 0
 
 
+def show(ident: str, ledger: Optional[str] = None, now: Optional[str] = None, json_out: bool = False) -> int:
+    """`show`: one incident: facts, obligations, filings and the timeline of recorded events."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    if json_out:
+        from ..render.jsonout import detail, emit
+
+        emit(detail(view))
+        return 0
+    from ..render.views import incident_detail, out_console
+
+    out_console().print(incident_detail(view, service.now, tu.parse_duration(state.profile.check_within)))
+    return 0
+
+
+def explain(ident: str, stage: Optional[str] = None, ledger: Optional[str] = None, now: Optional[str] = None,
+            json_out: bool = False) -> int:
+    """`explain`: the arithmetic behind each deadline."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    name = service.resolve_stage(stage, state.profile) if stage else None
+    if json_out:
+        from ..render.jsonout import emit, explanation as as_json
+
+        emit(as_json(view, name))
+        return 0
+    from ..render.views import explanation as as_text, out_console
+
+    out_console().print(as_text(view, name))
+    return 0
+
+
 def open_incident(title: Optional[str] = None, aware: Optional[str] = None, detected: Optional[str] = None,
                   significant: Optional[bool] = None, undetermined: bool = False, rationale: Optional[str] = None,
                   malicious: Optional[bool] = None, cross_border: Optional[bool] = None,

@@ -1,8 +1,8 @@
-"""`check` and `status` without Typer (issues 8 and 13): what cron runs every few minutes and what
-people run at 03:00.
+"""`check`, `status`, `show` and `explain` without Typer (issues 8 and 13): what cron runs every few
+minutes and what people run at 03:00.
 
 Importing Typer and building its command costs about 40 ms, a third of a `check`. `run(argv)` parses
-argv itself for these two commands, with the options declared once in `options.py` (from which the
+argv itself for these commands, with the options declared once in `options.py` (from which the
 Typer app builds the same commands), and runs the same bodies (`core.py`) through the same exit point
 (`exits.finish`).
 
@@ -29,14 +29,16 @@ class Spec:
     values: dict[str, str]  # option -> parameter, for options that take a value
     flags: dict[str, tuple[str, bool]] = field(default_factory=dict)  # flag -> (parameter, value it sets)
     multiple: frozenset[str] = frozenset()  # parameters whose option may be repeated (a list)
-    arguments: tuple[str, ...] = ()  # positional parameters, in order (all optional here)
+    arguments: tuple[str, ...] = ()  # positional parameters, in order
+    required: int = 0  # how many of them must be given
 
 
 def spec_of(opts) -> Spec:
     """The parser's view of options declared in `options.py`: derived, never written a second time."""
     values = {d: o.param for o in opts if not o.flag and not o.argument for d in o.decls}
     flags = {d: (o.param, True) for o in opts if o.flag for d in o.decls}
-    return Spec(values=values, flags=flags, arguments=tuple(o.param for o in opts if o.argument))
+    return Spec(values=values, flags=flags, arguments=tuple(o.param for o in opts if o.argument),
+                required=sum(1 for o in opts if o.argument and o.required))
 
 
 GLOBAL = spec_of(options.GLOBAL)
@@ -58,8 +60,9 @@ def parse(argv: list[str]) -> tuple[str, dict, dict] | None:
         return None
     command, spec, params = argv[i], SPECS[argv[i]], {}
     args: list[str] = []
-    if _options_and_arguments(argv, i + 1, spec, params, args) is None or len(args) > len(spec.arguments):
-        return None
+    if _options_and_arguments(argv, i + 1, spec, params, args) is None or len(args) > len(spec.arguments) \
+            or len(args) < spec.required:
+        return None  # Click's usage error (missing or extra argument), from the Typer app
     params.update(zip(spec.arguments, args))
     for key in ("lock_timeout",):
         for table in (globals_, params):
@@ -140,7 +143,7 @@ def run(argv: list[str]) -> int | None:
         apply_globals(globals_)  # what the Typer app's callback does with them
         from . import core
 
-        body = {"check": core.check, "status": core.status}[command]
+        body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain}[command]
         return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params})
     except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
         fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()

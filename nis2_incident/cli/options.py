@@ -1,7 +1,8 @@
-"""The options of the global callback, `check` and `status`, declared once (issue 13 item 7).
+"""The options of the global callback, `check`, `status`, `show` and `explain`, declared once (issue 13
+item 7).
 
-Cron runs `check` every few minutes and people run `status` at 03:00: importing Typer and building
-its command costs about 40 ms, a third of the whole run. So these options are plain data here, with
+Cron runs `check` every few minutes and people run `status`, `show` and `explain` at 03:00: importing
+Typer and building its command costs about 40 ms, a third of a `check`. So these options are plain data here, with
 no Typer: `application.py` turns each into the Typer parameter of the command's signature (`typer_
 annotation`), and `fast.py` reads the same declarations to parse the argv shapes it fully understands
 without Typer. Nothing is declared twice; the shared ones (`LEDGER`, `NOW`, `JSON`, `LOCK`) are also
@@ -26,8 +27,9 @@ class Opt:
     default: Any = None
     flag: bool = False  # a bool flag, no value
     show_default: bool = False
-    argument: bool = False  # an optional positional argument
+    argument: bool = False  # a positional argument
     metavar: str | None = None
+    required: bool = False  # an argument that must be given
 
 
 LEDGER = Opt("ledger", ("--ledger",), f"Ledger file (else ${ENV_LEDGER}, else the per-user data file; see `paths`).")
@@ -67,4 +69,11 @@ STATUS = (
     LEDGER, NOW, JSON,
 )
 
-COMMANDS = {"check": CHECK, "status": STATUS}
+IDENT = Opt("ident", (), "Incident id (or its number).", argument=True, metavar="ID", required=True)
+
+SHOW = (IDENT, LEDGER, NOW, JSON)
+
+EXPLAIN = (IDENT, Opt("stage", (), "Only this stage, e.g. nis2.final.", argument=True, metavar="[STAGE]"),
+           LEDGER, NOW, JSON)
+
+COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN}
