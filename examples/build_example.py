@@ -1,9 +1,9 @@
-"""Rebuild examples/ledger.toml (and ledger.json) through the tool's own service layer.
+"""Rebuild examples/ledger.jsonl (and the same record as ledger.toml and ledger.json) through the tool's own service layer.
 
     python examples/build_example.py
 
 The scenario is a fictitious hospital around the March 2026 clock change; view it as of
-2026-03-30 20:00 Paris time:  nis2-incident --ledger examples/ledger.toml --now 2026-03-30T20:00 status
+2026-03-30 20:00 Paris time:  nis2-incident --ledger examples/ledger.jsonl --now 2026-03-30T20:00 status
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ def build(path: Path) -> None:
         "Compromission d'un compte VPN", "2026-02-02T14:00", detected_at="2026-02-02T11:30",
         significance="significant", malicious=True, cross_border=False,
         summary="Connexions VPN anormales depuis un compte de prestataire.")
+    at("2026-02-02T17:30").submit("1", "csp.report", at="2026-02-02T17:00", channel="portail de signalement")
     at("2026-02-03T10:00").submit("1", "nis2.early_warning", at="2026-02-03T09:10", reference="CERTFR-2026-ALE-0101",
                                   channel="CERT-FR")
-    at("2026-02-02T17:30").submit("1", "csp.report", at="2026-02-02T17:00", channel="portail de signalement")
     at("2026-02-04T11:00").submit("1", "nis2.notification", at="2026-02-04T10:00", reference="CERTFR-2026-NOT-0101",
                                   channel="CERT-FR")
     at("2026-02-20T18:00").conclude("1", "handled", at="2026-02-20T17:00")
@@ -75,7 +75,16 @@ def build(path: Path) -> None:
         "Panne du dossier patient informatisé après mise à jour", "2026-03-29T08:00", significance="undetermined")
 
 
+def clean(path: Path) -> None:
+    """The lock file the writes left beside the ledger: it is not the example."""
+    for side in (path.name + ".lock",):
+        (path.parent / side).unlink(missing_ok=True)
+
+
 if __name__ == "__main__":
-    for name in ("ledger.toml", "ledger.json"):
+    # tests/test_docs.py rebuilds them in a temporary folder and compares them with the shipped bytes:
+    # the same record as a JSON Lines log (the default format) and as TOML and JSON documents
+    for name in ("ledger.jsonl", "ledger.toml", "ledger.json"):
         build(HERE / name)
+        clean(HERE / name)
         print(f"wrote {HERE / name}")

@@ -102,7 +102,7 @@ def findings(views: list["IncidentView"], now: datetime, within: timedelta) -> l
             found = classify(ob, v, now, within, ladders)
             if found is not None:
                 out.append(found)
-    out.sort(key=lambda f: sort_key(f.obligation))
+    out.sort(key=lambda f: sort_key(f.obligation, now))
     return out
 
 
@@ -154,14 +154,25 @@ def select_new(found: list[Finding], announced: dict, now: datetime) -> tuple[li
 
 # --- formats ---------------------------------------------------------------------------------
 
-def text_line(f: Finding, now: datetime) -> str:
+def _why_soon(f: Finding, now: datetime, within: timedelta | None) -> str:
+    """What makes a finding due soon: the window (`--within`, else the profile's `check_within`), or
+    a crossed reminder step (issue 16: named on the line, not only in the summary)."""
+    if within is None or f.kind not in ("due_soon", "target_soon"):
+        return ""
+    if f.anchor is not None and f.anchor - now <= within:
+        return f"; within the {tu.human_duration(within)} window"
+    return f"; reminder step {f.mark.step}" if f.mark is not None else ""
+
+
+def text_line(f: Finding, now: datetime, within: timedelta | None = None) -> str:
     ob, inc, tz = f.obligation, f.view.incident, f.view.profile.timezone
+    why = _why_soon(f, now, within)
     if ob.due is None:
         when = f"without undue delay, {tu.elapsed(ob.clock_start, now)}" if ob.clock_start else "without undue delay"
         if ob.target is not None:
-            when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)})"
+            when += f"; own target {tu.display(ob.target, tz)} ({tu.countdown(ob.target, now)}{why})"
     else:
-        when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)})"
+        when = f"due {tu.display(ob.due, tz)} ({tu.countdown(ob.due, now)}{why})"
     return f"{WORD[f.kind]} {inc.id} {ob.stage} {when} — {printable(inc.title)}"  # one line, inert (issue 14)
 
 
@@ -191,6 +202,15 @@ def unknown_line(message: str) -> str:
     return f"NIS2-INCIDENT UNKNOWN - {message}"
 
 
+def unknown_record(message: str) -> dict:
+    """`check --json` when the ledger (or the command line) cannot be used: one finding of level
+    unknown, so a SIEM reading stdout alone sees it (the keys of `json_record`, null where unknown)."""
+    return {"level": "unknown", "kind": "unknown", "incident": None, "title": None, "regime": None,
+            "stage": None, "state": None, "due": None, "seconds_left": None, "target": None,
+            "clock_start": None, "now": None, "instance": None, "step": None, "step_at": None, "new": True,
+            "msgid": MSGID_UNKNOWN, "message": message}
+
+
 def json_record(f: Finding, now: datetime, new: bool = True) -> dict:
     ob, inc, tz = f.obligation, f.view.incident, f.view.profile.timezone
     return {
@@ -215,6 +235,6 @@ def json_record(f: Finding, now: datetime, new: bool = True) -> dict:
     }
 
 
-def syslog_message(f: Finding, now: datetime) -> str:
+def syslog_message(f: Finding, now: datetime, within: timedelta | None = None) -> str:
     """`NIS2INC-OVERDUE step=overdue+6h OVERDUE INC-2026-001 nis2.early_warning due ... — title`."""
-    return f"{f.msgid} step={f.mark.step if f.mark else '-'} {text_line(f, now)}"
+    return f"{f.msgid} step={f.mark.step if f.mark else '-'} {text_line(f, now, within)}"

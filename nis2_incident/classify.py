@@ -1,5 +1,5 @@
 """Is the entity in scope of NIS 2, and essential or important? (Directive (EU) 2022/2555 Arts 2-3,
-size thresholds of Recommendation 2003/361/EC; DOMAIN.md §3). Pure: facts in, decision and reasons out.
+size thresholds of Recommendation 2003/361/EC). Pure: facts in, decision and reasons out.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
         steps.append(line)
         choices.append(
             "Counted as exact elapsed time from the recorded minute; Reg. 1182/71 Art. 3(1) would skip "
-            "the starting hour, which gives a later date. The earlier one is used (DOMAIN §8.2)."
+            "the starting hour, which gives a later date. The earlier one is used (README: Conservative choices)."
         )
         return due
     if months is not None:
@@ -194,7 +194,7 @@ class LatestArguable:
             text += f"; in Alsace-Moselle, with its extra holidays, {moselle:%Y-%m-%d} 23:59"
         else:
             text += "; Alsace-Moselle's and the overseas departments' extra holidays are not counted"
-        return text + "; DOMAIN §8.4)."
+        return text + "; README: Conservative choices)."
 
     def __repr__(self) -> str:
         return f"LatestArguable({self.day!r})"
@@ -256,7 +256,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         hours, months, article = stage.hours, stage.months, stage.article
         choices: list[str] = []
         if inc.significance == "undetermined" and "significance" in regime.applies.incident:
-            choices.append("Significance is undetermined: counted as significant until decided (SPEC §2).")
+            choices.append("Significance is undetermined: counted as significant until decided (Directive (EU) 2022/2555 Art. 23(3); README: Conservative choices).")
         for variant in stage.variants:
             if _matches(variant.profile, profile) and _matches(variant.incident, inc):
                 hours = variant.hours if variant.hours is not None else hours
@@ -289,7 +289,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                 start, label, is_provisional = base_due[pref], f"due time of {regime.id}.{pref} (not filed yet)", True
                 choices.append(
                     f"{regime.id}.{ref} is not filed yet: this date is provisional, counted from its due "
-                    "time; it moves when the filing is recorded (DOMAIN §8.5)."
+                    "time; it moves when the filing is recorded (Art. 23(4)(d); README: Conservative choices)."
                 )
         if start is None:
             note = f"waits for the {label or _start_words(stage.start, regime.id)}"
@@ -327,7 +327,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                 )
                 choices.append(
                     "'Handling concluded' could mean containment or closure; the handled-at you record is "
-                    "used (DOMAIN §8.6)."
+                    "used (Art. 23(4)(e); README: Conservative choices)."
                 )
                 if handled is None:
                     due, due_kind = None, "awaiting"
@@ -414,7 +414,15 @@ def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: da
     return out
 
 
-def sort_key(ob: Obligation):
-    """Open obligations by urgency: overdue first, then by due time; without a due time last."""
+def sort_key(ob: Obligation, now: datetime | None = None):
+    """The one order of urgency (status, status --watch, list's next deadline, check): overdue and past
+    the entity's own target first, then by the instant that matters: the due time, or for a
+    without-undue-delay report its own target, else its clock start (a past instant: such a report is
+    due now, so it comes before any report merely due later); awaiting a clock start, last. Without
+    `now`, a passed target ranks by its instant among the reports due now (it is past, so still ahead
+    of everything pending)."""
     far = datetime.max.replace(tzinfo=tu.UTC)
-    return (0 if ob.state == "overdue" else 1, ob.due or far, ob.stage)
+    when = ob.due or ob.target or (ob.clock_start if ob.due_kind == "asap" else None) or far
+    late = ob.state == "overdue" or (now is not None and ob.due is None and ob.target is not None
+                                     and ob.filing is None and ob.state == "pending" and ob.target < now)
+    return (0 if late else 1, when, ob.stage, ob.instance or 0)

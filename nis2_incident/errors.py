@@ -66,7 +66,7 @@ class WriteError(Nis2IncidentError):
 
 class ExerciseError(Nis2IncidentError):
     """An exercise file is invalid (unreadable, bad TOML, unknown key, bad time, out of order, refused
-    action): names the file, the line and the key, and why (exit 3, as SPEC §7 says)."""
+    action): names the file, the line and the key, and why (exit 3, as the README's Tabletop exercises says)."""
 
     exit_code = 3
 

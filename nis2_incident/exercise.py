@@ -1,4 +1,4 @@
-"""Tabletop exercises as files (SPEC §7): the file format, its loading, and its replay.
+"""Tabletop exercises as files (README: Tabletop exercises): the file format, its loading, and its replay.
 
 An exercise is a small TOML file: a start instant (T0), the entity's profile, one incident's facts,
 the team's actions in order, and expectations at given times. `check_file` replays it through the
@@ -620,7 +620,7 @@ class FileResult:
 
 
 def exit_code(results: list[FileResult]) -> int:
-    """0 every file passes, 1 one fails, 3 one is invalid (SPEC §7)."""
+    """0 every file passes, 1 one fails, 3 one is invalid (README: Tabletop exercises)."""
     if any(r.status == "invalid" for r in results):
         return 3
     return 1 if any(r.status == "fail" for r in results) else 0

@@ -1,4 +1,4 @@
-"""The reminder ladder of `check` (SPEC §5): the instants at which a finding is worth announcing.
+"""The reminder ladder of `check` (README: check): the instants at which a finding is worth announcing.
 
 Pure: no I/O, no clock. The profile sets, per period, the steps at which a reminder is due, each a
 time before the due instant (`4h`, `1d`), a time into the ladder's period (`+20h` in the `24h` ladder,

@@ -30,7 +30,7 @@ class Profile(BaseModel):
     # The entity's own targets for stages without a legal hour count, e.g. {"csp.report": "4h"}.
     targets: dict[str, str] = Field(default_factory=dict)
     regimes_dir: str = ""  # a folder of regime files that add to or override the shipped ones
-    # `check`'s reminder ladder (SPEC §5; see ladder.py): per period, the steps at which a finding is
+    # `check`'s reminder ladder (README: check; see ladder.py): per period, the steps at which a finding is
     # announced, as a time before the due instant ("4h") or a share of the period elapsed ("80%");
     # then every `reminder_every` while overdue or while a without-undue-delay report is not filed.
     reminders: dict[str, list[str]] = Field(default_factory=ladder.default_ladder)

@@ -489,7 +489,7 @@ class Service:
             fields["regimes"] = ["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])
         if fields.get("regimes_dir") and self._regimes is None:
             self._regimes = load_regimes(fields["regimes_dir"])
-        self._check_targets(fields.get("targets", {}))
+        self._check_targets(fields.get("targets", {}), fields["regimes"])
         try:
             profile = Profile.model_validate(fields)
         except ValidationError as exc:
@@ -505,7 +505,7 @@ class Service:
         self.store.create(ledger)
         return Outcome(profile, ledger.head, self._store_notices())
 
-    def _check_targets(self, targets: dict) -> None:
+    def _check_targets(self, targets: dict, enabled: list[str] | None = None) -> None:
         from .regimes import target_stage_names
 
         accepted = target_stage_names(self.regimes)
@@ -513,6 +513,12 @@ class Service:
             if stage not in accepted:
                 raise InputError(f"--target {stage}: own targets are for stages without a legal hour count; "
                                  f"accepted: {', '.join(accepted)}")
+            regime = stage.partition(".")[0]
+            if enabled is not None and regime not in enabled:
+                usable = [a for a in accepted if a.partition(".")[0] in enabled]
+                raise InputError(f"--target {stage}: the {regime} regime is not enabled for this entity, so the "
+                                 f"target would never apply; accepted: {', '.join(usable) or 'none'} (or enable "
+                                 f"it with --regime {regime})")
 
     def set_profile(self, **changes) -> Outcome:
         """Change profile fields through a `profile_set` event, so the chain covers the profile."""
@@ -524,7 +530,7 @@ class Service:
             current = state.profile.model_dump()
             changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
             if "targets" in changed:
-                self._check_targets(changed["targets"])
+                self._check_targets(changed["targets"], changed.get("regimes", current.get("regimes")))
             try:
                 profile = Profile.model_validate({**current, **changed})
             except ValidationError as exc:

@@ -24,7 +24,8 @@ UTC = timezone.utc
 
 WHEN_HELP = (
     "accepted: ISO 8601 such as 2026-03-28T10:00 (profile's zone) or 2026-03-28T10:00+01:00, "
-    "'now', or a relative time such as -2h, 2h ago, 30m ago, 1d2h ago, +48h, in 3d"
+    "'now', a relative time such as -2h, 2h ago, 3 hours ago, 2 days ago, 1w ago, +48h, in 3d, or "
+    "yesterday 14:00, today 09:30"
 )
 
 DURATION_HELP = "accepted: a duration such as 6h, 30m, 1d, 1h30m, 2d12h"
@@ -130,7 +131,10 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         return now.astimezone(UTC)
     if len(raw) > 64:
         raise InputError(f"invalid time {raw[:40]!r}...; {WHEN_HELP}")
-    m = _REL_RE.match(low)
+    human = _human_form(raw, low, now, tz_name)
+    if human is not None:
+        return human
+    m = _REL_RE.match(_WORD_UNITS.sub(_unit, low))
     if m:
         if m.group("a") is not None:
             amount, sign = m.group("a"), (1 if m.group("sign") == "+" else -1)
@@ -153,6 +157,48 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         return plain.replace(tzinfo=timezone(offset)).astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00 in a zone east of UTC
         raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
+
+
+# What a tired human types (issue 16): `3 hours ago`, `2 days ago`, `1w ago`, `in 2 weeks`; read as
+# the short forms (`3h ago`, `2d ago`, `7d ago`). Months are not a fixed length: refused, as before.
+_WORD_UNITS = re.compile(r"([0-9]+)\s*(weeks?|w|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)(?![a-z])", re.ASCII)
+
+
+def _unit(m: re.Match) -> str:
+    n, word = int(m.group(1)), m.group(2)
+    if word[0] == "w":
+        return f"{n * 7}d"
+    return f"{n}{ {'d': 'd', 'h': 'h', 'm': 'm', 's': 's'}[word[0]] }"
+
+
+_DAY_WORD_RE = re.compile(r"^(yesterday|today|hier|aujourd'hui)\s+(?:at\s+|à\s+)?([0-9]{1,2})[:h]([0-9]{2})$")
+_SLASH_RE = re.compile(r"^([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})(?:[ T]+([0-9]{1,2})[:h]([0-9]{2}))?$")
+
+
+def _human_form(raw: str, low: str, now: datetime, tz_name: str) -> datetime | None:
+    """`yesterday 14:00` / `today 09:30` (also `hier 14h00`) in the profile's zone; `28/03/2026 10:00`
+    refused with the ISO form to type (day and month orders differ between countries). None otherwise."""
+    m = _DAY_WORD_RE.match(low)
+    if m:
+        word, hour, minute = m.group(1), int(m.group(2)), int(m.group(3))
+        if hour > 23 or minute > 59:
+            raise InputError(f"invalid time {raw!r}; {WHEN_HELP}")
+        day = to_local(now, tz_name).date() - timedelta(days=1 if word in ("yesterday", "hier") else 0)
+        return local_to_instant(datetime(day.year, day.month, day.day, hour, minute), tz_name).astimezone(UTC)
+    m = _SLASH_RE.match(low)
+    if m:
+        a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+        clock = f"T{int(m.group(4)):02d}:{m.group(5)}" if m.group(4) else "T00:00"
+        forms = [f"{year}-{mo:02d}-{d:02d}{clock}" for d, mo in ((a, b), (b, a)) if 1 <= mo <= 12 and 1 <= d <= 31]
+        if not forms:
+            raise InputError(f"invalid time {raw!r}; {WHEN_HELP}")
+        if len(forms) == 2 and forms[0] != forms[1]:
+            hint = f"{forms[0]} (day first) or {forms[1]} (month first)"
+        else:
+            hint = forms[0]
+        raise InputError(f"{raw!r}: a day/month order is not guessed, to avoid a wrong date; accepted: ISO "
+                         f"8601 (year-month-day), here {hint}")
+    return None
 
 
 _ISO_RE = re.compile(

@@ -348,12 +348,14 @@ def test_text_format_lines_and_summary(busy):
     assert r.exit_code == 2
     *lines, last = r.stdout.splitlines()
     parsed = [TEXT_LINE.match(line).groups()[:3] for line in lines]
-    assert parsed == [("OVERDUE", "INC-2026-001", "nis2.early_warning"),
+    # the one order of urgency (issue 16): past target and overdue by instant (the target, 28 Mar 14:00,
+    # before the early warning's due time), then due now without undue delay, then due soon
+    assert parsed == [("PAST OWN TARGET", "INC-2026-001", "csp.report"),
+                      ("OVERDUE", "INC-2026-001", "nis2.early_warning"),
+                      ("ASAP", "INC-2026-001", "gdpr.data_subjects"),
                       ("DUE SOON", "INC-2026-001", "gdpr.notification"),
-                      ("DUE SOON", "INC-2026-001", "nis2.notification"),
-                      ("PAST OWN TARGET", "INC-2026-001", "csp.report"),
-                      ("ASAP", "INC-2026-001", "gdpr.data_subjects")]
-    assert "due 2026-03-29 11:00 +02:00 (overdue by 1 d 19 h) — Rançongiciel sur le PACS" in lines[0]
+                      ("DUE SOON", "INC-2026-001", "nis2.notification")]
+    assert "due 2026-03-29 11:00 +02:00 (overdue by 1 d 19 h) — Rançongiciel sur le PACS" in lines[1]
     m = NAGIOS_FIRST.match(last)
     assert m.group(1) == "CRITICAL" and m.group(2) == "1 overdue, 2 due soon, 2 without undue delay (window 6h)"
     assert perfdata(m.group(3)) == {"overdue": 1, "due_soon": 2, "asap": 2, "open": 6}
@@ -382,14 +384,14 @@ def test_json_format_and_the_json_alias(busy):
     assert r.exit_code == 2
     records = [json.loads(line) for line in r.stdout.splitlines()]
     assert [(x["kind"], x["stage"], x["step"], x["new"], x["msgid"]) for x in records] == [
+        ("target_passed", "csp.report", "target-passed+2d12h", True, "NIS2INC-TARGET-PASSED"),
         ("overdue", "nis2.early_warning", "overdue+1d18h", True, "NIS2INC-OVERDUE"),
+        ("asap", "gdpr.data_subjects", "started+2d18h", True, "NIS2INC-ASAP"),
         ("due_soon", "gdpr.notification", "12h-before", True, "NIS2INC-DUE-SOON"),
         ("due_soon", "nis2.notification", "12h-before", True, "NIS2INC-DUE-SOON"),
-        ("target_passed", "csp.report", "target-passed+2d12h", True, "NIS2INC-TARGET-PASSED"),
-        ("asap", "gdpr.data_subjects", "started+2d18h", True, "NIS2INC-ASAP"),
     ]
-    assert records[0]["step_at"] == "2026-03-31T05:00:00+02:00" and records[0]["due"] == "2026-03-29T11:00:00+02:00"
-    assert records[0]["seconds_left"] == -(43 * 3600)
+    assert records[1]["step_at"] == "2026-03-31T05:00:00+02:00" and records[1]["due"] == "2026-03-29T11:00:00+02:00"
+    assert records[1]["seconds_left"] == -(43 * 3600)
     # nothing new: nothing at all; --all (with the old --json flag): everything, marked not new
     assert check(busy, "--format", "json").stdout == ""
     alias = check(busy, "--json", "--all")
@@ -408,15 +410,19 @@ def test_syslog_format_sends_each_new_finding_with_a_stable_message_id(busy, mon
     monkeypatch.setattr(syslog, "openlog", lambda *a, **k: opened.append(a))
     monkeypatch.setattr(syslog, "syslog", lambda prio, msg: sent.append((prio, msg)))
     monkeypatch.setattr(syslog, "closelog", lambda: opened.append("closed"))
+    from nis2_incident.cli import core
+
+    monkeypatch.setattr(core, "syslog_available", lambda: True)  # as if /dev/log listened
     r = check(busy, "--format", "syslog")
     assert r.exit_code == 2
     assert opened == [("nis2-incident", syslog.LOG_PID, syslog.LOG_USER), "closed"]
-    assert [p for p, _ in sent] == [syslog.LOG_CRIT, syslog.LOG_WARNING, syslog.LOG_WARNING, syslog.LOG_CRIT,
+    assert [p for p, _ in sent] == [syslog.LOG_CRIT, syslog.LOG_CRIT, syslog.LOG_WARNING, syslog.LOG_WARNING,
                                     syslog.LOG_WARNING]
     msg = re.compile(r"^(NIS2INC-[A-Z-]+) step=(\S+) (.+)$")
     parsed = [msg.match(m).groups() for _, m in sent]
-    assert [(mid, step) for mid, step, _ in parsed][:2] == [("NIS2INC-OVERDUE", "overdue+1d18h"),
-                                                            ("NIS2INC-DUE-SOON", "12h-before")]
+    assert [(mid, step) for mid, step, _ in parsed][:3] == [("NIS2INC-TARGET-PASSED", "target-passed+2d12h"),
+                                                            ("NIS2INC-OVERDUE", "overdue+1d18h"),
+                                                            ("NIS2INC-ASAP", "started+2d18h")]
     assert all(TEXT_LINE.match(text) for _, _, text in parsed)
     assert NAGIOS_FIRST.match(r.stdout.strip())  # the summary on stdout
     sent.clear()

@@ -302,18 +302,20 @@ def test_init_on_a_folder_says_it_is_a_folder(tmp_path):
     folder = tmp_path / "ledger.toml"
     folder.mkdir()
     result = cli(folder, "init", "--name", "X", "--category", "essential")
-    assert result.exit_code == 5
-    assert error_line(result) == (f"error: {folder}: is a folder, not a ledger file; nothing was recorded. "
-                                  "Use --ledger to choose a file name")
+    # refused as a bad --ledger before anything is created (issue 16), naming the folder (issue 14)
+    assert result.exit_code == 2
+    assert error_line(result) == (f"error: --ledger {folder}: is a folder, not a ledger file; accepted: a file "
+                                  f"in it, e.g. {folder}/ledger.toml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.toml"]
 
 
 def test_a_ledger_under_a_file_says_the_parent_is_a_file(tmp_path):
     parent = tmp_path / "notes.txt"
     parent.write_text("x", "utf-8")
     result = cli(parent / "ledger.toml", "init", "--name", "X", "--category", "essential")
-    assert result.exit_code == 7
-    assert error_line(result) == (f"error: {parent}: is a file, not a folder, so {parent} cannot hold "
-                                  "ledger.toml.lock; nothing was recorded")
+    assert result.exit_code == 2  # a bad --ledger, refused before anything is created (issue 16)
+    assert error_line(result) == (f"error: --ledger {parent / 'ledger.toml'}: {parent} is a file, not a folder; "
+                                  "accepted: a ledger path whose folders are folders")
 
 
 # --- 9. control characters in user text ------------------------------------------------------------

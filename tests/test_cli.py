@@ -353,10 +353,10 @@ def test_check_due_soon(incident):
     r = cli(incident, "2026-03-29T06:00", "check", "--all")
     assert r.exit_code == 1
     assert summary(r) == ("WARNING", 0, 1)
-    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 5 h)" in r.stdout
+    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 5 h; within the 6 h window)" in r.stdout
     r = cli(incident, "2026-03-29T07:00", "check", "--quiet")  # the 4 h step: announced
     assert r.exit_code == 1 and summary(r) == ("WARNING", 0, 1)
-    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 4 h)" in r.stdout
+    assert f"DUE SOON {INC} nis2.early_warning due {EARLY_DUE_TEXT} (in 4 h; within the 6 h window)" in r.stdout
 
 
 def test_check_window(incident):
@@ -396,7 +396,9 @@ def test_check_missing_ledger(tmp_path):
     assert r.stdout.splitlines()[-1].startswith("NIS2-INCIDENT UNKNOWN - ")
     assert r.stderr.startswith("error: ")
     j = cli(tmp_path / "none.toml", "2026-03-28T12:00", "check", "--json")
-    assert (j.exit_code, j.stdout) == (3, "")
+    assert j.exit_code == 3
+    record = json.loads(j.stdout)  # issue 16: one JSON finding of level unknown, alone on stdout
+    assert (record["level"], record["msgid"]) == ("unknown", "NIS2INC-UNKNOWN") and "no ledger" in record["message"]
 
 
 def test_check_corrupt_ledger(incident):

@@ -112,11 +112,12 @@ def test_each_stage_and_language_renders_the_facts_and_marks_the_missing(ledger,
     # what every draft names: the incident, the entity, the recipient, the awareness time with its offset
     for needle in (INC, "CH Exemple", "2026-03-28 10:00 +01:00", heading, *exp["given"]):
         assert needle in text, (stage, lang, needle)
-    recipient = {"nis2": "ANSSI / CERT-FR", "gdpr": "CNIL", "csp": "ARS and ANS / CERT Santé"}[stage.split(".")[0]]
+    csp = "ARS et ANS / CERT Santé" if lang == "fr" else "ARS and ANS / CERT Santé"  # each in its language
+    recipient = {"nis2": "ANSSI / CERT-FR", "gdpr": "CNIL", "csp": csp}[stage.split(".")[0]]
     if stage != "gdpr.data_subjects":
         assert recipient in text
     else:
-        assert "the data subjects (patients)" in text
+        assert ("les personnes concernées (patients)" if lang == "fr" else "the data subjects (patients)") in text
     if exp["due"]:
         assert exp["due"] in text
     if yes:  # the suspected malicious act, recorded as true
@@ -408,3 +409,49 @@ def test_draft_writes_nothing_to_the_ledger(ledger):
     for stage in ("nis2.early_warning", "gdpr.notification"):
         draft(ledger, stage)
     assert ledger.read_bytes() == before
+
+
+# --- French drafts contain no English (issue 16) ------------------------------------------------------
+
+ENGLISH = re.compile(r"\b(the|and|of|to|by|with|Regulation|Directive \(EU\)|Art\.|Arts|subjects|letter|e-mail|"
+                     r"online|service|regulatory|decree|portal|provider|subparagraph|breach|report|deadline|"
+                     r"due|filed|pending|overdue|unknown|none)\b")
+
+
+@pytest.mark.parametrize("stage", ["nis2.early_warning", "nis2.notification", "nis2.intermediate", "nis2.final",
+                                   "nis2.progress", "gdpr.notification", "gdpr.data_subjects", "csp.report"])
+def test_a_french_draft_contains_no_english(tmp_path, stage):
+    import shutil
+
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+    from conftest import at
+
+    ledger = tmp_path / "ledger.toml"
+    Service(Store(ledger), at("2026-03-20T09:00")).init(name="CHU Exemple", category="essential",
+                                                        health_establishment=True, trust_service=True)
+    s = Service(Store(ledger), at("2026-03-28T12:00"))
+    s.open_incident("Rançongiciel sur le PACS", "2026-03-28T10:00", personal_data=True, high_risk=True,
+                    malicious=True, summary="Chiffrement des serveurs d'imagerie.")
+    s.request("1", "2026-04-02T18:00")
+    r = CliRunner().invoke(app, ["--ledger", str(ledger), "--now", "2026-03-28T13:00", "draft", "1", stage,
+                                 "--lang", "fr"], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    head = [line for line in r.stdout.splitlines() if line.startswith(("- Destinataire", "- Canal", "- Fondement"))]
+    assert len(head) == 3 or ("destinataires :" in r.stdout and "fondement :" in r.stdout), r.stdout
+    found = sorted({m.group(0) for m in ENGLISH.finditer(r.stdout)} - {"CHU"})
+    assert found == [], (found, r.stdout)
+
+
+def test_every_regime_file_carries_both_languages():
+    from nis2_incident.regimes import builtin
+
+    regimes = builtin()
+    assert len(regimes) == 3
+    for regime in regimes.values():
+        assert regime.law_fr and regime.recipient_fr and regime.channel_fr, regime.id
+        for st in regime.stages:
+            assert st.title_fr and st.article_fr, (regime.id, st.id)
+            assert (st.recipient is None) == (st.recipient_fr is None) and (st.channel is None) == (st.channel_fr is None)
+            for rule in (*st.variants, *(r for r in (st.ongoing, st.waiver) if r is not None)):
+                assert rule.article_fr, (regime.id, st.id, rule.article)

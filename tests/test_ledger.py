@@ -340,8 +340,9 @@ def test_cut_tail_is_caught_by_a_kept_head(any_full):
     with pytest.raises(IntegrityError) as err:
         service(any_full).verify(head=kept_head)
     assert err.value.seq == N_EVENTS - 1
-    assert err.value.message == (f"{any_full}: kept head is seq 8 but the ledger ends at seq 6: "
-                                 "events 7..8 were removed from the end")
+    assert err.value.message == (f"{any_full}: kept head is seq 8 but the ledger ends at seq 6: the head is not "
+                                 "from this ledger (another file, or a typo in SEQ), or events 7..8 were removed "
+                                 "from the end; check where the head was kept and which file --ledger names")
     with pytest.raises(IntegrityError) as err2:
         service(any_full).verify(head=original[-1]["hash"])
     assert "events were removed from the end or rewritten (the ledger ends at seq 6)" in err2.value.message

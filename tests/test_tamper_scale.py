@@ -178,8 +178,8 @@ def test_a_cut_tail_is_caught_by_verify_head(big, cut):
     assert Service(Store(big), at(NOW)).verify()["events"] == N - cut  # plain verify cannot know
     out = runner.invoke(app, ["verify", "--ledger", str(big), "--head", kept], catch_exceptions=False)
     assert out.exit_code == 3
-    assert (f"kept head is seq {N} but the ledger ends at seq {N - cut}: events {N - cut + 1}..{N} were removed "
-            "from the end") in out.stderr
+    assert f"kept head is seq {N} but the ledger ends at seq {N - cut}: " in out.stderr
+    assert f"events {N - cut + 1}..{N} were removed from the end" in out.stderr
 
 
 def _first_difference(before: dict, after: dict) -> int | None:

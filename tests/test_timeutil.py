@@ -61,6 +61,16 @@ ACCEPTED = [
     ("+48h", utc(2026, 6, 3, 12, 0)),
     ("in 3d", utc(2026, 6, 4, 12, 0)),
     ("in 36500d", utc(2126, 5, 8, 12, 0)),  # the longest relative span accepted
+    # what a tired human types at 03:00 (issue 16)
+    ("3 hours ago", utc(2026, 6, 1, 9, 0)),
+    ("2 days ago", utc(2026, 5, 30, 12, 0)),
+    ("1w ago", utc(2026, 5, 25, 12, 0)),
+    ("1 week ago", utc(2026, 5, 25, 12, 0)),
+    ("3 h 30 min ago", utc(2026, 6, 1, 8, 30)),
+    ("in 2 weeks", utc(2026, 6, 15, 12, 0)),
+    ("yesterday 14:00", utc(2026, 5, 31, 12, 0)),  # 14:00 CEST
+    ("today 09:30", utc(2026, 6, 1, 7, 30)),
+    ("hier 14h00", utc(2026, 5, 31, 12, 0)),
 ]
 
 
@@ -108,6 +118,10 @@ REJECTED = [
     ("in 36500d1s", "invalid time"),
     ("0001-01-01T00:00", "out of range"),  # before year 1 once moved to UTC
     ("9999-12-31T23:59-05:00", "out of range"),
+    ("28/03/2026 10:00", "here 2026-03-28T10:00"),  # day/month order is refused with the ISO form
+    ("03/04/2026 10:00", "here 2026-04-03T10:00 (day first) or 2026-03-04T10:00 (month first)"),
+    ("1 month ago", "invalid time"),  # months have no fixed length
+    ("yesterday 25:00", "invalid time"),
 ]
 
 

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Optional
 
 from .. import timeutil as tu
-from ..errors import InputError, LedgerError, Nis2IncidentError
+from ..errors import InputError, LedgerError
 
-ENV_LEDGER = "NIS2_INCIDENT_LEDGER"
-ENV_NOW = "NIS2_INCIDENT_NOW"
+from .options import ENV_LEDGER, ENV_NOW  # noqa: E402
 
 
 @dataclass
@@ -37,6 +36,14 @@ class Settings:
 
 
 SETTINGS = Settings()
+
+
+def apply_globals(params: dict) -> None:
+    """What the global options set: the Typer callback's (`application._global`) and the fast path's."""
+    SETTINGS.ledger, SETTINGS.now = params.get("ledger"), params.get("now")
+    SETTINGS.debug, SETTINGS.regimes = params.get("debug", False), params.get("regimes")
+    if params.get("lock_timeout") is not None:
+        SETTINGS.lock_timeout = params["lock_timeout"]
 
 
 def default_ledger_path() -> Path:
@@ -84,7 +91,7 @@ def resolve_now(option: Optional[str], tz: str) -> "tu.datetime":
 
 
 # The Typer app and its helpers, from application.py, imported when first asked for.
-_TYPER_NAMES = {"app", "boundary", "fail", "LedgerOpt", "NowOpt", "JsonOpt", "LockOpt"}
+_TYPER_NAMES = {"app", "lazy_group", "LedgerOpt", "NowOpt", "JsonOpt", "LockOpt"}
 
 
 def __getattr__(name: str):
@@ -97,60 +104,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _command_name(args: list[str]) -> str | None:
-    """The command in argv, skipping global options and their values (`--ledger X --now Y check`)."""
-    with_value = {"--ledger", "--now", "--lock-timeout", "--regimes"}
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in with_value:
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
-def main() -> None:
-    """Console entry point. Usage errors of `check` exit 3 (UNKNOWN) as monitoring expects."""
-    if "--debug" in sys.argv:
-        SETTINGS.debug = True
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point. `check` and `status`, for the argv shapes `fast.py` fully understands, run
+    without Typer; everything else runs in the Typer app, which builds only the command that runs. Both
+    leave through the one exit point (`exits.finish`)."""
     from . import fast
 
-    try:
-        code = fast.run(sys.argv[1:])
-    except Nis2IncidentError as exc:  # with --debug, as below for the Typer app
-        from ..render.safe import printable
-
-        sys.stderr.write(f"error: {printable(exc.message)}\n")
-        sys.exit(exc.exit_code)
+    args = sys.argv[1:] if argv is None else list(argv)
+    code = fast.run(args)
     if code is not None:
         sys.exit(code)
+    from .application import lazy_group
 
-    import typer
-
-    from .application import app
-
-    try:
-        rv = app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        # Click's usage errors (unknown option, missing argument) arrive here.
-        code = getattr(exc, "exit_code", None)
-        show = getattr(exc, "show", None)
-        if show is not None and code is not None:
-            show()
-            sys.exit(3 if _command_name(sys.argv[1:]) == "check" and code == 2 else code)
-        if isinstance(exc, Nis2IncidentError):
-            from ..render.safe import printable
-
-            sys.stderr.write(f"error: {printable(exc.message)}\n")
-            sys.exit(exc.exit_code)
-        if type(exc).__name__ == "Abort":  # Ctrl-C at a prompt
-            sys.exit(130)
-        raise
-    sys.exit(rv if isinstance(rv, int) else 0)
+    lazy_group().main(args=args, prog_name="nis2-incident")
 
 
 __all__ = ["app", "main", "LedgerError"]

@@ -1,4 +1,4 @@
-"""The commands (names are contract, SPEC §4). Each parses its options, calls one use case, renders."""
+"""The commands (names are contract: README, Commands). Each parses its options, calls one use case, renders."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..errors import InputError, LedgerError
 from ..ladder import default_ladder
 from ..service import Service
 from . import SETTINGS, ledger_path, resolve_now
-from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app, boundary
+from . import options
+from .application import JsonOpt, LedgerOpt, LockOpt, NowOpt, app, with_options
 from .core import (_facts, _has_offset_or_relative, _print_incident, _report_write, _say, _service,  # noqa: F401
                    _store, _within)
 
@@ -23,14 +24,13 @@ from .core import (_facts, _has_offset_or_relative, _print_incident, _report_wri
 # --- set-up ------------------------------------------------------------------------------
 
 @app.command("init")
-@boundary
 def init_cmd(
     name: Annotated[str, typer.Option("--name", help="The reporting entity's name.")],
-    category: Annotated[str, typer.Option("--category", help="essential | important (see DOMAIN §3).")],
+    category: Annotated[str, typer.Option("--category", help="essential | important (Directive (EU) 2022/2555 Art. 3; `classify` helps decide).")],
     timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone used to read and show times.")] = "Europe/Paris",
     trust_service: Annotated[bool, typer.Option("--trust-service", help="The entity is a trust service provider (notification due at 24 h).")] = False,
     health_establishment: Annotated[bool, typer.Option("--health-establishment", help="A health establishment under CSP L.1111-8-2.")] = False,
-    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; default: nis2).")] = None,
+    regime: Annotated[Optional[list[str]], typer.Option("--regime", help="Enable a regime (repeatable; replaces the default: nis2 and gdpr, plus csp with --health-establishment).", show_default=False)] = None,
     within: Annotated[str, typer.Option("--within", help="Default warning window of `check`.")] = "6h",
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Own target for a stage without a legal hour count, STAGE=DURATION, e.g. csp.report=4h (repeatable).", show_default=False)] = None,
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
@@ -99,7 +99,6 @@ def _reminders(items: Optional[list[str]], current: dict) -> Optional[dict]:
 
 
 @app.command("profile")
-@boundary
 def profile_cmd(
     name: Annotated[Optional[str], typer.Option("--name", help="The reporting entity's name.", show_default=False)] = None,
     category: Annotated[Optional[str], typer.Option("--category", help="essential | important.", show_default=False)] = None,
@@ -162,18 +161,43 @@ def profile_cmd(
     from ..render.safe import printable
 
     for key, value in profile.model_dump().items():
-        typer.echo(printable(f"{key}: {value}"))
+        typer.echo(printable(_field(key, _plain(value))))
+
+
+def _plain(value) -> str:
+    """A profile value as people read it (not a Python repr): lists joined, ladders as PERIOD=STEPS."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else (v if v else 'none')}"
+                         if isinstance(v, (list, tuple)) else f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _field(key: str, value: str, indent: int | None = None) -> str:
+    """`key: value`, wrapped to the terminal's width with the value's continuation lines under it."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    lead = f"{key}: "
+    pad = " " * (len(lead) if indent is None else indent)
+    return textwrap.fill(value, width=max(40, width), initial_indent=lead, subsequent_indent=pad,
+                         break_long_words=False, break_on_hyphens=False) or lead.rstrip()
 
 
 @app.command("paths")
-@boundary
 def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Where the ledger and its lock file are, and how that was decided."""
     import os
 
     from . import ENV_LEDGER, default_ledger_path
 
-    path = ledger_path(ledger)
+    path = ledger_path(ledger).absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
     source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
     data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
             "exists": path.exists(), "default": str(default_ledger_path())}
@@ -212,7 +236,6 @@ Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitig
 
 
 @app.command("open")
-@boundary
 def open_cmd(
     title: Annotated[Optional[str], typer.Argument(help="A short title, e.g. 'Ransomware on the PACS' (on a terminal, asked for when left out).", show_default=False)] = None,
     aware: Aware = None,
@@ -249,7 +272,6 @@ def open_cmd(
 
 
 @app.command("update")
-@boundary
 def update_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     title: Annotated[Optional[str], typer.Option("--title", help="A new title.", show_default=False)] = None,
@@ -288,7 +310,6 @@ def update_cmd(
 
 
 @app.command("submit")
-@boundary
 def submit_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. nis2.early_warning, nis2.notification, nis2.final.")],
@@ -327,7 +348,6 @@ def submit_cmd(
 
 
 @app.command("request")
-@boundary
 def request_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     due: Annotated[Optional[str], typer.Option("--due", help="The date the authority set (WHEN; relative forms count from --at).", show_default=False)] = None,
@@ -355,7 +375,6 @@ def _conclude(kind: str, ident: str, at, ledger, now, lock_timeout, json_out):
 
 
 @app.command("handled")
-@boundary
 def handled_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     at: Annotated[Optional[str], typer.Option("--at", help="When handling concluded (WHEN; default now).", show_default=False)] = None,
@@ -369,7 +388,6 @@ def handled_cmd(
 
 
 @app.command("close")
-@boundary
 def close_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     at: Annotated[Optional[str], typer.Option("--at", help="When it was closed (WHEN; default now).", show_default=False)] = None,
@@ -385,7 +403,6 @@ def close_cmd(
 # --- viewing -------------------------------------------------------------------------------
 
 @app.command("list")
-@boundary
 def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
     """Incidents with their next deadline and countdown."""
     service = _service(ledger, now)
@@ -402,71 +419,37 @@ def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = F
 
 
 @app.command("status")
-@boundary
-def status_cmd(
-    ident: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Only this incident.")] = None,
-    within: Annotated[Optional[str], typer.Option("--within", help="Highlight what is due within this duration (default from the profile).", show_default=False)] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Live countdown, redrawn every second and re-read when the ledger changes; Ctrl-C leaves (exit 0).")] = False,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.STATUS)
+def status_cmd(**params):
     """The dashboard: every open obligation, most urgent first, with countdowns."""
     from . import core
 
-    code = core.status(ident, within, watch, ledger, now, json_out)
+    code = core.status(**params)
     if code:
         raise typer.Exit(code)
 
 
 @app.command("show")
-@boundary
-def show_cmd(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.SHOW)
+def show_cmd(**params):
     """One incident: facts, obligations, filings and the timeline of recorded events."""
-    service = _service(ledger, now)
-    state, view = service.one(ident)
-    if json_out:
-        from ..render.jsonout import detail, emit
+    from . import core
 
-        emit(detail(view))
-        return
-    from ..render.views import incident_detail, out_console
-
-    out_console().print(incident_detail(view, service.now, tu.parse_duration(state.profile.check_within)))
+    core.show(**params)
 
 
 @app.command("explain")
-@boundary
-def explain_cmd(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
-    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]", help="Only this stage, e.g. nis2.final.")] = None,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.EXPLAIN)
+def explain_cmd(**params):
     """The arithmetic behind each deadline: rule, clock start, computation, conservative choices."""
-    service = _service(ledger, now)
-    state, view = service.one(ident)
-    name = service.resolve_stage(stage, state.profile) if stage else None
-    if json_out:
-        from ..render.jsonout import emit, explanation
+    from . import core
 
-        emit(explanation(view, name))
-        return
-    from ..render.views import explanation, out_console
-
-    out_console().print(explanation(view, name))
+    core.explain(**params)
 
 
 # --- cron and audit --------------------------------------------------------------------------
 
 @app.command("verify")
-@boundary
 def verify_cmd(
     head: Annotated[Optional[str], typer.Option("--head", help="A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end.", show_default=False)] = None,
     ledger: LedgerOpt = None,
@@ -494,11 +477,25 @@ def verify_cmd(
     typer.echo(f"head: {result['head']}")
 
 
+def _work_units(text) -> "Decimal":
+    """`--staff`: annual work units, a count that may have decimals (part-time and seasonal staff)."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = str(text).strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or len(raw) > 12:
+        raise InputError(f"--staff {text!r}; accepted: the staff headcount in annual work units, a number such "
+                         "as 320 or 249.5")
+    return value
+
+
 @app.command("classify")
-@boundary
 def classify_cmd(
     entity_type: Annotated[Optional[str], typer.Option("--type", help="healthcare_provider, eu_reference_laboratory, pharma_rnd, pharma_manufacturer, critical_medical_devices, medical_devices or other.", show_default=False)] = None,
-    staff: Annotated[Optional[int], typer.Option("--staff", help="Staff headcount in annual work units.", show_default=False)] = None,
+    staff: Annotated[Optional[str], typer.Option("--staff", help="Staff headcount in annual work units (AWU), decimals allowed: 249.5.", show_default=False)] = None,
     turnover: Annotated[Optional[str], typer.Option("--turnover", help="Annual turnover in euros (48000000, 48M, 750k).", show_default=False)] = None,
     balance: Annotated[Optional[str], typer.Option("--balance", help="Annual balance-sheet total in euros.", show_default=False)] = None,
     public: Annotated[bool, typer.Option("--public", help="Publicly owned (does not make it large).")] = False,
@@ -520,7 +517,7 @@ def classify_cmd(
         if entity_type is None:
             entity_type = typer.prompt(f"Entity type ({', '.join(ENTITY_TYPES)})", default="healthcare_provider")
         if staff is None:
-            staff = typer.prompt("Staff headcount (annual work units)", type=int)
+            staff = typer.prompt("Staff headcount (annual work units, e.g. 249.5)")
         if turnover is None:
             turnover = typer.prompt("Annual turnover in euros (e.g. 48M)")
         if balance is None:
@@ -528,7 +525,7 @@ def classify_cmd(
     elif missing:
         raise InputError(f"missing {', '.join(missing)}; accepted: e.g. classify --type healthcare_provider "
                          "--staff 320 --turnover 48M --balance 40M")
-    result = classify(entity_type.strip().lower(), staff, parse_amount(turnover, "--turnover"),
+    result = classify(entity_type.strip().lower(), _work_units(staff), parse_amount(turnover, "--turnover"),
                       parse_amount(balance, "--balance"), public=public,
                       qualified_trust_service=qualified_trust_service, designated=designated,
                       critical_entity=critical_entity)
@@ -546,7 +543,12 @@ def classify_cmd(
 
         emit(result.to_json())
         return
+    import shutil
+    import textwrap
+
     verdict = f"in scope: {result.category}" if result.in_scope else "out of scope"
     typer.echo(f"{verdict} ({result.size} enterprise, {result.entity_type})")
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)
     for r in result.reasons:
-        typer.echo(f"  - {r}")
+        typer.echo(textwrap.fill(r, width=width, initial_indent="  - ", subsequent_indent="    ",
+                                 break_long_words=False, break_on_hyphens=False))

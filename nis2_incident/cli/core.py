@@ -6,6 +6,7 @@ path (`fast.py`) run. Nothing here imports Typer; Rich only where something is d
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -14,43 +15,12 @@ from .. import timeutil as tu
 from ..errors import InputError, Nis2IncidentError
 from ..render.safe import printable
 from . import SETTINGS, ledger_path, resolve_now
+from .exits import CHECK_FORMAT, say
 
 if TYPE_CHECKING:
     from ..service import Outcome, Service
 
 FORMATS = ("text", "nagios", "json", "syslog")
-
-
-def report_error(exc: Nis2IncidentError) -> None:
-    """The one line of a refused command, on stderr (the error boundary's words)."""
-    from ..render.views import err_console
-
-    err_console().print(f"error: {printable(exc.message)}", markup=False, soft_wrap=True)  # one line, inert
-
-
-def report_bug(exc: Exception) -> None:
-    from ..render.views import err_console
-
-    err_console().print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-                        markup=False, soft_wrap=True)
-
-
-def guarded(fn, **kwargs) -> int:
-    """The error boundary of `application.boundary`, for a body that returns its exit code."""
-    try:
-        return fn(**kwargs)
-    except Nis2IncidentError as exc:
-        if SETTINGS.debug:
-            raise
-        report_error(exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
-        if SETTINGS.debug:
-            raise
-        report_bug(exc)
-        return 70
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -59,7 +29,26 @@ def _store(ledger: Optional[str], lock_timeout: Optional[float] = None):
     from ..ledger import Store
 
     timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
-    return Store(ledger_path(ledger), lock_timeout=timeout)
+    path = ledger_path(ledger)
+    check_ledger_path(path)
+    return Store(path, lock_timeout=timeout)
+
+
+def check_ledger_path(path: Path) -> None:
+    """A path that cannot be a ledger is refused before anything is created (no lock file, no folder):
+    a folder (`--ledger /tmp` left `/tmp.lock` behind), or a path under a file."""
+    try:
+        if path.is_dir():
+            raise InputError(f"--ledger {path}: is a folder, not a ledger file; accepted: a file in it, e.g. "
+                             f"{path / 'ledger.toml'}")
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InputError(f"--ledger {path}: {parent} is a file, not a folder; accepted: a ledger "
+                                     "path whose folders are folders")
+                break
+    except OSError:  # unreadable or too long: the store says why when it tries
+        pass
 
 
 def _service(ledger: Optional[str], now: Optional[str], lock_timeout: Optional[float] = None):
@@ -91,10 +80,7 @@ def _has_offset_or_relative(text: str) -> bool:
         (len(t) > 10 and ("+" in t[10:] or "-" in t[10:]))
 
 
-def _say(message: str) -> None:
-    from ..render.views import err_console
-
-    err_console().print(message, markup=False, soft_wrap=True)
+_say = say  # every message of a command goes to stderr through the one writer
 
 
 def _report_write(outcome: Outcome, done: str) -> None:
@@ -152,8 +138,23 @@ def _print_incident(view, service, json_out: bool, within=None) -> None:
 
 # --- check ---------------------------------------------------------------------------------
 
-def _stderr(message: str) -> None:
-    sys.stderr.write(printable(message) + "\n")
+_stderr = say
+
+# Where the local syslog listens (Linux, macOS, the BSDs): without one, `syslog.syslog` loses every
+# message silently.
+SYSLOG_SOCKETS = ("/dev/log", "/var/run/syslog", "/var/run/log")
+
+
+def syslog_available() -> bool:
+    import stat
+
+    for path in SYSLOG_SOCKETS:
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _syslog(records: list[tuple[int, str]]) -> None:
@@ -176,32 +177,28 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
           now: Optional[str] = None, json_out: bool = False) -> int:
     """`check`: the exit code (0 ok, 1 due soon or past a reminder step, 2 overdue, 3 unknown)."""
     from .. import alerts
-    from .. import timeutil as tu
-    from ..errors import InputError, Nis2IncidentError
 
     chosen = (fmt or "").strip().lower()
-    try:
-        if chosen not in FORMATS:
-            raise InputError(f"--format {fmt!r}; accepted: {', '.join(FORMATS)}")
-        if json_out and chosen not in ("text", "json"):
-            raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
-        if json_out:
-            chosen = "json"
-        if state_path is not None:
-            _refuse_own_file("--state", state_path, ledger_path(ledger), allow_state=True)
-        service = _service(ledger, now)
-        state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
-        window = _within(service, state.profile, within)
-    except Nis2IncidentError as exc:
-        # Exit 3 every time, whatever the state file says: a broken record is never old news.
-        if SETTINGS.debug:
-            raise
-        if chosen in ("text", "nagios"):
-            sys.stdout.write(alerts.unknown_line(printable(exc.message)) + "\n")
-        elif chosen == "syslog":
-            _syslog([(alerts.UNKNOWN, f"{alerts.MSGID_UNKNOWN} {exc.message}")])
-        _stderr(f"error: {exc.message}")
-        return alerts.UNKNOWN
+    # From here on, a failure is reported as UNKNOWN in this format (exits.finish): exit 3 every time,
+    # whatever the state file says: a broken record is never old news.
+    CHECK_FORMAT["format"] = "json" if json_out else (chosen if chosen in FORMATS else "text")
+    if chosen not in FORMATS:
+        raise InputError(f"--format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if json_out and chosen not in ("text", "json"):
+        raise InputError(f"--json is --format json; it cannot go with --format {chosen}")
+    if json_out:
+        chosen = "json"
+    if chosen == "syslog" and not syslog_available():
+        # Nothing would reach syslog: say so, show the findings here, and record none as announced.
+        say(f"warning: no local syslog socket ({', '.join(SYSLOG_SOCKETS)}); the findings are printed "
+            "here instead and not recorded as announced")
+        chosen, dry_run = "text", True
+        CHECK_FORMAT["format"] = "text"
+    if state_path is not None:
+        _refuse_own_file("--state", state_path, ledger_path(ledger), allow_state=True)
+    service = _service(ledger, now)
+    state, views = service.views(live_only=True)  # settled incidents have no finding, at any `now`
+    window = _within(service, state.profile, within)
 
     clock = service.now
     found = alerts.findings(views, clock, window)
@@ -212,7 +209,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
     if chosen == "nagios":
         # A Nagios-family scheduler wants the current state every time and does its own notification
         # logic: the status line (with perfdata) first, then every current finding as long output.
-        lines = [summary] + [alerts.text_line(f, clock) for f in found]
+        lines = [summary] + [alerts.text_line(f, clock, window) for f in found]
         sys.stdout.write("\n".join(lines) + "\n")
         return code
 
@@ -228,10 +225,10 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
             return
         if chosen == "syslog":
             if announce:
-                _syslog([(f.level, alerts.syslog_message(f, clock)) for f in announce])
+                _syslog([(f.level, alerts.syslog_message(f, clock, window)) for f in announce])
         else:
             for f in announce:
-                sys.stdout.write(alerts.text_line(f, clock) + "\n")
+                sys.stdout.write(alerts.text_line(f, clock, window) + "\n")
         sys.stdout.write(summary + "\n")
         sys.stdout.flush()
 
@@ -263,7 +260,9 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
     except Nis2IncidentError as exc:
         # The state could not be locked or written: say so, and announce rather than stay silent.
         if SETTINGS.debug:
-            raise
+            import traceback
+
+            sys.stderr.write(traceback.format_exc())
         _stderr(f"warning: {exc.message}")
         if new is None:
             new, _ = alerts.select_new(found, {}, clock)
@@ -296,6 +295,38 @@ def status(ident: Optional[str] = None, within: Optional[str] = None, watch: boo
 
     window = _within(service, state.profile, within)
     out_console().print(dashboard(views, service.now, window, state.profile.name, state.profile.timezone))
+    return 0
+
+
+def show(ident: str, ledger: Optional[str] = None, now: Optional[str] = None, json_out: bool = False) -> int:
+    """`show`: one incident: facts, obligations, filings and the timeline of recorded events."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    if json_out:
+        from ..render.jsonout import detail, emit
+
+        emit(detail(view))
+        return 0
+    from ..render.views import incident_detail, out_console
+
+    out_console().print(incident_detail(view, service.now, tu.parse_duration(state.profile.check_within)))
+    return 0
+
+
+def explain(ident: str, stage: Optional[str] = None, ledger: Optional[str] = None, now: Optional[str] = None,
+            json_out: bool = False) -> int:
+    """`explain`: the arithmetic behind each deadline."""
+    service = _service(ledger, now)
+    state, view = service.one(ident)
+    name = service.resolve_stage(stage, state.profile) if stage else None
+    if json_out:
+        from ..render.jsonout import emit, explanation as as_json
+
+        emit(as_json(view, name))
+        return 0
+    from ..render.views import explanation as as_text, out_console
+
+    out_console().print(as_text(view, name))
     return 0
 
 

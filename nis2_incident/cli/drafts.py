@@ -11,7 +11,7 @@ import typer
 
 from .. import timeutil as tu
 from ..errors import InputError
-from .application import JsonOpt, LedgerOpt, NowOpt, app, boundary
+from .application import JsonOpt, LedgerOpt, NowOpt, app
 from .commands import _say, _service
 
 
@@ -21,7 +21,6 @@ def _short_head(head: str) -> str:
 
 
 @app.command("draft")
-@boundary
 def draft_cmd(
     ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
     stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. nis2.early_warning, nis2.notification, gdpr.notification, gdpr.data_subjects, csp.report.")],
@@ -84,7 +83,6 @@ def draft_cmd(
 
 
 @app.command("export")
-@boundary
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="json (the whole record, versioned; also a JSON ledger document), csv (one row per obligation), ics (calendar of open deadlines with alarms), toml or jsonl (the ledger itself as a TOML document or a JSON Lines log, same hashes).")] = "json",
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False)] = None,

@@ -1,4 +1,4 @@
-"""`exercise`: tabletop exercises as files (SPEC §7). `check` for CI, `schema`, `new`, `timeline`.
+"""`exercise`: tabletop exercises as files (README: Tabletop exercises). `check` for CI, `schema`, `new`, `timeline`.
 
 Exercises replay on a ledger of their own (a log in a temporary folder) at their own clock: `--ledger` and `--now` are accepted like
 on every command, and never used.
@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import InputError, StateError
-from .application import boundary
+
 
 exercise_app = typer.Typer(
     name="exercise",
@@ -35,14 +35,10 @@ UnusedNow = Annotated[Optional[str], typer.Option(
 JsonOut = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
-def _say(message: str) -> None:
-    from ..render.safe import printable
-
-    sys.stderr.write(printable(message) + "\n")
+from .exits import say as _say  # noqa: E402
 
 
 @exercise_app.command("check")
-@boundary
 def check_cmd(
     files: Annotated[list[str], typer.Argument(metavar="FILE", help="Exercise files, folders (their *.toml, recursively) or globs.")],
     junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report to this file (one test case per expectation).", show_default=False)] = None,
@@ -87,7 +83,6 @@ def check_cmd(
 
 
 @exercise_app.command("schema")
-@boundary
 def schema_cmd():
     """Print the JSON Schema of the exercise format, for editors (taplo, VS Code) and CI."""
     from ..exercise import json_schema
@@ -96,7 +91,6 @@ def schema_cmd():
 
 
 @exercise_app.command("new")
-@boundary
 def new_cmd(
     file: Annotated[Optional[str], typer.Argument(metavar="[FILE]", help="Where to write the template (default: stdout).", show_default=False)] = None,
 ):
@@ -107,19 +101,23 @@ def new_cmd(
         sys.stdout.write(TEMPLATE)
         return
     target = Path(file).expanduser()
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InputError(f"{target}: {target.parent} is a file, not a folder; accepted: a new file in a folder")
+    if target.is_dir():
+        raise StateError(f"{target}: is a folder; accepted: a new file name, e.g. {target / 'drill.toml'}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # as `init` does for the ledger's folder
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(TEMPLATE)
     except FileExistsError:
         raise StateError(f"{target}: already exists; it is never overwritten. Choose another name") from None
     except OSError as exc:
-        raise InputError(f"{target}: cannot write ({exc.strerror or exc}); accepted: a new file in an existing, "
-                         "writable folder") from None
+        raise InputError(f"{target}: cannot write ({exc.strerror or exc}); accepted: a new file in a writable "
+                         "folder") from None
     _say(f"wrote {target}; check it with `nis2-incident exercise check {target}`")
 
 
 @exercise_app.command("timeline")
-@boundary
 def timeline_cmd(
     file: Annotated[str, typer.Argument(metavar="FILE", help="An exercise file.")],
     json_out: JsonOut = False,

@@ -1,21 +1,19 @@
-"""`check`, `status` and `open` without Typer (issue 8): what cron runs every few minutes, what people
-run at 03:00, and the write they make most.
+"""`check`, `status`, `show` and `explain` without Typer (issues 8 and 13): what cron runs every few
+minutes and what people run at 03:00.
 
-Typer is not slow to import, but it builds the whole command tree and, since 0.2x, a pydantic
-`TypeAdapter` for every parameter of the command it runs: about 130 ms before the command starts,
-more than importing typer, rich, pendulum and pydantic together. `run(argv)` parses argv itself for
-these three commands and runs the same bodies as the Typer app (`core.py`), under the same error
-boundary (`core.guarded`).
+Importing Typer and building its command costs about 40 ms, a third of a `check`. `run(argv)` parses
+argv itself for these commands, with the options declared once in `options.py` (from which the
+Typer app builds the same commands), and runs the same bodies (`core.py`) through the same exit point
+(`exits.finish`).
 
-It accepts only what it fully understands, with Click's meaning: the options listed in `SPECS`
-spelled in full, before (global) or after (command) the command name as Typer accepts them, each
-value as the next argument or after `=`, flags on or off, the last one given winning, repeatable
-options collected, arguments anywhere after the command name. Anything else returns None and goes to
-the Typer app, unchanged: `--help`, `--version`, a misspelt or unknown option, a missing value, a
-flag given a value, `--`, short options other than `-f VALUE` and `-q`, too many arguments, bytes
-that are not UTF-8, interactive `open` (no TITLE or no `--aware`), `status --watch`. So every usage
-error keeps Click's message and exit code (3 for `check`). tests/test_fastpath.py compares `SPECS`
-with the Typer app's own parameters, and both ways in on the same argv.
+It accepts only what it fully understands, with Click's meaning: the declared options spelled in full,
+before (global) or after (command) the command name as Typer accepts them, each value as the next
+argument or after `=`, flags on, the last one given winning, arguments anywhere after the command
+name. Anything else returns None and goes to the Typer app, unchanged: `--help`, `--version`, a
+misspelt or unknown option, a missing value, a flag given a value, `--`, short options other than
+`-f VALUE` and `-q`, too many arguments, bytes that are not UTF-8, `status --watch`. So every usage
+error keeps Click's message (exit 3 for `check`). tests/test_startup.py runs both ways in on the same
+argv and compares everything they print and write.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import SETTINGS
+from . import SETTINGS, options
 
 
 @dataclass(frozen=True)
@@ -31,39 +29,20 @@ class Spec:
     values: dict[str, str]  # option -> parameter, for options that take a value
     flags: dict[str, tuple[str, bool]] = field(default_factory=dict)  # flag -> (parameter, value it sets)
     multiple: frozenset[str] = frozenset()  # parameters whose option may be repeated (a list)
-    arguments: tuple[str, ...] = ()  # positional parameters, in order (all optional here)
+    arguments: tuple[str, ...] = ()  # positional parameters, in order
+    required: int = 0  # how many of them must be given
 
 
-# Before the command name: the Typer app's callback (`application._global`); `--version` is left out.
-GLOBAL = Spec(values={"--ledger": "ledger", "--now": "now", "--lock-timeout": "lock_timeout",
-                      "--regimes": "regimes"},
-              flags={"--debug": ("debug", True)})
+def spec_of(opts) -> Spec:
+    """The parser's view of options declared in `options.py`: derived, never written a second time."""
+    values = {d: o.param for o in opts if not o.flag and not o.argument for d in o.decls}
+    flags = {d: (o.param, True) for o in opts if o.flag for d in o.decls}
+    return Spec(values=values, flags=flags, arguments=tuple(o.param for o in opts if o.argument),
+                required=sum(1 for o in opts if o.argument and o.required))
 
-_BOOL_PAIRS = {"significant": ("--significant", "--not-significant"), "malicious": ("--malicious", "--not-malicious"),
-               "cross_border": ("--cross-border", "--no-cross-border"),
-               "personal_data": ("--personal-data", "--no-personal-data"),
-               "high_risk": ("--high-risk", "--no-high-risk"), "risk": ("--risk", "--no-risk"),
-               "serious": ("--serious", "--not-serious")}
 
-SPECS: dict[str, Spec] = {
-    "check": Spec(values={"--within": "within", "--format": "fmt", "-f": "fmt", "--state": "state_path",
-                          "--ledger": "ledger", "--now": "now"},
-                  flags={"--all": ("all_", True), "--quiet": ("quiet", True), "-q": ("quiet", True),
-                         "--dry-run": ("dry_run", True), "--json": ("json_out", True)}),
-    "status": Spec(values={"--within": "within", "--ledger": "ledger", "--now": "now"},
-                   flags={"--watch": ("watch", True), "--json": ("json_out", True)},
-                   arguments=("ident",)),
-    "open": Spec(values={"--aware": "aware", "--detected": "detected", "--rationale": "rationale",
-                         "--risk-rationale": "risk_rationale", "--serious-rationale": "serious_rationale",
-                         "--summary": "summary", "--severity": "severity", "--impact": "impact", "--ioc": "ioc",
-                         "--root-cause": "root_cause", "--mitigations": "mitigations", "--ledger": "ledger",
-                         "--now": "now", "--lock-timeout": "lock_timeout"},
-                 flags={"--undetermined": ("undetermined", True), "--json": ("json_out", True),
-                        **{on: (name, True) for name, (on, _) in _BOOL_PAIRS.items()},
-                        **{off: (name, False) for name, (_, off) in _BOOL_PAIRS.items()}},
-                 multiple=frozenset({"ioc"}),
-                 arguments=("title",)),
-}
+GLOBAL = spec_of(options.GLOBAL)
+SPECS: dict[str, Spec] = {name: spec_of(opts) for name, opts in options.COMMANDS.items()}
 
 _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$", re.ASCII)  # a --lock-timeout read the same everywhere
 
@@ -81,8 +60,9 @@ def parse(argv: list[str]) -> tuple[str, dict, dict] | None:
         return None
     command, spec, params = argv[i], SPECS[argv[i]], {}
     args: list[str] = []
-    if _options_and_arguments(argv, i + 1, spec, params, args) is None or len(args) > len(spec.arguments):
-        return None
+    if _options_and_arguments(argv, i + 1, spec, params, args) is None or len(args) > len(spec.arguments) \
+            or len(args) < spec.required:
+        return None  # Click's usage error (missing or extra argument), from the Typer app
     params.update(zip(spec.arguments, args))
     for key in ("lock_timeout",):
         for table in (globals_, params):
@@ -105,7 +85,7 @@ def _take(argv: list[str], i: int, spec: Spec, into: dict) -> int | None:
         return None
     if not eq:
         if i + 1 >= len(argv):
-            return None  # Click: "Option '--now' requires an argument."
+            return None  # Click: "Option ... requires an argument."
         value, i = argv[i + 1], i + 1
     param = spec.values[name]
     if param in spec.multiple:
@@ -148,21 +128,23 @@ def _options_and_arguments(argv: list[str], i: int, spec: Spec, into: dict, args
 
 
 def run(argv: list[str]) -> int | None:
-    """Run argv's command here and return its exit code, or None to leave it to the Typer app."""
+    """Run argv's command here and return its exit code, or None to leave it to the Typer app. Whatever
+    the command raises leaves through the one exit point, as from the Typer app."""
     parsed = parse(argv)
     if parsed is None:
         return None
     command, globals_, params = parsed
-    if command == "open" and (params.get("title") is None or not params.get("aware")):
-        return None  # interactive `open` (prompts) or its usage error: the Typer app's
     if command == "status" and params.get("watch"):
         return None  # the live dashboard: nothing to gain here
-    # what the Typer app's callback does with the global options
-    SETTINGS.ledger, SETTINGS.now = globals_.get("ledger"), globals_.get("now")
-    SETTINGS.debug, SETTINGS.regimes = globals_.get("debug", False), globals_.get("regimes")
-    if globals_.get("lock_timeout") is not None:
-        SETTINGS.lock_timeout = globals_["lock_timeout"]
-    from . import core
+    from . import apply_globals, exits
 
-    body = {"check": core.check, "status": core.status, "open": core.open_incident}[command]
-    return core.guarded(body, **params)
+    exits.CHECK_FORMAT["format"] = None
+    try:
+        apply_globals(globals_)  # what the Typer app's callback does with them
+        from . import core
+
+        body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain}[command]
+        return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params})
+    except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
+        fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()
+        return exits.finish(exc, command, lambda: fmt, debug=SETTINGS.debug)

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from . import SETTINGS
-from .application import JsonOpt, NowOpt, app, boundary
+from .application import JsonOpt, NowOpt, app
 from .core import _report_write
 
 ledger_app = typer.Typer(help="Convert the ledger between its formats (log, TOML, JSON), with the same hashes.",
@@ -17,7 +17,6 @@ ledger_app = typer.Typer(help="Convert the ledger between its formats (log, TOML
 
 
 @ledger_app.command("migrate")
-@boundary
 def migrate_cmd(
     old: Annotated[str, typer.Argument(help="The ledger to read (.jsonl log, .toml or .json document).", show_default=False)],
     new: Annotated[str, typer.Argument(help="The ledger to create, in the format its name says (.jsonl, .toml, .json); never overwritten.", show_default=False)],

@@ -16,6 +16,7 @@ import typer
 
 from .. import timeutil as tu
 from ..errors import InputError
+from .exits import say
 
 AWARE_REQUIRED = ("--aware WHEN is required: the moment you became aware of the incident (the clock start); "
                   "e.g. --aware 2026-03-28T10:00 or --aware '2h ago'")
@@ -39,7 +40,7 @@ def _ask(text: str, default: Optional[str] = None) -> str:
     try:
         value = typer.prompt(text, default=default, show_default=bool(default), err=True)
     except typer.Abort:
-        sys.stderr.write("\ninterrupted: nothing was recorded\n")
+        say("\ninterrupted: nothing was recorded")
         raise typer.Exit(130) from None
     return str(value).strip()
 
@@ -53,7 +54,7 @@ def _ask_tristate(text: str) -> Optional[bool]:
             return False
         if answer in _UNKNOWN:
             return None
-        sys.stderr.write("  answer y (yes), n (no) or ? (not known yet)\n")
+        say("  answer y (yes), n (no) or ? (not known yet)")
 
 
 def _ask_when(text: str, default: Optional[str], check: Callable[[str], None], optional: bool = False) -> Optional[str]:
@@ -65,9 +66,7 @@ def _ask_when(text: str, default: Optional[str], check: Callable[[str], None], o
             check(answer)
             return answer
         except InputError as exc:
-            from ..render.safe import printable
-
-            sys.stderr.write(f"  {printable(exc.message)}\n")
+            say(f"  {exc.message}")
 
 
 def _ask_text(text: str, required: bool = False) -> Optional[str]:
@@ -75,7 +74,7 @@ def _ask_text(text: str, required: bool = False) -> Optional[str]:
         answer = _ask(text, default="" if not required else None)
         if answer or not required:
             return answer or None
-        sys.stderr.write("  some text is needed here\n")
+        say("  some text is needed here")
 
 
 def open_interactively(title: Optional[str], aware: Optional[str], facts: dict, service_factory) -> tuple:
@@ -92,7 +91,7 @@ def open_interactively(title: Optional[str], aware: Optional[str], facts: dict, 
             raise InputError(f"{tu.display(instant, tz)} is in the future (now is {tu.display(now, tz)}); "
                              "accepted: a time at or before now")
 
-    sys.stderr.write(f"Recording an incident for {profile.name} (times in {tz}; Ctrl-C to cancel)\n")
+    say(f"Recording an incident for {profile.name} (times in {tz}; Ctrl-C to cancel)")
     facts = dict(facts)
     if title is None:
         title = _ask_text("Title (e.g. Ransomware on the PACS)", required=True)

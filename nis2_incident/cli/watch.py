@@ -28,6 +28,12 @@ def run(ident: Optional[str], within: Optional[str], service, tick: float = TICK
 
     from ..render.views import out_console, status
 
+    from ..errors import InputError
+
+    console = out_console()
+    if not console.is_terminal:
+        raise InputError("--watch draws a live screen and needs a terminal; stdout is not one. accepted: "
+                         "`status` (one snapshot, e.g. for a pipe or a file) or `status --json`")
     path = service.store.path
     start_now, start = service.now, time.monotonic()
     cache: dict = {"sig": None, "state": None, "error": None}
@@ -57,16 +63,33 @@ def run(ident: Optional[str], within: Optional[str], service, tick: float = TICK
         incidents = [state.incident(ident)] if ident else state.live  # settled ones have nothing open
         views = [service.view(state, inc) for inc in incidents]
         window = tu.parse_duration(within or profile.check_within)
-        parts = [status(views, service.now, window, profile.name, profile.timezone, seconds=True)]
+        footer = []
         if cache["error"]:
-            parts.append(Text(f"warning: {cache['error']} (showing the last good read)", style="bold red"))
-        parts.append(Text("live: every second; re-read when the ledger changes. Ctrl-C to leave.", style="dim"))
-        return Group(*parts)
+            footer.append(Text(f"warning: {cache['error']} (showing the last good read)", style="bold red"))
+        footer.append(Text("live: every second; re-read when the ledger changes. Ctrl-C to leave.", style="dim"))
+
+        def draw(limit):
+            return Group(status(views, service.now, window, profile.name, profile.timezone, seconds=True,
+                                limit=limit), *footer)
+
+        # The most urgent rows that fit the screen, and how many more there are (a row takes one to
+        # three lines): the largest limit whose drawing fits, found by halving.
+        height = console.size.height
+        whole = draw(None)
+        if len(console.render_lines(whole, pad=False)) <= height:
+            return whole
+        low, high = 0, sum(len(v.obligations) for v in views)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if len(console.render_lines(draw(mid), pad=False)) <= height:
+                low = mid
+            else:
+                high = mid - 1
+        return draw(low)
 
     load(first=True)
     if within:
         tu.parse_duration(within)
-    console = out_console()
     try:
         with Live(frame(), console=console, auto_refresh=False, transient=False,
                   vertical_overflow="ellipsis") as live:

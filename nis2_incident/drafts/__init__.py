@@ -314,6 +314,27 @@ def template_names(stage: str, lang: str, fmt: str) -> list[str]:
     return [f"{stage}.{lang}.txt.j2", md] if fmt == "text" else [md]
 
 
+def _french(ob, regime, stage) -> tuple[str, str, str, str]:
+    """(legal basis, recipient, channel, law) of a French draft, from the regime file's French fields
+    (`article_fr`, `recipient_fr`, `channel_fr`, `law_fr`; a variant's or the ongoing rule's own
+    `article_fr` when it is the one that applied); the English text where a file gives none."""
+    article, recipient, channel = ob.article, ob.recipient, ob.channel
+    law = regime.law if regime is not None else ""
+    if regime is None or stage is None:
+        return article, recipient, channel, law
+    rules = [stage, *stage.variants, *(r for r in (stage.ongoing, stage.waiver) if r is not None)]
+    article = next((r.article_fr for r in rules if r.article == ob.article and r.article_fr), article)
+    if stage.recipient is not None:
+        recipient = stage.recipient_fr or recipient
+    else:
+        recipient = regime.recipient_fr or recipient
+    if stage.channel is not None:
+        channel = stage.channel_fr or channel
+    else:
+        channel = regime.channel_fr or channel
+    return article, recipient, channel, regime.law_fr or law
+
+
 def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, now: datetime, lang: str = "fr",
            fmt: str = "text", templates_dir: str | Path | None = None, head: str = "") -> Draft:
     """The draft of `stage` for this incident. `events` are the ledger's (for the facts as they were at
@@ -360,6 +381,9 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
 
     regime = regimes.get(ob.regime)
     stage_def = regime.stage(ob.stage_id) if regime is not None else None
+    article, recipient, channel, law = ob.article, ob.recipient, ob.channel, regime.law if regime else ""
+    if lang == "fr":
+        article, recipient, channel, law = _french(ob, regime, stage_def)
     content = list(stage_def.content) if stage_def is not None else []
     if lang == "fr":
         content = [CONTENT_FR.get(c, c) for c in content]
@@ -405,14 +429,14 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
         },
         "obligation": {
             "stage": ob.stage, "regime": ob.regime, "title": ob.title_fr if lang == "fr" else ob.title,
-            "title_en": ob.title, "title_fr": ob.title_fr, "article": ob.article, "recipient": ob.recipient,
-            "channel": ob.channel, "state": ob.state, "due": when(ob.due), "due_kind": ob.due_kind,
+            "title_en": ob.title, "title_fr": ob.title_fr, "article": article, "recipient": recipient,
+            "channel": channel, "state": ob.state, "due": when(ob.due), "due_kind": ob.due_kind,
             "due_text": _due_text(ob, lang, tz), "target": when(ob.target), "clock_start": when(ob.clock_start),
             "overdue": ob.due is not None and now > ob.due and ob.filing is None,
             "instance": ob.instance or None, "note": ob.note,
         },
         "regime": {"id": ob.regime, "name": regime.name if regime else ob.regime,
-                   "law": regime.law if regime else ""},
+                   "law": law},
         "request": request,
         "legal_content": content,
         "previous": previous_ctx,

@@ -139,8 +139,9 @@ def check_head(events: list, head: str) -> str:
     if seq is not None:
         if seq > count:
             raise IntegrityError(
-                f"kept head is seq {seq} but the ledger ends at seq {count}: "
-                f"events {count + 1}..{seq} were removed from the end",
+                f"kept head is seq {seq} but the ledger ends at seq {count}: the head is not from this "
+                f"ledger (another file, or a typo in SEQ), or events {count + 1}..{seq} were removed from "
+                "the end; check where the head was kept and which file --ledger names",
                 count + 1,
             )
         if not hashes[seq - 1].startswith(digest):

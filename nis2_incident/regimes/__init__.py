@@ -46,6 +46,7 @@ class Variant:
     incident: dict = field(default_factory=dict)
     hours: int | None = None
     months: int | None = None
+    article_fr: str | None = None
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Ongoing:
     months: int
     article: str
     start: str = "handled"
+    article_fr: str | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Waiver:
     article: str
     text: str
     value: bool | str = False
+    article_fr: str | None = None
 
 
 @dataclass
@@ -83,6 +86,9 @@ class Stage:
     months: int | None = None
     variants: list[Variant] = field(default_factory=list)
     ongoing: Ongoing | None = None
+    article_fr: str | None = None
+    recipient_fr: str | None = None
+    channel_fr: str | None = None
 
 
 @dataclass
@@ -97,6 +103,9 @@ class Regime:
     effective_from: str | None = None
     sources: list[str] = field(default_factory=list)
     applies: When = field(default_factory=When)
+    law_fr: str | None = None
+    recipient_fr: str | None = None
+    channel_fr: str | None = None
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)

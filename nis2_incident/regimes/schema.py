@@ -38,6 +38,7 @@ class Variant(BaseModel):
     hours: int | None = Field(default=None, ge=0)
     months: int | None = Field(default=None, ge=0)
     article: str
+    article_fr: str | None = None  # the same, in French, for French drafts
 
 
 class Ongoing(BaseModel):
@@ -46,6 +47,7 @@ class Ongoing(BaseModel):
     start: Literal["handled"] = "handled"
     months: int = Field(ge=1)
     article: str
+    article_fr: str | None = None
 
 
 class When(BaseModel):
@@ -67,6 +69,7 @@ class Waiver(BaseModel):
     rationale: str
     article: str
     text: str
+    article_fr: str | None = None
 
 
 class Stage(BaseModel):
@@ -78,6 +81,10 @@ class Stage(BaseModel):
     start: str
     recipient: str | None = None  # when it differs from the regime's (e.g. the data subjects)
     channel: str | None = None
+    # French drafts contain no English: each text a draft quotes has its French form (issue 16)
+    article_fr: str | None = None
+    recipient_fr: str | None = None
+    channel_fr: str | None = None
     when: When | None = None
     waiver: Waiver | None = None
     late_reason_required: bool = False
@@ -102,6 +109,9 @@ class Regime(BaseModel):
     law: str
     recipient: str
     channel: str
+    law_fr: str | None = None
+    recipient_fr: str | None = None
+    channel_fr: str | None = None
     language: str = "fr"
     effective_from: str | None = None  # RFC 3339; the version in force at the incident's aware-at applies
     sources: list[str] = Field(default_factory=list)

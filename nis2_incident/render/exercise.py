@@ -156,13 +156,17 @@ def timeline(result: FileResult):
     tz = result.tz
     head = Text(f"{result.name} — {result.path}", style="bold")
     sub = Text(f"T0 = {tu.display(result.t0, tz, True)}; times in {tz}")
+    from .views import out_console, wrap_pieces
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    # the text wraps between pieces (a time keeps its offset); T is at most 8 characters, the time 23
+    room = max(20, out_console().width - 8 - 23 - 6)
     table.add_column("T", no_wrap=True)
     table.add_column("Local time", no_wrap=True)
     table.add_column("What happens", overflow="fold")
     for e in result.timeline:
         style = STATUS_STYLE.get(e.status or "", "")
-        table.add_row(e.rel, tu.display(e.at, tz), Text(e.text, style=style))
+        table.add_row(e.rel, tu.display(e.at, tz), Text(wrap_pieces(e.text, room), style=style))
     verdict = {"pass": "PASS", "fail": "FAIL"}[result.status]
     foot = Text(f"{verdict}: {sum(c.passed for c in result.cases)} of {len(result.cases)} test case(s) pass",
                 style="green" if result.status == "pass" else "bold red")

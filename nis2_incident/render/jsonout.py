@@ -1,4 +1,4 @@
-"""The JSON contract (SPEC §4). Keys may be added, never removed or renamed.
+"""The JSON contract (README: JSON output). Keys may be added, never removed or renamed.
 
 Instants are RFC 3339 strings with the offset of the profile's zone.
 """

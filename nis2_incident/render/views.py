@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from rich.console import Console, Group
@@ -36,11 +37,44 @@ class SafeConsole(Console):
 
 
 def out_console() -> Console:
-    return SafeConsole(highlight=False)
+    """The console of every view. User text is data: no markup, no emoji codes, no highlighting, so
+    every string (a title `Panne [/b] PACS`, a summary `:fire:`) is drawn exactly as stored."""
+    return SafeConsole(highlight=False, markup=False, emoji=False)
 
 
-def err_console() -> Console:
-    return SafeConsole(stderr=True, highlight=False)
+# A countdown's amounts stay with their units ("1 d 8 h" never becomes "1" / "d 8 h"), a time with its
+# offset, and a stage name whole: the pieces a line may break between.
+_PIECE = re.compile(r"\d+ (?:d|h|min|s|D|H|MIN|S)\b|\d{4}-\d\d-\d\d \d\d:\d\d(?: [+-]\d\d:\d\d)?|\S+")
+
+
+def wrap_pieces(text: str, width: int) -> str:
+    """`text` wrapped to `width` between pieces (see `_PIECE`), each line of it on its own; a piece
+    longer than the width keeps its own line (the table then folds it, rather than cut a name)."""
+    out = []
+    for line in text.split("\n"):
+        current = ""
+        for piece in _PIECE.findall(line):
+            if current and len(current) + 1 + len(piece) > width:
+                out.append(current)
+                current = piece
+            else:
+                current = f"{current} {piece}" if current else piece
+        out.append(current)
+    return "\n".join(out)
+
+
+def two_lines(title: str, width: int) -> str:
+    """A title in a table cell: wrapped between words to `width`, at most two lines, the cut marked
+    `…` (`show` gives it whole)."""
+    import textwrap
+
+    lines = textwrap.wrap(title, width, break_long_words=True, break_on_hyphens=False) or [""]
+    if len(lines) <= 2:
+        return "\n".join(lines)
+    last = textwrap.shorten(" ".join(lines[1:]), width=max(4, width), placeholder=" …")
+    if last == "…" or len(last) > width:
+        last = lines[1][: max(1, width - 1)] + "…"
+    return f"{lines[0]}\n{last}"
 
 
 def urgency_style(ob: Obligation, now: datetime, within: timedelta) -> str:
@@ -86,11 +120,22 @@ def _table(title: str | None = None) -> Table:
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
 
 
-def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
-                    include_closed_states: bool = False, show_incident: bool = True, seconds: bool = False) -> Table:
-    """Open obligations (the dashboard) or every obligation of one incident (`show`), 80 columns wide."""
+def dashboard_rows(views: list[IncidentView], now: datetime | None = None) -> list:
+    """The dashboard's (view, obligation) rows, most urgent first (`deadlines.sort_key`, the one order
+    of urgency). The progress report is left out while it is only conditional: the final report's row,
+    due at the same instant, stands for both until then (its note says so in `show`)."""
     from ..deadlines import sort_key
 
+    rows = [(v, ob) for v in views for ob in v.obligations if ob.is_open and ob.due_kind != "conditional"]
+    rows.sort(key=lambda r: sort_key(r[1], now))
+    return rows
+
+
+def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta, title: str | None = None,
+                    include_closed_states: bool = False, show_incident: bool = True, seconds: bool = False,
+                    limit: int | None = None) -> Table:
+    """Open obligations (the dashboard; the first `limit` rows) or every obligation of one incident
+    (`show`), 80 columns wide."""
     table = _table(title)
     table.add_column("Due (local time)", no_wrap=True, min_width=23)
     if show_incident:  # fixed widths, the rest of the line for the incident (see below)
@@ -100,17 +145,16 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     else:
         table.add_column("Countdown" if not include_closed_states else "State", min_width=30, no_wrap=False)
         table.add_column("Obligation", no_wrap=True, min_width=18)
+    room = 0
     if show_incident:
-        # the rest of the line, and titles wrap within it: whole titles at 80 columns (Rich, left to
-        # share the width, wrapped them one character wider than it drew them)
+        # the rest of the line; titles wrap within it, to at most two lines (Rich, left to share the
+        # width, wrapped them one character wider than it drew them)
         room = max(12, min(60, out_console().width - 65))
         table.add_column("Incident", no_wrap=False, overflow="fold", min_width=room, max_width=room)
-    # The dashboard leaves out the progress report while it is only conditional: the final report's
-    # row, due at the same instant, stands for both until then (its note says so in `show`).
-    rows = [(v, ob) for v in views for ob in v.obligations
-            if include_closed_states or (ob.is_open and ob.due_kind != "conditional")]
-    if not include_closed_states:
-        rows.sort(key=lambda r: sort_key(r[1]))
+    if include_closed_states:
+        rows = [(v, ob) for v in views for ob in v.obligations]
+    else:
+        rows = dashboard_rows(views, now)[:limit]
     for v, ob in rows:
         due, detail = due_cell(ob, v.profile.timezone, now, seconds)
         style = urgency_style(ob, now, within)
@@ -119,16 +163,18 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
             detail = ob.state.replace("_", " ") + (f"\n{detail}" if detail else "")
         elif ob.state == "overdue":
             detail = detail.upper()
-        cells = [Text(due, style=style), Text(detail, style=style), Text(label)]
+        cells = [Text(due, style=style), Text(wrap_pieces(detail, 15 if show_incident else 30), style=style),
+                 Text(label)]
         if show_incident:
-            cells.append(Text(f"{v.incident.id}\n{v.incident.title}"))
+            cells.append(Text(f"{v.incident.id}\n{two_lines(v.incident.title, room)}"))
         table.add_row(*cells)
     return table
 
 
 def status(views: list[IncidentView], now: datetime, within: timedelta, profile_name: str, tz: str,
-           seconds: bool = False) -> Group:
-    """The dashboard; with `seconds` (the live `status --watch`), the clock and countdowns to the second."""
+           seconds: bool = False, limit: int | None = None) -> Group:
+    """The dashboard; with `seconds` (the live `status --watch`), the clock and countdowns to the second;
+    with `limit`, only the most urgent rows, and a line saying how many more there are."""
     as_of = tu.display(now, tz, True)
     if seconds:
         local = tu.to_local(now, tz)
@@ -141,24 +187,36 @@ def status(views: list[IncidentView], now: datetime, within: timedelta, profile_
     over = sum(1 for v in open_views for o in v.obligations if o.state == "overdue")
     summary = Text(f"{n} open obligation(s), {over} overdue, across {len(open_views)} incident(s)",
                    style="bold red" if over else "")
-    return Group(header, summary, deadlines_table(open_views, now, within, seconds=seconds))
+    table = deadlines_table(open_views, now, within, seconds=seconds, limit=limit)
+    more = n - table.row_count
+    if limit is None or more <= 0:
+        return Group(header, summary, table)
+    return Group(header, summary, table,
+                 Text(f"… and {more} more, less urgent (a taller terminal or `status` shows all)", style="bold"))
 
 
 def incident_list(views, now: datetime) -> Table | Text:
-    """`views`: any iterable (each view is dropped once its row is made)."""
+    """`views`: any iterable (each view is dropped once its row is made). The next deadline, its due
+    time and countdown share a column, which never wraps; the title has the rest, on two lines at most."""
+    from ..deadlines import sort_key
+
     table = _table()
-    for col in ("ID", "Title", "Status", "Next deadline", "Countdown"):
-        table.add_column(col, no_wrap=col in ("ID", "Status"), overflow="fold")
+    table.add_column("ID", no_wrap=True)
+    room = max(12, min(60, out_console().width - 56))
+    table.add_column("Title", no_wrap=False, overflow="fold", min_width=room, max_width=room)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Next deadline", no_wrap=True, min_width=24)
     for v in views:
         tz = v.profile.timezone
-        nxt = v.next_obligation
+        nxt = min(v.open_obligations, key=lambda o: sort_key(o, now), default=None)
         if nxt is None:
-            nd, cd = "—", "nothing open"
+            cell = Text("nothing open")
         else:
             due, cd = due_cell(nxt, tz, now)
-            nd = f"{nxt.stage}\n{due}"
-        style = "bold red" if nxt is not None and nxt.state == "overdue" else ""
-        table.add_row(v.incident.id, v.incident.title, v.incident.status, nd, Text(cd, style=style))
+            style = "bold red" if nxt.state == "overdue" else ""
+            cell = Text(f"{nxt.stage}\n{due}\n")
+            cell.append(wrap_pieces(cd, 24), style=style)
+        table.add_row(v.incident.id, two_lines(v.incident.title, room), v.incident.status, cell)
     if not table.row_count:
         return Text("No incidents recorded. Record one with `nis2-incident open TITLE --aware WHEN`.")
     return table
@@ -197,14 +255,22 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
 
     obs = deadlines_table([v], now, within, title="Obligations", include_closed_states=True, show_incident=False)
 
+    # 80 columns: the two instants of an event share a column, as the filing and its due time do, so the
+    # text (an event, a reference) has the room to stay whole
     timeline = _table("Timeline (recorded events)")
-    for col in ("Seq", "Recorded at", "Effective at", "Event"):
-        timeline.add_column(col, no_wrap=col != "Event")
+    timeline.add_column("Seq", no_wrap=True)
+    timeline.add_column("Recorded at\n(effective at)", no_wrap=True)
+    timeline.add_column("Event", overflow="fold")
     for t in inc.timeline:
-        timeline.add_row(str(t.seq), tu.display(t.recorded_at, tz), tu.display(t.at, tz) if t.at else "", t.text)
+        when = tu.display(t.recorded_at, tz)
+        if t.at and t.at != t.recorded_at:
+            when += f"\n({tu.display(t.at, tz)})"
+        timeline.add_row(str(t.seq), when, Text(t.text))
     filings = _table("Filings")
-    for col in ("Stage", "Filed at", "Due then", "On time", "Reference / channel"):
-        filings.add_column(col, overflow="fold")
+    filings.add_column("Stage", no_wrap=True)
+    filings.add_column("Filed at\n(due then)", no_wrap=True)
+    filings.add_column("On time", overflow="fold")
+    filings.add_column("Reference / channel", overflow="fold")
     now_state = {o.filing.seq: o for o in v.obligations if o.filing is not None and o.state in ("met", "late")}
     for f in inc.filings:
         on_time = "late" + (f" — {f.late_reason}" if f.late_reason else " (no reason recorded)") if f.late else "yes"
@@ -214,8 +280,9 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
                        f"{'late' if ob.state == 'late' else 'on time'} (due {tu.display(ob.due, tz)})"
                        + (f" — {f.late_reason}" if f.late_reason else
                           " (no reason recorded)" if ob.state == "late" else ""))
-        filings.add_row(f.stage, tu.display(f.at, tz), tu.display(f.due, tz) if f.due else "—", on_time,
-                        " / ".join(x for x in (f.reference, f.channel) if x) or "—")
+        filed = tu.display(f.at, tz) + (f"\n({tu.display(f.due, tz)})" if f.due else "")
+        filings.add_row(f.stage, filed, Text(on_time),
+                        Text(" / ".join(x for x in (f.reference, f.channel) if x) or "—"))
     parts = [facts, Text(""), obs]
     if inc.filings:
         parts += [Text(""), filings]
@@ -224,6 +291,16 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
                 parts.append(Text(f"Draft SHA-256 of {f.stage} filed {tu.display(f.at, tz)}:\n  {f.draft_sha256}"))
     parts += [Text(""), timeline]
     return Group(*parts)
+
+
+def _hanging(prefix: str, text: str, style: str = "") -> Table:
+    """A line of `explain` whose continuation lines keep their indent (under the text, not the margin)."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(prefix, style=style),
+                 Text(wrap_pieces(text, max(20, out_console().width - len(prefix))), style=style))
+    return grid
 
 
 def explanation(v: IncidentView, stage: str | None) -> Group:
@@ -235,16 +312,16 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
         parts.append(Text(""))
         head = f"{ob.stage}{' #' + str(ob.instance) if ob.instance else ''} — {ob.title} / {ob.title_fr} → {ob.recipient}"
         parts.append(Text(head, style="bold"))
-        parts.append(Text(f"  state: {ob.state.replace('_', ' ')}; due: "
-                          f"{tu.display(ob.due, tz, True) if ob.due else ob.due_kind}"))
-        parts.append(Text(f"  legal basis: {ob.article}"))
+        parts.append(_hanging("  state: ", f"{ob.state.replace('_', ' ')}; due: "
+                              f"{tu.display(ob.due, tz, True) if ob.due else ob.due_kind}"))
+        parts.append(_hanging("  legal basis: ", ob.article))
         for s in ob.steps:
-            parts.append(Text(f"  • {s}"))
+            parts.append(_hanging("  • ", s))
         if ob.note:
-            parts.append(Text(f"  note: {ob.note}"))
+            parts.append(_hanging("  note: ", ob.note))
         if ob.filing:
             f = ob.filing
-            line = (f"  filed: {tu.display(f.at, tz, True)}" + (f", due then {tu.display(f.due, tz)}" if f.due else "")
+            line = (f"{tu.display(f.at, tz, True)}" + (f", due then {tu.display(f.due, tz)}" if f.due else "")
                     + (" — late" if f.late else " — on time"))
             if ob.state in ("met", "late") and (ob.state == "late") != f.late:  # issue 12
                 line += (" at filing, against the aware-at recorded then; now "
@@ -252,7 +329,7 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
                          + (f" against the facts as they stand (due {tu.display(ob.due, tz)})" if ob.due else ""))
             if f.late_reason:
                 line += f"; reasons for the delay: {f.late_reason}"
-            parts.append(Text(line))
-        for c in ob.choices:
-            parts.append(Text(f"  conservative choice: {c}", style="italic"))
+            parts.append(_hanging("  filed: ", line))
+        for c in ob.choices:  # text, or a text computed when shown (`deadlines.LatestArguable`)
+            parts.append(_hanging("  conservative choice: ", str(c), style="italic"))
     return Group(*parts)

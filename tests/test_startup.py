@@ -1,14 +1,16 @@
-"""The Typer-free way in for `check`, `status` and `open` (nis2_incident/cli/fast.py, issue 8).
+"""Each option declared once, and a fast start (issue 13 item 7). The console script (`cli.main`)
+runs `check` and `status` without Typer (`fast.py`, reading the declarations of `options.py`) for the
+argv it fully understands, and everything else in the Typer app, whose Click group builds only the
+command that runs and converts values without pydantic (`application.lazy_group`).
 
-It must mean exactly what the Typer app means: the same options (compared here with the parameters
-Typer itself builds), the same defaults, the same output, exit code and ledger for the argv it takes,
-and the Typer app, untouched, for everything else. And it must stay light: no Typer, and for `check`
-and `status --json` no Rich, pydantic or pendulum either (what cron pays every few minutes).
+Both must mean exactly what the Typer app means when built whole (the way `app()` and Click's test
+runner build it): the same parameters, the same output, exit code and ledger. And they must stay
+light: `check` and `status --json` import no Typer, Rich, pydantic, pendulum, Jinja2 or icalendar
+(what cron pays every few minutes).
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import subprocess
@@ -20,52 +22,66 @@ import typer.main
 from typer.testing import CliRunner
 
 from conftest import at
-from nis2_incident.cli import SETTINGS, app, core, fast
+from nis2_incident.cli import SETTINGS, app, fast, main
+from nis2_incident.cli.application import lazy_group
 from nis2_incident.ledger import Store
 from nis2_incident.service import Service
 
 runner = CliRunner()
 NOW = "2026-03-30T20:00"
-BODIES = {"check": core.check, "status": core.status, "open": core.open_incident}
 
 
-def _click_options(params) -> tuple[dict, dict, set, list]:
-    """(value options, flags, repeatable parameters, arguments) as Typer built them."""
-    values, flags, multiple, arguments = {}, {}, set(), []
+def _shape(command) -> list:
+    out = []
+    for p in command.params:
+        out.append((p.name, tuple(p.opts), tuple(getattr(p, "secondary_opts", ())), p.param_type_name,
+                    getattr(p, "is_flag", None), getattr(p, "multiple", None), repr(p.default), p.required,
+                    getattr(p, "help", None)))
+    return out
+
+
+def test_the_lazy_group_builds_the_same_commands_as_the_whole_app():
+    """One declaration, two builds: each command built alone is the command built with all the others."""
+    whole = typer.main.get_command(app)
+    lazy = lazy_group()
+    assert lazy.commands == {}  # nothing built before it is asked for
+    names = lazy.list_commands(None)
+    assert names == whole.list_commands(None) and len(names) >= 19
+    assert _shape(lazy) == _shape(whole)
+    for name in names:
+        built = lazy.get_command(None, name)
+        assert _shape(built) == _shape(whole.commands[name]), name
+        assert built.help == whole.commands[name].help, name
+        for sub in getattr(whole.commands[name], "commands", {}):
+            assert _shape(built.commands[sub]) == _shape(whole.commands[name].commands[sub]), (name, sub)
+
+
+def _click_options(params) -> tuple[dict, dict, list]:
+    """(value options, flags, arguments) as Typer built them."""
+    values, flags, arguments = {}, {}, []
     for p in params:
         if p.param_type_name == "argument":
             arguments.append(p.name)
-            continue
-        if p.is_flag:
+        elif p.is_flag:
             flags.update({o: (p.name, True) for o in p.opts})
-            flags.update({o: (p.name, False) for o in p.secondary_opts})
         else:
             values.update({o: p.name for o in p.opts})
-        if p.multiple:
-            multiple.add(p.name)
-    return values, flags, multiple, arguments
+    return values, flags, arguments
 
 
-def test_the_fast_path_knows_the_options_typer_knows():
+def test_each_option_is_declared_once():
+    """The fast path declares no option: it derives its view from options.py, as the Typer app does."""
+    import re
+
+    source = Path(fast.__file__).read_text(encoding="utf-8")
+    assert re.findall(r"[\"']--?[a-z][a-z-]*[\"']", source) == []  # no option named in the parser
     group = typer.main.get_group(app)
-    values, flags, multiple, arguments = _click_options(group.params)
+    values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
-    assert (fast.GLOBAL.values, fast.GLOBAL.flags, set(fast.GLOBAL.multiple), list(fast.GLOBAL.arguments)) == \
-        (values, flags, multiple, arguments)
+    assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
+    assert set(fast.SPECS) == {"check", "status", "show", "explain"}
     for name, spec in fast.SPECS.items():
-        values, flags, multiple, arguments = _click_options(group.commands[name].params)
-        assert spec.values == values, name
-        assert spec.flags == flags, name
-        assert set(spec.multiple) == multiple, name
-        assert list(spec.arguments) == arguments, name
-
-
-def test_the_fast_path_runs_the_bodies_with_typers_defaults():
-    group = typer.main.get_group(app)
-    for name, body in BODIES.items():
-        defaults = {p.name: p.default for p in group.commands[name].params}
-        signature = {k: v.default for k, v in inspect.signature(body).parameters.items()}
-        assert signature == defaults, name
+        assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
 
 
 @pytest.mark.parametrize("argv", [
@@ -73,9 +89,9 @@ def test_the_fast_path_runs_the_bodies_with_typers_defaults():
     ["check", "--forma", "json"], ["check", "--now"], ["--now"], ["check", "--json=yes"], ["check", "--", "x"],
     ["check", "-qf", "json"], ["check", "-fjson"], ["check", "-f=json"], ["check", "extra"],
     ["check", "--lock-timeout", "1"], ["--lock-timeout", "soon", "check"], ["--lock-timeout", "1e3", "check"],
-    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open"], ["open", "title"],
-    ["open", "--aware", "1h ago"], ["open", "t", "--aware", ""], ["open", "t", "--aware", "1h", "--no-significant"],
-    ["list"], ["show", "1"], ["-", "check"], ["check", "-"], ["open", "t\udcff", "--aware", "1h ago"], [],
+    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware", "1h ago"],
+    ["list"], ["show"], ["explain"], ["show", "1", "2"], ["explain", "1", "nis2.final", "x"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
+    ["--install-completion"], ["check", "--no-such"],
 ])
 def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
     assert fast.run(argv) is None
@@ -101,14 +117,15 @@ def _reset_settings() -> None:
 
 
 def both_ways(tmp_path: Path, argv: list[str], capsys, monkeypatch, env: dict | None = None) -> None:
-    """Run argv (`{L}` is the ledger, `{S}` a state file) through the fast path and through Typer, each
-    on its own copy of the same folder: same exit code, stdout, stderr, and files afterwards."""
+    """Run argv (`{L}` is the ledger, `{S}` a state file) through `main()` (the lazy group) and through
+    the Typer app built whole (Click's test runner), each on its own copy of the same folder: same exit
+    code, stdout, stderr, and files afterwards."""
     base = tmp_path / "base"
     if not base.exists():
         base.mkdir()
         _ledger(base)
     results = []
-    for way in ("fast", "typer"):
+    for way in ("main", "app"):
         folder = tmp_path / way
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(base, folder)
@@ -118,10 +135,11 @@ def both_ways(tmp_path: Path, argv: list[str], capsys, monkeypatch, env: dict | 
         with monkeypatch.context() as m:
             for key, value in (env or {}).items():
                 m.setenv(key, value.replace("{L}", str(folder / "ledger.toml")))
-            if way == "fast":
+            if way == "main":
                 capsys.readouterr()
-                code = fast.run(args)
-                assert code is not None, argv
+                with pytest.raises(SystemExit) as exited:
+                    main(args)
+                code = exited.value.code
                 out, err = capsys.readouterr()
             else:
                 r = runner.invoke(app, args, catch_exceptions=False)
@@ -176,8 +194,32 @@ OPENS = [
 ]
 
 
-@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS, ids=lambda a: " ".join(a)[:80])
-def test_the_fast_path_and_typer_give_the_same_result(tmp_path, argv, capsys, monkeypatch):
+VIEWS = [
+    ["--ledger", "{L}", "--now", NOW, "show", "1"],
+    ["show", "2", "--json", "--ledger", "{L}", "--now", NOW],
+    ["--ledger", "{L}", "--now", NOW, "show", "INC-2026-099"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.final", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.bogus"],
+    ["--ledger", "{D}/missing.toml", "--now", NOW, "show", "1"],
+    ["--debug", "--ledger", "{L}", "--now", NOW, "explain", "2", "csp.report"],
+]
+USAGE = [
+    ["--ledger", "{L}", "--now", NOW, "check", "--bogus"],
+    ["--ledger", "{L}", "--now", NOW, "check", "--json", "--forma", "json"],
+    ["--ledger", "{L}", "--now", NOW, "lst"],
+    ["--ledger", "{L}", "--lock-timeout", "soon", "check"],
+    ["--ledger", "{L}", "--now", NOW, "show"],
+    ["--ledger", "{L}", "--now", NOW, "classify", "--staff", "many"],
+    ["--ledger", "{L}", "--now", NOW, "list", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "show", "1"],
+    ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.final"],
+    ["--ledger", "{L}", "--now", NOW, "verify"],
+]
+
+
+@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS + VIEWS + USAGE, ids=lambda a: " ".join(a)[:80])
+def test_main_and_the_whole_app_give_the_same_result(tmp_path, argv, capsys, monkeypatch):
     both_ways(tmp_path, argv, capsys, monkeypatch)
 
 
@@ -222,9 +264,14 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
     assert _loaded([*base, "check"]) <= light
     assert _loaded([*base, "check", "--format", "json"]) <= light
     assert _loaded([*base, "status", "--json"]) <= light
+    assert _loaded(["--lock-timeout", "2", *base, "check", "--format", "json", "--within", "48h"]) <= light
     assert _loaded(["--ledger", str(ledger), "--now", NOW, "status", "1", "--json"]) <= light  # offset-less --now
-    assert _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) <= {"rfc8785", "rich"} | light
-    assert "typer" in _loaded([*base, "list", "--json"])  # everything else: the Typer app, as before
+    assert _loaded([*base, "show", "1", "--json"]) <= light
+    assert _loaded([*base, "check", "--help"]) <= {"typer"} | light
+    assert _loaded([*base, "check", "--bogus"]) <= {"typer"} | light
+    assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
+    assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
+    assert "typer" in _loaded([*base, "list", "--json"])  # everything else: the Typer app
 
 
 @pytest.mark.parametrize("fmt", ["toml", "json"])
@@ -237,7 +284,7 @@ def test_check_and_status_on_a_document_import_neither_typer_nor_rich(tmp_path, 
         assert not {"typer", "rich"} & _loaded([*base, *args]), args
 
 
-def test_usage_errors_still_come_from_typer_with_their_exit_codes(tmp_path):
+def test_usage_errors_are_one_line_with_their_exit_codes(tmp_path):
     ledger = _ledger(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NIS2_INCIDENT")}
 
@@ -246,8 +293,11 @@ def test_usage_errors_still_come_from_typer_with_their_exit_codes(tmp_path):
                               capture_output=True, text=True, env=env, timeout=60)
 
     bad = run("check", "--bogus")
-    assert bad.returncode == 3 and "No such option: --bogus" in bad.stderr  # check: UNKNOWN
+    assert bad.returncode == 3 and bad.stderr == "error: no such option: --bogus\n"  # check: UNKNOWN
+    assert bad.stdout == "NIS2-INCIDENT UNKNOWN - no such option: --bogus\n"
     bad = run("status", "--bogus")
-    assert bad.returncode == 2 and "No such option: --bogus" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr == "error: no such option: --bogus\n" and bad.stdout == ""
+    bad = run("lst")
+    assert bad.returncode == 2 and bad.stderr == "error: no such command 'lst' (did you mean 'list'?)\n"
     ok = run("--now", NOW, "check", "--format", "json")
     assert ok.returncode == 2 and ok.stdout.count("\n") >= 1 and ok.stderr == ""
