@@ -405,3 +405,19 @@ def test_a_lock_waited_for_in_a_thread_polls_and_times_out_naming_the_holder(led
     assert outcome[0].startswith(f"{path}: held by pid {os.getpid()}, `") and outcome[0].endswith("` for 0.2 s")
     with FileLock(path, 0.2).held():  # and once released, it is free at once
         pass
+
+
+def test_a_fifo_at_the_ledger_path_never_hangs_a_command(tmp_path):
+    """Issue 14 (item 8, the ledger itself): a FIFO where the ledger should be is refused at once
+    (exit 3, naming it), by a read and by a write alike; nothing is created beside it."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "ledger.jsonl"
+    os.mkfifo(fifo)
+    for args in (["status"], ["check"], ["open", "x", "--aware", "-1h"]):
+        proc = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(fifo),
+                               "--now", "2026-03-28T12:00+01:00", *args],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 3, (args, proc.stderr)
+        assert "not a regular file" in proc.stderr and str(fifo) in proc.stderr, args
