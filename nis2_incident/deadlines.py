@@ -14,7 +14,7 @@ from . import timeutil as tu
 from .model import Filing, Incident
 from .regimes import Regime, Stage
 
-if TYPE_CHECKING:  # a `Profile`, or the `StoredProfile` of the read cache: the same attributes
+if TYPE_CHECKING:  # a `Profile`, or the `StoredProfile` of a checkpoint: the same attributes
     from .profile import Profile
 
 STATES = ("pending", "overdue", "met", "late", "not_applicable")

@@ -130,7 +130,7 @@ class Incident:
 
 
 class StoredProfile:
-    """A profile that `Profile` validated when it was stored in the read cache (issue 8): the same
+    """A profile that `Profile` validated when it was stored in the log's checkpoint (issue 13): the same
     attributes and `model_dump()` as the `Profile` it was dumped from, without importing pydantic."""
 
     __slots__ = ("_data",)

@@ -1,7 +1,7 @@
 """The reporting entity's profile, validated (pydantic).
 
-Kept apart from `model.py` so that reading a ledger through its read cache (issue 8) never imports
-pydantic (60 ms): the cache holds the profile as this model dumped it, and `model.StoredProfile` gives
+Kept apart from `model.py` so that reading a log through its checkpoint (issue 13) never imports
+pydantic (60 ms): the checkpoint holds the profile as this model dumped it, and `model.StoredProfile` gives
 it back with the same attributes. `from nis2_incident.model import Profile` still works (lazily).
 """
 

@@ -482,7 +482,7 @@ def test_unreadable_ledger_is_never_empty_and_never_overwritten(full, name):
     assert err.value.exit_code == 5
     assert f"{full}: a ledger already exists ({len(damaged)} bytes)" in err.value.message
     assert full.read_bytes() == damaged
-    # the read cache of the intact ledger is still there, unused: it names other bytes
+    # nothing but the ledger and its lock beside it (no derived file in its folder)
     assert sorted(os.listdir(full.parent)) == ["ledger.toml", "ledger.toml.lock"]
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import timeutil as tu
 from ..errors import InputError, Nis2IncidentError
-from ..render.safe import printable
 from . import SETTINGS, ledger_path, resolve_now
 from .exits import CHECK_FORMAT, say
 

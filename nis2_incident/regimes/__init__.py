@@ -10,15 +10,14 @@ Clock starts a stage may name:
 Periods: `hours` (elapsed, on instants), `months` (calendar, end-of-month clamped), or neither
 (without undue delay: no due instant).
 
-A file is validated by the pydantic models of `schema.py` (imported only when a file is read), then
-turned into the plain classes below, which are what the engine uses. The read cache (issue 8) keeps
-them as `dump()`s and rebuilds them with `from_dump()`, without pydantic; `fingerprint()` says whether
-the files they came from changed.
+A user's file is validated by the pydantic models of `schema.py` (imported only when such a file is
+read), then turned into the plain classes below, which are what the engine uses. The shipped files
+are read with tomllib alone (`from_dump`, no pydantic: a test checks they give what validating them
+gives). Rules are always read from their files, never from a derived file (issue 14).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -222,41 +221,3 @@ def target_stage_names(regimes: dict[str, Regime]) -> list[str]:
     entity may give its own target."""
     return [f"{r.id}.{s.id}" for r in regimes.values() for s in r.stages
             if s.hours is None and s.months is None and s.start == "aware"]
-
-
-def _builtin_files() -> list[tuple[str, bytes]]:
-    here = Path(__file__).parent
-    if here.is_dir():  # an installed package (not a zip): no importlib.resources on the fast path
-        return [(p.name, p.read_bytes()) for p in sorted(here.glob("*.toml"), key=lambda p: p.name)]
-    from importlib import resources
-
-    return [(e.name, e.read_bytes()) for e in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name)
-            if e.name.endswith(".toml")]
-
-
-def fingerprint(user_dir: str | Path | None = None) -> str | None:
-    """SHA-256 over the regime files `load(user_dir)` would read (the shipped ones, then the folder's
-    `*.toml`), by name and content. None when the folder cannot be read: then `load` says why."""
-    digest = hashlib.sha256()
-    try:
-        files = _builtin_files()
-        if user_dir:
-            folder = Path(user_dir).expanduser()
-            if not folder.is_dir():
-                return None
-            files += [(str(p), p.read_bytes()) for p in sorted(folder.glob("*.toml"))]
-    except OSError:
-        return None
-    for name, data in files:
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def dump_set(regimes: "RegimeSet") -> dict:
-    """Every version of every regime, as plain data (for the read cache)."""
-    return {rid: [v.dump() for v in versions] for rid, versions in regimes.versions.items()}
-
-
-def set_from_dump(data: dict) -> "RegimeSet":
-    return RegimeSet({rid: [from_dump(v) for v in versions] for rid, versions in data.items()})

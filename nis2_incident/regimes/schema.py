@@ -2,7 +2,7 @@
 
 Imported only when a regime file is read (`regimes.parse_regime`); what the engine uses are the plain
 classes of `regimes/__init__.py`, built from the validated data, so that a ledger read through its
-read cache (issue 8) computes deadlines without importing pydantic.
+checkpoint (issue 13) computes deadlines without importing pydantic.
 """
 
 from __future__ import annotations
