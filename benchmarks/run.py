@@ -47,6 +47,7 @@ BASELINE = [sys.executable, "-c", "import typer, rich, pendulum, pydantic"]
 FORMATS = ("jsonl", "toml", "json")
 DRAFT_STAGE = "nis2.notification"  # due 72 h after awareness: open for the most recent incident
 MB_LIMIT = 100.0
+LOCAL = 3  # a figure's ratio is to the median of the baseline samples taken this many figures around it
 
 
 class Failed(Exception):
@@ -202,8 +203,8 @@ def main(argv=None) -> int:
         sample_baseline(max(runs, 5))
         first = statistics.median(base_wall)
         print(f"baseline `import typer, rich, pendulum, pydantic`: {first * 1000:.0f} ms (median of "
-              f"{len(base_wall)}; sampled again before every figure: the ratios below are to the running "
-              f"median). warm: median of up to {runs} runs after the checkpoint was written; cold: one run "
+              f"{len(base_wall)}; sampled again before every figure: the ratios printed below are to the "
+              f"median of the last {2 * LOCAL + 1} samples; the Markdown and JSON to those around the figure). warm: median of up to {runs} runs after the checkpoint was written; cold: one run "
               f"with the checkpoint folder removed. load average {load_start[0]:.2f}", flush=True)
         print(f"{'ledger':<12} {'command':<16} {'warm ms':>8} {'ratio':>6} {'MB':>5} {'':<8}"
               f"{'cold ms':>8} {'ratio':>6} {'MB':>5}")
@@ -219,8 +220,8 @@ def main(argv=None) -> int:
             t, m, k, c = measure(tool("exercise", "check", str(many)), runs, env, (0, 1))
             rows.append({"size": 100, "format": "files", "command": "exercise check", "warm_s": t, "warm_mb": m,
                          "warm_runs": k, "warm_cpu_s": c, "cold_s": None, "cold_mb": None, "cold_cpu_s": None,
-                         "warm_target": None, "cold_target": None})
-            b = statistics.median(base_wall)
+                         "warm_target": None, "cold_target": None, "sample": len(base_wall) - 1})
+            b = statistics.median(base_wall[-(2 * LOCAL + 1):])
             print(f"{'100 files':<12} {'exercise check':<16} {t * 1000:>8.0f} {t / b:>6.2f} {m:>5.0f}", flush=True)
         for n in sizes:
             for fmt in formats:
@@ -243,9 +244,10 @@ def main(argv=None) -> int:
                     warm_limit, cold_limit = targets(n, name)
                     row = {"size": n, "format": fmt, "command": name, "warm_s": t, "warm_mb": m, "warm_runs": k,
                            "warm_cpu_s": c, "cold_s": cold_t, "cold_mb": cold_m, "cold_cpu_s": cold_c,
-                           "checkpoint": kept, "warm_target": warm_limit, "cold_target": cold_limit}
+                           "checkpoint": kept, "warm_target": warm_limit, "cold_target": cold_limit,
+                           "sample": len(base_wall) - 1}
                     rows.append(row)
-                    b = statistics.median(base_wall)
+                    b = statistics.median(base_wall[-(2 * LOCAL + 1):])
                     wv = verdict(t / b, warm_limit)
                     cv = verdict(cold_t / b, cold_limit)
                     mem = "" if max(m, cold_m) < MB_LIMIT else " >100MB"
@@ -256,12 +258,17 @@ def main(argv=None) -> int:
         end_t = statistics.median(base_wall[end:])
         base_t, base_c = statistics.median(base_wall), statistics.median(base_cpu)
         elapsed = time.monotonic() - started
+        for row in rows:  # the baseline where the figure was taken: load on the machine drifts
+            near = slice(max(0, row["sample"] - LOCAL), row["sample"] + LOCAL + 1)
+            row["baseline_s"] = statistics.median(base_wall[near])
+            row["baseline_cpu_s"] = statistics.median(base_cpu[near])
         print(f"baseline: {base_t * 1000:.0f} ms wall, {base_c * 1000:.0f} ms CPU, median of {len(base_wall)} samples "
               f"(start {first * 1000:.0f} ms, end {end_t * 1000:.0f} ms, range {min(base_wall) * 1000:.0f}-"
               f"{max(base_wall) * 1000:.0f} ms); load average {os.getloadavg()[0]:.2f}; took {elapsed:.0f} s")
         meta = {"baseline_s": base_t, "baseline_cpu_s": base_c, "baseline_start_s": first, "baseline_end_s": end_t,
                 "baseline_min_s": min(base_wall), "baseline_max_s": max(base_wall), "baseline_samples": len(base_wall),
                 "runs": runs, "elapsed_s": elapsed, "load_start": load_start[0], "load_end": os.getloadavg()[0],
+                "baseline_samples_s": base_wall, "baseline_samples_cpu_s": base_cpu, "local": LOCAL,
                 "python": platform.python_version(), "cpus": os.cpu_count(), "kernel": platform.release(),
                 "now": NOW, "argv": sys.argv[1:] if argv is None else argv}
         if args.markdown:
@@ -281,18 +288,23 @@ def main(argv=None) -> int:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     """The figures as a Markdown table: wall-time ratios against the targets, CPU-time ratios beside
-    them (what the process itself used: less sensitive to other load on the machine), peak memory."""
+    them (what the process itself used: less sensitive to other load on the machine), peak memory.
+    Each ratio is to the baseline measured around that figure (the median of the samples taken
+    `LOCAL` figures before and after it), so that load that comes and goes does not move it."""
     base, base_cpu = meta["baseline_s"], meta["baseline_cpu_s"]
     out = [f"Baseline `python -c \"import typer, rich, pendulum, pydantic\"`: {base * 1000:.0f} ms wall, "
-           f"{base_cpu * 1000:.0f} ms CPU (median of {meta['baseline_samples']} samples taken through the run; "
+           f"{base_cpu * 1000:.0f} ms CPU (median of {meta['baseline_samples']} samples, one before every figure; "
+           f"{meta['baseline_min_s'] * 1000:.0f}-{meta['baseline_max_s'] * 1000:.0f} ms; "
            f"{meta['baseline_start_s'] * 1000:.0f} ms at the start, {meta['baseline_end_s'] * 1000:.0f} ms at the "
            f"end); Python {meta['python']}, {meta['cpus']} CPUs, load average {meta['load_start']:.1f} → "
-           f"{meta['load_end']:.1f}. Warm: median of up to {meta['runs']} runs after the checkpoint was written; "
-           "cold: one run, the checkpoint folder removed first. Targets (issue 13, item 6) are on the wall-time "
-           f"ratio; every command must stay under {MB_LIMIT:.0f} MB.", "",
-           "| ledger | command | warm ms | warm ratio (target) | warm CPU ratio | cold ms | cold ratio (target) "
-           "| cold CPU ratio | peak MB warm (cold) |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+           f"{meta['load_end']:.1f}; {meta['elapsed_s'] / 60:.0f} min. Each ratio is to the median of the baseline "
+           f"samples taken within {meta['local']} figures of it (column \"base ms\"). Warm: median of up to "
+           f"{meta['runs']} runs after the checkpoint was written; cold: one run, the checkpoint folder removed "
+           "first. Targets (issue 13, item 6) are on the wall-time ratio; every command must stay under "
+           f"{MB_LIMIT:.0f} MB.", "",
+           "| ledger | command | base ms | warm ms | warm ratio (target) | warm CPU ratio | cold ms "
+           "| cold ratio (target) | cold CPU ratio | peak MB warm (cold) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def cell(ratio: float, limit: float | None) -> str:
         if limit is None:
@@ -300,18 +312,19 @@ def markdown(rows: list[dict], meta: dict) -> str:
         return f"{ratio:.2f} (≤ {limit:g}: {'met' if ratio <= limit else '**not met**'})"
 
     for r in rows:
+        b, bc = r.get("baseline_s", base), r.get("baseline_cpu_s", base_cpu)
         label = f"{r['size']} {r['format']}"
-        warm = cell(r["warm_s"] / base, r.get("warm_target"))
+        warm = cell(r["warm_s"] / b, r.get("warm_target"))
         if r["cold_s"] is None:
             cold_ms, cold, cold_cpu, mem = "—", "—", "—", f"{r['warm_mb']:.0f}"
         else:
-            cold_ms, cold = f"{r['cold_s'] * 1000:.0f}", cell(r["cold_s"] / base, r.get("cold_target"))
-            cold_cpu = f"{r['cold_cpu_s'] / base_cpu:.2f}"
+            cold_ms, cold = f"{r['cold_s'] * 1000:.0f}", cell(r["cold_s"] / b, r.get("cold_target"))
+            cold_cpu = f"{r['cold_cpu_s'] / bc:.2f}"
             mem = f"{r['warm_mb']:.0f} ({r['cold_mb']:.0f})"
         if max(r["warm_mb"], r["cold_mb"] or 0) >= MB_LIMIT:
             mem += " **not met**"
-        out.append(f"| {label} | {r['command']} | {r['warm_s'] * 1000:.0f} | {warm} | {r['warm_cpu_s'] / base_cpu:.2f} "
-                   f"| {cold_ms} | {cold} | {cold_cpu} | {mem} |")
+        out.append(f"| {label} | {r['command']} | {b * 1000:.0f} | {r['warm_s'] * 1000:.0f} | {warm} "
+                   f"| {r['warm_cpu_s'] / bc:.2f} | {cold_ms} | {cold} | {cold_cpu} | {mem} |")
     return "\n".join(out) + "\n"
 
 
