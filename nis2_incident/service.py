@@ -350,12 +350,14 @@ class Service:
         state = self.state()
         return state, self.view(state, state.incident(ident))
 
-    def snapshot(self) -> tuple[Ledger, State, list[IncidentView]]:
+    def snapshot(self, ident: str | None = None) -> tuple[Ledger, State, list[IncidentView]]:
         """One read of the ledger: its content (events, head), its fold, and every incident's
-        obligations. For exports and drafts, which need the events as well as the derived record."""
+        obligations (with `ident`, that incident's only: a draft needs one). For exports and drafts,
+        which need the events as well as the derived record."""
         self._kept = None
         ledger, state = self._read(keep=True)
-        return ledger, state, [self.view(state, inc) for inc in state.incidents.values()]
+        incidents = [state.incident(ident)] if ident is not None else state.incidents.values()
+        return ledger, state, [self.view(state, inc) for inc in incidents]
 
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn

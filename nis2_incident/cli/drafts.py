@@ -38,7 +38,7 @@ def draft_cmd(
 
     lang, fmt = check_options(lang, fmt)
     service = _service(ledger, now)
-    record, state, views = service.snapshot()
+    record, state, views = service.snapshot(ident)  # the views of this incident only
     inc = state.incident(ident)
     name = service.resolve_stage(stage, state.profile)
     view = next(v for v in views if v.incident.id == inc.id)
