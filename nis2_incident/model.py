@@ -213,6 +213,25 @@ class State:
     def known(self, ident: str) -> bool:
         return ident in (self._index if self._index is not None else self._loaded)
 
+    def _fetch(self, key: str) -> bool:
+        """Load one settled incident that a partial state does not hold, from its own events
+        (`load_one`, given by whoever built the state; the head stays the state's). False when there
+        is no such way (then the whole ledger is read)."""
+        load_one = getattr(self, "_load_one", None)
+        events = load_one(key) if load_one is not None else None
+        if not events:
+            return False
+        head = (self.head_seq, self.head_hash, self.recorded_max)
+        self._fetching = key  # its `opened` event names an incident the index already knows
+        try:
+            for ev in events:
+                self.apply(ev, number=self._index.get(key) if ev.get("type") == "opened" else None)
+        finally:
+            self._fetching = None
+            self.head_seq, self.head_hash, self.recorded_max = head
+        self._settled.add(key)
+        return key in self._loaded
+
     def _complete(self) -> None:
         if self._load_all is None:
             raise RuntimeError("a partial state without a way to read the whole ledger")
@@ -232,15 +251,16 @@ class State:
             return self._loaded[key]
         if self._index is None:
             order = ((i, inc.number) for i, inc in self._loaded.items())
-        elif key in self._index:  # settled, not loaded: read the whole ledger
-            self._complete()
+        elif key in self._index:  # settled, not loaded: its own events, else the whole ledger
+            if not self._fetch(key):
+                self._complete()
             return self._loaded[key]
         else:
             order = iter(self._index.items())
         if key.isdigit():  # shorthand: the incident's number, e.g. `3` for INC-2026-003
             for found, number in order:
                 if number == int(key):
-                    if found not in self._loaded:
+                    if found not in self._loaded and not self._fetch(found):
                         self._complete()
                     return self._loaded[found]
         known = ", ".join(list(self._index if self._index is not None else self._loaded)[-5:]) or "none yet"
@@ -281,7 +301,7 @@ class State:
         ident = ev.get("incident")
         incidents = self._loaded
         if kind == "opened":
-            if not isinstance(ident, str) or self.known(ident):
+            if not isinstance(ident, str) or (self.known(ident) and ident != getattr(self, "_fetching", None)):
                 raise LedgerError(f"event seq {seq}: opened needs a new incident id, got {ident!r}")
             facts = {k: decode_fact(k, v, seq) for k, v in data.items() if k != "number"}
             if "title" not in facts or "aware_at" not in facts:
@@ -295,7 +315,10 @@ class State:
             return
         inc = incidents.get(ident)  # type: ignore[arg-type]
         if inc is None and self._index is not None and ident in self._index:
-            self._complete()  # an event of a settled incident: fold it on the whole ledger
+            # an event of a settled incident: fold its own events first (else the whole ledger)
+            if not self._fetch(ident):
+                self._complete()
+            self._settled.discard(ident)  # it changes: live again until shown settled
             inc = self._loaded.get(ident)
         if inc is None:
             raise LedgerError(f"event seq {seq}: {kind} for unknown incident {ident!r}")

@@ -251,7 +251,21 @@ class Service:
                 raise _NeedFull
             return self._read()[1]
 
+        settled_lines = doc.get("settled", {})
+
+        def load_one(ident: str) -> list[dict] | None:
+            """A settled incident's own events, from the lines the checkpoint names (bytes the prefix's
+            SHA-256 vouches for), instead of reading the whole log."""
+            starts = settled_lines.get(ident)
+            if not starts or not isinstance(starts, str):
+                return None
+            try:
+                return [json.loads(raw[int(x):raw.index(b"\n", int(x))]) for x in starts.split(",")]
+            except (ValueError, TypeError):
+                return None
+
         state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max)
+        state._load_one = load_one
         self._bind(state)
         for ev in ledger.events:
             state.apply(ev)
@@ -285,8 +299,16 @@ class Service:
             pairs.append((ev.get("incident"), end))
             end += len(line)
         live = [tuple(x) for x in base["live"]] if base is not None else []
+        lines_of = {k: [int(x) for x in v.split(",")] for k, v in (base or {}).get("settled", {}).items()}
+        touched = {owner for owner, _ in pairs if owner is not None}
+        for ident in touched & set(lines_of):  # a settled incident with new lines: live until shown settled
+            live += [(start, ident) for start in lines_of.pop(ident)]
         live += [(start, owner) for owner, start in pairs if owner is not None]
+        live.sort()
         settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
+        for start, ident in live:
+            if ident in settled:
+                lines_of.setdefault(ident, []).append(start)
         if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
             state.mark_settled(settled)
         checkpoint.save(self.store.path, {
@@ -295,7 +317,9 @@ class Service:
             "recorded_max": tu.rfc3339(state.recorded_max),
             "profile": state.profile.model_dump(),
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
-            "live": [[start, ident] for start, ident in live if ident not in settled]})
+            "live": [[start, ident] for start, ident in live if ident not in settled],
+            # where each settled incident's lines start: `show` of one reads just those (issue 13)
+            "settled": {ident: ",".join(map(str, sorted(starts))) for ident, starts in lines_of.items()}})
 
     def _whole(self, ledger: Ledger, state: State | None = None) -> State:
         """The fold of a whole read (`state`, when the store folded as it read), checked."""

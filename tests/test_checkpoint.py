@@ -150,13 +150,14 @@ def test_an_as_of_read_before_the_checkpoint_reads_the_ledger_itself(tmp_path, c
     assert r.exit_code == 0 and counted  # the checkpoint covers events recorded after --now: not used
 
 
-def test_a_settled_incident_asked_for_is_read_from_the_ledger(tmp_path, counted):
+def test_a_settled_incident_asked_for_is_read_from_its_lines_in_the_log(tmp_path, counted):
     path = build(tmp_path / "ledger.jsonl")
     body = json.loads(checkpoint.location(path).read_text())
     assert all(ident != "INC-2026-002" for _, ident in body["live"])  # settled: not kept live
     counted.clear()
     r = cli(path, "show", "2", "--json")
-    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "closed" and counted
+    # its own lines, which the prefix's hash vouches for: no line decoded and verified again
+    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "closed" and not counted
 
 
 def test_a_document_past_a_thousand_incidents_suggests_the_log_once(tmp_path, monkeypatch):
@@ -174,3 +175,29 @@ def test_a_document_past_a_thousand_incidents_suggests_the_log_once(tmp_path, mo
     json.loads(first.stdout)  # stdout stays JSON
     again = cli(path, "status", "--json")
     assert again.exit_code == 0 and "ledger migrate" not in again.stderr
+
+
+def test_a_settled_incident_is_read_from_its_own_lines_not_the_whole_log(tmp_path, monkeypatch):
+    """Issue 13: `show` of a settled incident through the checkpoint decodes only that incident's
+    lines (the prefix's SHA-256 vouches for them), and shows what a whole read shows."""
+    path = build(tmp_path / "ledger.jsonl")
+    body = json.loads(checkpoint.location(path).read_text())
+    assert "INC-2026-002" in body["settled"]
+    from nis2_incident.ledger import store
+
+    reads = []
+    real = store.LogStore.read
+    monkeypatch.setattr(store.LogStore, "read", lambda self, *a, **k: reads.append(k.get("start", 0)) or real(self, *a, **k))
+    warm = cli(path, "show", "2", "--json")
+    assert warm.exit_code == 0 and reads and all(start > 0 for start in reads)  # never from the top
+    shutil.rmtree(checkpoint.folder())
+    cold = cli(path, "show", "2", "--json")
+    assert cold.stdout == warm.stdout and 0 in reads[len(reads) - 1:]
+    # a new line of a settled incident (a late filing) makes it live again, then settled again
+    assert cli(path, "status", "--json").exit_code == 0  # a checkpoint again
+    r = cli(path, "update", "2", "--summary", "ajouté après coup", now="2026-04-02T12:00")
+    assert r.exit_code == 0, r.stderr
+    after = cli(path, "show", "2", "--json")
+    assert json.loads(after.stdout)["summary"] == "ajouté après coup"
+    shutil.rmtree(checkpoint.folder())
+    assert cli(path, "show", "2", "--json").stdout == after.stdout
