@@ -26,6 +26,7 @@ never cut.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +59,6 @@ def line_of(event: dict) -> bytes:
 
 def _loads(data: bytes):
     """JSON text -> value, refusing what the ledger never holds (duplicate keys, floats, NaN)."""
-    import json
-
     return json.loads(data, object_pairs_hook=codec.no_duplicates, parse_constant=codec.no_constant,
                       parse_float=lambda s: codec.no_constant(f"the number {s[:20]} (no decimals)"))
 
@@ -76,6 +75,8 @@ def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
     digest = bytes(line[-66:-2]).decode()
     try:
         event = _loads(body)
+    except json.JSONDecodeError as exc:  # its own "line 1 column C" is within this line: say the column only
+        raise LedgerError(f"{where}, column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:
         raise LedgerError(f"{where}: invalid JSON: {exc}") from None
     if not isinstance(event, dict):
