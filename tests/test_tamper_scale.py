@@ -363,3 +363,50 @@ def test_a_rewritten_prefix_is_read_from_its_bytes_not_from_the_old_checkpoint(b
     save(big_log, data)
     r = cli(big_log, "status")
     assert r.exit_code == 3 and "line 502" in r.stderr and "altered" in r.stderr, r.stderr
+
+
+def lie(body: dict, kind: str) -> dict:
+    if kind == "live-list-without-an-incident":
+        body["live"] = [[start, ident] for start, ident in body["live"] if ident != "INC-2026-005"]
+    elif kind == "live-list-pointing-elsewhere":
+        starts = {ident: start for start, ident in reversed(body["live"])}
+        body["live"] = [[starts["INC-2026-007"] if ident == "INC-2026-005" else start, ident]
+                        for start, ident in body["live"]]
+    elif kind == "another-head":
+        body["head"] = [body["head"][0] - 1, body["head"][1]]
+    elif kind == "another-profile":
+        body["profile"] = {**body["profile"], "name": "CHU Forgé", "targets": {"nis2.notification": "24h"}}
+    elif kind == "another-incident-index":
+        body["incidents"] = [[ident, number + 1] for ident, number in body["incidents"]][:-1]
+    return body
+
+
+@pytest.mark.parametrize("kind", ["live-list-without-an-incident", "live-list-pointing-elsewhere", "another-head",
+                                  "another-profile", "another-incident-index"])
+def test_a_checkpoint_that_lies_beside_an_intact_log_changes_no_result_and_no_write(big_log, kind, counted):
+    """A checkpoint hand-edited in the cache (its prefix's length and SHA-256 kept, so it still names
+    the log's first bytes) but holding another live list, another head, another profile or other
+    incident numbers: every result is what a read without a checkpoint gives, and a write after it
+    keeps the chain whole (it seals after the log's own last line). Found: a checkpoint without an
+    incident in its live list hid that incident from `status` and `check`, one pointing a live entry
+    at another incident's line failed every read (exit 3), one with another profile showed it; the
+    checkpoint is now sealed (checkpoint.py) and an edited one is ignored."""
+    from nis2_incident import checkpoint
+
+    import shutil
+
+    expected = views(big_log)  # the first of these reads makes the checkpoint
+    where = checkpoint.location(big_log)
+    shutil.rmtree(checkpoint.folder())
+    assert views(big_log) == expected
+    counted.clear()
+    assert cli(big_log, "status", "--json").exit_code == 0
+    assert counted == []  # the checkpoint as written is used: the lie below is read, not skipped
+    body = json.loads(where.read_bytes())
+    where.write_text(json.dumps(lie(body, kind)))
+    assert views(big_log) == expected, kind
+    r = cli(big_log, *WRITE)
+    assert r.exit_code == 0, r.stderr
+    assert "recorded INC-2026-334" in r.stderr, r.stderr
+    result = Service(Store(big_log), at(NOW)).verify()
+    assert (result["events"], result["incidents"]) == (N + 1, (N - 1) // 3 + 1)
