@@ -320,13 +320,38 @@ def counted(monkeypatch):
     return calls
 
 
+VIEWS = (["status"], ["status", "--json"], ["list", "--json"], ["show", "5", "--json"], ["show", "333", "--json"],
+         ["check", "--all", "--dry-run", "--format", "json"])
+
+
 def views(path: Path) -> dict:
     out = {}
-    for args in (["status"], ["status", "--json"], ["list", "--json"], ["show", "5", "--json"], ["show", "333", "--json"],
-                 ["check", "--all", "--dry-run", "--format", "json"]):
+    for args in VIEWS:
         r = cli(path, *args)
-        out[" ".join(args)] = (r.exit_code, r.stdout, r.stderr)
+        out[" ".join(args)] = (r.exit_code, r.stdout.replace(str(path), "LEDGER"), r.stderr.replace(str(path), "LEDGER"))
     return out
+
+
+_COLD: dict = {}
+
+
+def cold_views(path: Path) -> dict:
+    """What each view of the intact 1,000-event log gives read without any checkpoint (computed once)."""
+    import shutil
+
+    from nis2_incident import checkpoint
+
+    if not _COLD:
+        for args in VIEWS:
+            shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+            _COLD.update(views_of(path, args))
+        shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+    return dict(_COLD)
+
+
+def views_of(path: Path, args: list[str]) -> dict:
+    r = cli(path, *args)
+    return {" ".join(args): (r.exit_code, r.stdout.replace(str(path), "LEDGER"), r.stderr.replace(str(path), "LEDGER"))}
 
 
 def test_a_rewritten_prefix_is_read_from_its_bytes_not_from_the_old_checkpoint(big_log, counted):
@@ -393,15 +418,13 @@ def test_a_checkpoint_that_lies_beside_an_intact_log_changes_no_result_and_no_wr
     checkpoint is now sealed (checkpoint.py) and an edited one is ignored."""
     from nis2_incident import checkpoint
 
-    import shutil
-
-    expected = views(big_log)  # the first of these reads makes the checkpoint
+    expected = cold_views(big_log)
     where = checkpoint.location(big_log)
-    shutil.rmtree(checkpoint.folder())
-    assert views(big_log) == expected
     counted.clear()
+    assert cli(big_log, "status", "--json").exit_code == 0  # makes the checkpoint
     assert cli(big_log, "status", "--json").exit_code == 0
-    assert counted == []  # the checkpoint as written is used: the lie below is read, not skipped
+    assert counted == list(range(2, N + 2))  # the first read decoded every line, the second none:
+    # the checkpoint as written is used, so the lie below is read, not skipped
     body = json.loads(where.read_bytes())
     where.write_text(json.dumps(lie(body, kind)))
     assert views(big_log) == expected, kind
