@@ -318,3 +318,48 @@ def test_bug_toml_refusals_had_no_line_and_column(text, where, what):
     with pytest.raises(LedgerError) as err:
         parse(text.encode(), Path("/l/ledger.toml"))
     assert err.value.message.startswith(f"/l/ledger.toml: {where}: invalid ledger: {what}"), err.value.message
+
+
+# --- the log (issue 13): hostile lines, CR LF, byte order marks ---------------------------------
+
+from nis2_incident.ledger import log  # noqa: E402
+
+
+def log_bytes(extra: dict | None = None, events: int = 4) -> bytes:
+    """A small log, every line sealed (a forger's or another tool's log: the chain verifies), with
+    `extra` top-level keys in the second event."""
+    ledger = Ledger(profile={"name": "CHU", "category": "essential", "timezone": "Europe/Paris",
+                             "regimes": ["nis2"]})
+    ledger.append({"type": "profile_set", "recorded_at": "2026-03-28T12:00:00+01:00", "data": dict(ledger.profile)})
+    for n in range(1, events):
+        ledger.append({"type": "opened", "recorded_at": "2026-03-28T12:00:00+01:00", "incident": f"INC-2026-{n:03d}",
+                       **((extra or {}) if n == 1 else {}),
+                       "data": {"title": f"Ransomware {n}", "aware_at": "2026-03-28T10:00:00+01:00",
+                                "significance": "undetermined", "number": n, "iocs": ["1.2.3.4"]}})
+    return Store("x.jsonl").encode(ledger)
+
+
+def nested(levels: int):
+    return json.loads("[" * levels + "]" * levels)
+
+
+def test_bug_a_log_line_nested_deeper_than_a_document_allows_crashed_migrate_to_toml(tmp_path):
+    """Found writing the hostile-log tests: a log whose event holds a value nested 300 levels deep
+    (every hash right) verified, then `ledger migrate` to TOML died in the TOML writer (internal
+    error, exit 70). A log line now has the limit of a document (32 levels, counted as in the
+    document it would migrate to), refused with its line (exit 3); at the limit it migrates."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(log_bytes({"other_tool": nested(300)}))
+    for args in (["verify"], ["status"], ["ledger", "migrate", str(path), str(tmp_path / "copy.toml")]):
+        result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, *args])
+        assert result.exit_code == 3, (args, result.stderr)
+        assert result.stderr == (f"error: {path}: line 3: invalid ledger: nested more than 32 levels deep "
+                                 "(under other_tool[0][0][0]…)\n"), result.stderr
+    assert not (tmp_path / "copy.toml").exists()
+    path.write_bytes(log_bytes({"other_tool": nested(30)}))  # depth 33 in a document
+    assert runner.invoke(app, ["--ledger", str(path), "verify"]).exit_code == 3
+    path.write_bytes(log_bytes({"other_tool": nested(29)}))  # depth 32 in a document: at the limit
+    assert runner.invoke(app, ["--ledger", str(path), "verify"]).exit_code == 0
+    r = runner.invoke(app, ["ledger", "migrate", str(path), str(tmp_path / "copy.toml")])
+    assert r.exit_code == 0, r.stderr
+    assert runner.invoke(app, ["--ledger", str(tmp_path / "copy.toml"), "verify"]).exit_code == 0

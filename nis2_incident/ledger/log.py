@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IntegrityError, LedgerError, WriteError
-from . import chain, codec, fsio
+from . import chain, codec, fsio, locate
 
 FORMAT = "nis2-incident-ledger"
 SUFFIX_LEN = 75  # len(',"hash":"') + 64 + len('"}')
@@ -81,6 +81,12 @@ def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
         raise LedgerError(f"{where}: invalid JSON: {exc}") from None
     if not isinstance(event, dict):
         raise LedgerError(f"{where}: an event must be a JSON object")
+    if body.count(b"[") + body.count(b"{") > locate.MAX_DEPTH - 2:  # cheap: only then walk it
+        # the limit of a document, where an event sits at depth 3, so that what a log holds can be
+        # migrated and exported to TOML or JSON (and read back)
+        deep = locate.too_deep({"events": [event]})
+        if deep is not None:
+            raise LedgerError(f"{where}: {locate.describe_depth('', True, deep[2:])}")
     if hashlib.sha256(body).hexdigest() != digest:
         raise IntegrityError(f"{where}: event seq {event.get('seq')}: hash does not match its content: "
                              f"event seq {event.get('seq')} was altered", event.get("seq") if isinstance(event.get("seq"), int) else None)
