@@ -11,6 +11,7 @@ A ledger that reads must also accept a write: what reads can be written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -363,3 +364,22 @@ def test_bug_a_log_line_nested_deeper_than_a_document_allows_crashed_migrate_to_
     r = runner.invoke(app, ["ledger", "migrate", str(path), str(tmp_path / "copy.toml")])
     assert r.exit_code == 0, r.stderr
     assert runner.invoke(app, ["--ledger", str(tmp_path / "copy.toml"), "verify"]).exit_code == 0
+
+
+def test_bug_an_integer_without_a_canonical_form_in_a_log_line_named_neither_file_nor_line(tmp_path):
+    """Found by the hostile-log fuzzing: an integer of 2^53 or more (here 4,000 digits, under Python's
+    4,300-digit limit) in a line whose hash was recomputed over it has no RFC 8785 form; the refusal
+    said "event seq 2: cannot be canonicalised" without the file or the line. Now it names both."""
+    header, *lines = log_bytes(events=4).splitlines(keepends=True)
+    seen = 0
+    for number in (str(2 ** 53), "9" * 4000):
+        body = lines[1][:-(log.SUFFIX_LEN + 1)].replace(b'"number":1', b'"number":' + number.encode()) + b"}"
+        forged = body[:-1] + b',"hash":"' + hashlib.sha256(body).hexdigest().encode() + b'"}\n'
+        path = tmp_path / "ledger.jsonl"
+        path.write_bytes(header + lines[0] + forged + b"".join(lines[2:]))
+        result = runner.invoke(app, ["--ledger", str(path), "verify"])
+        assert result.exit_code == 3
+        assert result.stderr.startswith(f"error: {path}: line 3: event seq 2: cannot be canonicalised: "), \
+            result.stderr[:200]
+        seen += 1
+    assert seen == 2

@@ -92,7 +92,11 @@ def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
                              f"event seq {event.get('seq')} was altered", event.get("seq") if isinstance(event.get("seq"), int) else None)
     if "hash" in event:
         raise LedgerError(f"{where}: the event holds a second hash key")
-    if chain.canonical(event, fast=True) != body:
+    try:
+        canonical = chain.canonical(event, fast=True)
+    except IntegrityError as exc:  # e.g. an integer beyond 2^53: no canonical form (RFC 8785)
+        raise IntegrityError(f"{where}: {exc.message}", exc.seq) from None
+    if canonical != body:
         raise IntegrityError(f"{where}: event seq {event.get('seq')} is not stored in its canonical form "
                              "(RFC 8785): it was edited outside nis2-incident", event.get("seq") if isinstance(event.get("seq"), int) else None)
     event["hash"] = digest
