@@ -20,7 +20,8 @@ before the end is ever rewritten. Bytes after the last newline (a write cut shor
 full disk) were never acknowledged: a reader ignores them, `verify` reports them, and the next
 writer cuts them under the lock and says so. So does a last line whose hash does not match (a torn
 write the disk filled with other bytes). Anything else that does not verify is an integrity error,
-never cut.
+never cut. A log is written by this tool only: CR LF line ends or a byte order mark (another
+program converted the file) are refused on any line, naming it, and never cut as a torn tail.
 """
 
 from __future__ import annotations
@@ -103,6 +104,24 @@ def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
     return event, digest
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def refuse_conversion(path, number: int, line: bytes) -> None:
+    """A log is written by nis2-incident only: a line ending in CR LF or starting with a byte order
+    mark was converted by another program (an editor, git's core.autocrlf). It is refused, naming the
+    line, wherever it is: never taken for a torn tail and cut."""
+    if line.endswith(b"\r"):
+        raise LedgerError(f"{path}: line {number} ends with CR LF (\\r\\n): a log's lines end with LF (\\n) only; "
+                          "another program converted the file (an editor, or git's core.autocrlf: add "
+                          "`*.jsonl -text` to .gitattributes). Restore it from a copy, or convert it back "
+                          "(dos2unix) and run `verify`")
+    if line.startswith(_BOM):
+        raise LedgerError(f"{path}: line {number} starts with a UTF-8 byte order mark: a log is written by "
+                          "nis2-incident only and has none; another program added it. Restore the file from a "
+                          "copy, or remove those 3 bytes and run `verify`")
+
+
 def parse_header(raw: bytes, path) -> tuple[int, int]:
     """(schema_version, offset of the first event line), or LedgerError."""
     if not raw.strip():
@@ -110,7 +129,9 @@ def parse_header(raw: bytes, path) -> tuple[int, int]:
                           "Restore it from a backup or move it away and run `init`")
     end = raw.find(b"\n")
     if end < 0:
+        refuse_conversion(path, 1, raw)
         raise LedgerError(f"{path}: line 1: the header line is cut short (no newline); this is not a complete ledger")
+    refuse_conversion(path, 1, raw[:end])
     try:
         head = _loads(raw[:end])
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
@@ -155,6 +176,8 @@ def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
         if nl < 0:
             out.torn = f"line {number} is cut short ({size - pos} bytes without a newline)"
             break
+        if raw[nl - 1] == 13 or raw.startswith(_BOM, pos):  # 13: CR
+            refuse_conversion(path, number, raw[pos:nl])
         try:
             ev, digest = decode_line(view[pos:nl], number, path)
             codec.check_event(ev, number - 2, path)
