@@ -1,6 +1,8 @@
 """One writer at a time (DESIGN §3; taskwarrior#1735, jrnl#502, hledger#2577: an unlocked
-read-modify-write loses entries). Many processes write to the same ledger at once; afterwards
-nothing is lost, nothing is duplicated, and the chain verifies."""
+read-modify-write loses entries). Many processes write to the same ledger at once, a document or
+a log, while others read it; afterwards nothing is lost, nothing is duplicated, the chain verifies,
+and no reader failed or saw half an event. Counts: the log's 16 writers x 50 appends run under
+`pytest --full-safety`, 4 x 25 by default (README, Development)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,12 @@ it is byte-for-byte the old file or the new one (the same command with the same 
 same bytes); every event acknowledged ("recorded", exit 0) is in it; the lock file keeps its inode;
 the temporary file a killed writer leaves behind is removed by the next writer, which says so.
 
-Counts: 25 random kills by default, 200 with `pytest --full-safety` (README, Development).
+On the log (issue 13), where a write appends to the ledger itself: killed before and after each
+call of an append, and half-way through the pwrite of its line, the log holds its old lines whole
+and the new one whole or not at all, or a torn tail after the last good line that reads ignore,
+`verify` names (exit 3) and the next writer cuts, saying so.
+
+Counts: 25 random kills per format by default, 200 with `pytest --full-safety` (README, Development).
 """
 
 from __future__ import annotations

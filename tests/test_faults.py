@@ -5,7 +5,10 @@ command fails with EIO or ENOSPC, for N = 1, 2, ... until no call is left to fai
 non-zero with one clear line naming the file and the error, never says it recorded anything, prints
 nothing on stdout, and leaves the ledger byte-for-byte old (failure before the rename) or new (after
 it). A few calls may fail without failing the write; they are listed in HARMLESS, with the reason.
-Then a real full disk (a small tmpfs, filled up), and ledgers on network file systems.
+A log append (issue 13) is failed at every call too, also one that first cuts a torn tail: refused,
+the log is as it was (without the torn bytes once cut), never with half a line of its own.
+Then a real full disk (a small tmpfs, filled up) under a document and a log, and ledgers on network
+file systems.
 """
 
 from __future__ import annotations
