@@ -23,20 +23,41 @@ READERS = 2
 NOW_TEXT = "2026-03-28T12:00"
 
 
-def _open_many(path: str, worker: int, count: int, timeout: float, barrier, results) -> None:
-    """One writer process: open `count` incidents, report (title, id, head) for each one acknowledged."""
+def _open_many(path: str, worker: int, count: int, timeout: float, barrier, reads, results) -> None:
+    """One writer process: open `count` incidents, report (title, id, head) for each one acknowledged.
+    Writer 0, after its first write, waits for READERS + 1 more reads to finish: one of them began
+    after that write and before writer 0's last, so the readers surely read in the middle of the
+    writes (whatever the machine's speed)."""
     acknowledged = []
-    barrier.wait(timeout=120)  # all processes start at the same moment
-    for i in range(count):
-        out = Service(Store(path, lock_timeout=timeout), NOW).open_incident(f"w{worker}-{i}", "2026-03-28T10:00")
-        acknowledged.append((f"w{worker}-{i}", out.value.incident.id, out.head))
+    try:
+        barrier.wait(timeout=120)  # all processes start at the same moment
+        for i in range(count):
+            out = Service(Store(path, lock_timeout=timeout), NOW).open_incident(f"w{worker}-{i}", "2026-03-28T10:00")
+            acknowledged.append((f"w{worker}-{i}", out.value.incident.id, out.head))
+            if worker == 0 and i == 0:
+                wanted, deadline = reads.value + READERS + 1, time.monotonic() + 120
+                while reads.value < wanted and time.monotonic() < deadline:
+                    time.sleep(0.01)
+    except BaseException as exc:  # reported, so that the test fails at once rather than waiting
+        results.put((worker, f"writer {worker} failed after {len(acknowledged)} writes: {exc!r}"))
+        raise
     results.put((worker, acknowledged))
 
 
-def _read_while_writing(path: str, reader: int, barrier, stop, results) -> None:
+def _read_while_writing(path: str, reader: int, barrier, stop, reads, results) -> None:
     """One reader process: the real entry point (`nis2_incident.cli.main`, as `nis2-incident` runs it),
     `status --json` and `check` again and again while the writers write, without a lock. It reports
     what it saw: every failure, and how many incidents each `status` showed."""
+    failures, counts, checks_box = [], [], [0]
+    try:
+        barrier.wait(timeout=120)
+        _read_loop(path, stop, reads, failures, counts, checks_box)
+    except BaseException as exc:
+        failures.append(("reader", None, repr(exc), ""))
+    results.put((f"reader{reader}", (failures, counts, checks_box[0])))
+
+
+def _read_loop(path, stop, reads, failures, counts, checks_box) -> None:
     import contextlib
     import io
     import json
@@ -44,8 +65,6 @@ def _read_while_writing(path: str, reader: int, barrier, stop, results) -> None:
 
     from nis2_incident.cli import SETTINGS, main
 
-    failures, counts, checks = [], [], 0
-    barrier.wait(timeout=120)
     while not stop.is_set() or not counts:
         for args in (["status", "--json"], ["check", "--all", "--dry-run", "--format", "json"]):
             out, err = io.StringIO(), io.StringIO()
@@ -69,28 +88,30 @@ def _read_while_writing(path: str, reader: int, barrier, stop, results) -> None:
                 if code != 0 or err.getvalue() or ids != [f"INC-2026-{k:03d}" for k in range(1, len(ids) + 1)]:
                     failures.append((args[0], code, ids[:3] + ["…"] + ids[-3:], err.getvalue()))
                 counts.append(len(ids))
+                with reads.get_lock():
+                    reads.value += 1
             else:
-                checks += 1
+                checks_box[0] += 1
                 if code not in (0, 1, 2) or "error" in err.getvalue():
                     failures.append((args[0], code, out.getvalue()[:200], err.getvalue()))
-        time.sleep(0.25)  # leave the two cores of a small machine to the writers
-    results.put((f"reader{reader}", (failures, counts, checks)))
+        time.sleep(0.4)  # leave the two cores of a small machine to the writers
 
 
 def hammer(ledger_file: Path, workers: int, each: int, timeout: float = 60.0) -> tuple[dict, list]:
     """`workers` writer processes each opening `each` incidents at once on one ledger, and READERS
     reader processes reading it meanwhile; returns the writers' reports and the readers' findings."""
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: nothing shared but the file
-    barrier, results, stop = ctx.Barrier(workers + READERS), ctx.Queue(), ctx.Event()
-    writers = [ctx.Process(target=_open_many, args=(str(ledger_file), w, each, timeout, barrier, results))
+    barrier, results, stop, reads = ctx.Barrier(workers + READERS), ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
+    writers = [ctx.Process(target=_open_many, args=(str(ledger_file), w, each, timeout, barrier, reads, results))
                for w in range(workers)]
-    readers = [ctx.Process(target=_read_while_writing, args=(str(ledger_file), r, barrier, stop, results))
+    readers = [ctx.Process(target=_read_while_writing, args=(str(ledger_file), r, barrier, stop, reads, results))
                for r in range(READERS)]
     for p in writers + readers:
         p.start()
     got = [results.get(timeout=600) for _ in writers]
     stop.set()
     got += [results.get(timeout=120) for _ in readers]
+    assert [v for k, v in got if isinstance(v, str)] == []  # no writer failed
     for p in writers + readers:
         p.join(timeout=60)
     assert [p.exitcode for p in writers + readers] == [0] * (workers + READERS)
@@ -140,7 +161,7 @@ def check_nothing_lost(ledger_file: Path, workers: int, each: int, reports: dict
         assert reader_counts and checks, (reader_counts, checks)
         assert reader_counts == sorted(reader_counts)  # a later read never sees fewer incidents
         counts += reader_counts
-    assert any(0 < n < total for n in counts), counts  # the reads ran while the writers wrote
+    assert any(0 < n < total for n in counts), counts  # the reads ran while the writers wrote (_open_many)
 
 
 def test_eight_processes_opening_incidents_at_once_on_a_document_lose_nothing(make_service, ledger_file):

@@ -12,7 +12,7 @@ call of an append, and half-way through the pwrite of its line, the log holds it
 and the new one whole or not at all, or a torn tail after the last good line that reads ignore,
 `verify` names (exit 3) and the next writer cuts, saying so.
 
-Counts: 25 random kills per format by default, 200 with `pytest --full-safety` (README, Development).
+Counts: 15 random kills per format by default, 200 with `pytest --full-safety` (README, Development).
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def base_ledger(folder: Path, fmt: str, command: str, make_service) -> Path:
 # --- a kill at every step ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("command", "fmt"), [("open", "toml"), ("init", "json"), ("init", "jsonl")])
-# the protocol is the same for both documents; `init` of a log writes it whole the same way
+@pytest.mark.parametrize(("command", "fmt"), [("open", "toml"), ("init", "json")])  # the protocol is the same
+# (`init` of a log writes it whole this same way: its every call failed in test_faults.py)
 def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_file(tmp_path, make_service, command, fmt):
     base = base_ledger(tmp_path / "base", fmt, command, make_service)
     old = base.read_bytes() if base.exists() else None
@@ -337,7 +337,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_event(tmp_path, make_se
     acknowledged (`recorded`, a `head:` printed) is in the ledger with that head, earlier events never
     change, the one in flight is there whole or not at all. A log may be left with a torn tail
     (never acknowledged): `verify` names it and the next writer cuts it and says so."""
-    count = safety_count(25, 200)
+    count = safety_count(15, 200)
     seed = int(os.environ.get("NIS2_CRASH_SEED", "7"))
     rng = random.Random(seed)
     ledger = tmp_path / f"ledger.{fmt}"

@@ -222,13 +222,13 @@ def test_random_byte_flips_are_caught_at_the_first_changed_event(thousand, tmp_p
     file and a location), or it parses to different data and `verify` names the first changed event
     (or the profile), or it parses to the very same data (e.g. a flipped quote style): no change.
     In a log every byte is covered: `verify` always fails, naming the line that holds the byte (the
-    last line as a torn tail), never one after it. Random flips: 40 by default per format."""
+    last line as a torn tail), never one after it. Random flips: 20 by default per format."""
     rng = random.Random(1000)
     counts = {"syntax": 0, "named": 0, "same data": 0, "log line named": 0, "log torn tail": 0}
     for fmt, raw in thousand.items():
         path = tmp_path / f"ledger.{fmt}"
         original = load_bytes(raw, fmt)
-        for _ in range(safety_count(40 if fmt == "jsonl" else 20, 400 if fmt == "jsonl" else 200)):
+        for _ in range(safety_count(20, 200)):
             pos = rng.randrange(len(raw))
             flipped = bytearray(raw)
             flipped[pos] ^= 1 << rng.randrange(8)
@@ -320,8 +320,7 @@ def counted(monkeypatch):
     return calls
 
 
-VIEWS = (["status"], ["status", "--json"], ["list", "--json"], ["show", "5", "--json"], ["show", "333", "--json"],
-         ["check", "--all", "--dry-run", "--format", "json"])
+VIEWS = (["status"], ["list", "--json"], ["show", "5", "--json"], ["check", "--all", "--dry-run", "--format", "json"])
 
 
 def views(path: Path) -> dict:
@@ -401,17 +400,15 @@ def lie(body: dict, kind: str) -> dict:
         body["head"] = [body["head"][0] - 1, body["head"][1]]
     elif kind == "another-profile":
         body["profile"] = {**body["profile"], "name": "CHU Forgé", "targets": {"nis2.notification": "24h"}}
-    elif kind == "another-incident-index":
-        body["incidents"] = [[ident, number + 1] for ident, number in body["incidents"]][:-1]
     return body
 
 
 @pytest.mark.parametrize("kind", ["live-list-without-an-incident", "live-list-pointing-elsewhere", "another-head",
-                                  "another-profile", "another-incident-index"])
+                                  "another-profile"])
 def test_a_checkpoint_that_lies_beside_an_intact_log_changes_no_result_and_no_write(big_log, kind, counted):
     """A checkpoint hand-edited in the cache (its prefix's length and SHA-256 kept, so it still names
-    the log's first bytes) but holding another live list, another head, another profile or other
-    incident numbers: every result is what a read without a checkpoint gives, and a write after it
+    the log's first bytes) but holding another live list, another head or another profile: every
+    result is what a read without a checkpoint gives, and a write after it
     keeps the chain whole (it seals after the log's own last line). Found: a checkpoint without an
     incident in its live list hid that incident from `status` and `check`, one pointing a live entry
     at another incident's line failed every read (exit 3), one with another profile showed it; the
