@@ -16,6 +16,10 @@ Trust model (README, "What we promise about your data"):
 - It is opened without following links and only if it is a regular file (a FIFO never blocks a
   read); a missing, unreadable, damaged, oversized or stale checkpoint is ignored, as if there were
   none, and rebuilt; one that cannot be written is skipped silently. `verify` never reads it.
+- It is sealed: the file is `{"seal":"<SHA-256 of BODY>",` then BODY (its JSON object) without its
+  `{`, so a checkpoint edited by hand or damaged on disk (another live list, profile or head, the
+  prefix's hash kept) does not match its seal and is ignored. The seal holds no secret: it keeps out
+  edits and bit rot, not someone who can write the user's own cache folder (and run the tool as them).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import os
 import stat
 from pathlib import Path
 
-VERSION = 1
+VERSION = 2  # 2: sealed
+_SEAL = b'{"seal":"'
+_SEALED = len(_SEAL) + 64 + 2  # up to the body's first key: {"seal":"<64 hex>",
 MAX_SIZE = 64 * 1024 * 1024  # a checkpoint of 10,000 incidents is well under 1 MB
 
 
@@ -63,8 +69,12 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
         return None
     finally:
         os.close(fd)
+    data = b"".join(chunks)
+    if not data.startswith(_SEAL) or data[_SEALED - 2:_SEALED] != b'",' or \
+            hashlib.sha256(b"{" + data[_SEALED:]).hexdigest().encode() != data[len(_SEAL):_SEALED - 2]:
+        return None  # edited by hand, damaged, or of another version: not this code's checkpoint
     try:
-        body = json.loads(b"".join(chunks))
+        body = json.loads(data)
         if not isinstance(body, dict) or body.get("version") != VERSION or body.get("code") != code:
             return None
         if body.get("ledger") != os.path.realpath(ledger):
@@ -88,6 +98,7 @@ def save(ledger: Path, body: dict) -> None:
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
         data = json.dumps({**body, "version": VERSION, "ledger": os.path.realpath(ledger)},
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        data = _SEAL + hashlib.sha256(data).hexdigest().encode() + b'",' + data[1:]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             view = memoryview(data)

@@ -16,8 +16,9 @@ from nis2_incident.service import Service
 
 def pytest_addoption(parser):
     parser.addoption("--full-safety", action="store_true", default=False,
-                     help="run the crash and tampering tests at their full counts (200 random SIGKILLs, "
-                          "400 random byte flips); the default run uses reduced counts (25, 40)")
+                     help="run the safety tests at their full counts (200 random SIGKILLs per format, "
+                          "16 writers x 50 log appends, 200 byte flips per format); "
+                          "the default run uses reduced counts (15, 4 x 25, 20)")
 
 
 @pytest.fixture

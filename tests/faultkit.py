@@ -3,7 +3,8 @@
 `install(plan)` replaces every function named in `fsio.SEAM` by a wrapper that numbers the calls
 (1, 2, ... across all of them, in the order the store makes them) and, at call `plan.at`:
   - "fail": raises OSError(plan.errno) instead of making the call;
-  - "kill": SIGKILLs this process before the call, after it, or ("torn") half-way through a `write`;
+  - "kill": SIGKILLs this process before the call, after it, or ("torn") half-way through a `write`
+    or a `pwrite` (half of the bytes reach the file, then the process dies: a half-written line);
   - "trace" (or any call not targeted): just records it.
 Each call is recorded as a step such as "open_fd .ledger.toml.tmp" or "fsync <folder>" (descriptors are
 named after the path they were opened from). With `plan.trace_to`, each step is also appended to that
@@ -87,9 +88,9 @@ def _wrap(rec: Recorder, name: str, real):
         if hit and plan.action == "kill":
             if plan.when == "before":
                 _kill()
-            if plan.when == "torn" and name == "write":
+            if plan.when == "torn" and name in ("write", "pwrite"):
                 data = bytes(args[1])
-                real(args[0], data[: max(len(data) // 2, 1)])
+                real(args[0], data[: max(len(data) // 2, 1)], *args[2:])
                 _kill()
         result = real(*args, **kwargs)
         if name == "open_fd":

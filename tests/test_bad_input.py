@@ -11,6 +11,7 @@ A ledger that reads must also accept a write: what reads can be written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -318,3 +319,203 @@ def test_bug_toml_refusals_had_no_line_and_column(text, where, what):
     with pytest.raises(LedgerError) as err:
         parse(text.encode(), Path("/l/ledger.toml"))
     assert err.value.message.startswith(f"/l/ledger.toml: {where}: invalid ledger: {what}"), err.value.message
+
+
+# --- the log (issue 13): hostile lines, CR LF, byte order marks ---------------------------------
+
+from nis2_incident.ledger import log  # noqa: E402
+
+
+def log_bytes(extra: dict | None = None, events: int = 4) -> bytes:
+    """A small log, every line sealed (a forger's or another tool's log: the chain verifies), with
+    `extra` top-level keys in the second event."""
+    ledger = Ledger(profile={"name": "CHU", "category": "essential", "timezone": "Europe/Paris",
+                             "regimes": ["nis2"]})
+    ledger.append({"type": "profile_set", "recorded_at": "2026-03-28T12:00:00+01:00", "data": dict(ledger.profile)})
+    for n in range(1, events):
+        ledger.append({"type": "opened", "recorded_at": "2026-03-28T12:00:00+01:00", "incident": f"INC-2026-{n:03d}",
+                       **((extra or {}) if n == 1 else {}),
+                       "data": {"title": f"Ransomware {n}", "aware_at": "2026-03-28T10:00:00+01:00",
+                                "significance": "undetermined", "number": n, "iocs": ["1.2.3.4"]}})
+    return Store("x.jsonl").encode(ledger)
+
+
+def nested(levels: int):
+    return json.loads("[" * levels + "]" * levels)
+
+
+def test_bug_a_log_line_nested_deeper_than_a_document_allows_crashed_migrate_to_toml(tmp_path):
+    """Found writing the hostile-log tests: a log whose event holds a value nested 300 levels deep
+    (every hash right) verified, then `ledger migrate` to TOML died in the TOML writer (internal
+    error, exit 70). A log line now has the limit of a document (32 levels, counted as in the
+    document it would migrate to), refused with its line (exit 3); at the limit it migrates."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(log_bytes({"other_tool": nested(300)}))
+    for args in (["verify"], ["status"], ["ledger", "migrate", str(path), str(tmp_path / "copy.toml")]):
+        result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, *args])
+        assert result.exit_code == 3, (args, result.stderr)
+        assert result.stderr == (f"error: {path}: line 3: invalid ledger: nested more than 32 levels deep "
+                                 "(under other_tool[0][0][0]…)\n"), result.stderr
+    assert not (tmp_path / "copy.toml").exists()
+    path.write_bytes(log_bytes({"other_tool": nested(30)}))  # depth 33 in a document
+    assert runner.invoke(app, ["--ledger", str(path), "verify"]).exit_code == 3
+    path.write_bytes(log_bytes({"other_tool": nested(29)}))  # depth 32 in a document: at the limit
+    assert runner.invoke(app, ["--ledger", str(path), "verify"]).exit_code == 0
+    r = runner.invoke(app, ["ledger", "migrate", str(path), str(tmp_path / "copy.toml")])
+    assert r.exit_code == 0, r.stderr
+    assert runner.invoke(app, ["--ledger", str(tmp_path / "copy.toml"), "verify"]).exit_code == 0
+
+
+CRLF = "ends with CR LF (\\r\\n): a log's lines end with LF (\\n) only; another program converted the file"
+BOM_IN_LOG = "starts with a UTF-8 byte order mark: a log is written by nis2-incident only and has none"
+
+
+@pytest.mark.parametrize(("damage", "line", "what"), [
+    ("whole file CR LF", 1, CRLF), ("one event line CR LF", 3, CRLF), ("the last line CR LF", 5, CRLF),
+    ("a one-event log CR LF", 1, CRLF), ("BOM at the start", 1, BOM_IN_LOG), ("BOM on a line", 3, BOM_IN_LOG),
+    ("BOM on the last line", 5, BOM_IN_LOG)])
+def test_a_log_with_cr_lf_line_ends_or_a_byte_order_mark_is_refused_naming_the_line(tmp_path, damage, line, what):
+    """Our choice (README, What we promise): a log is written by nis2-incident only, so CR LF line ends
+    (git's core.autocrlf, an editor) and a byte order mark are refused, naming the line, and never
+    written over. Before: a BOM was silently accepted (and kept by every write), CR LF gave "not an
+    event line", and in a one-event log the only event was taken for a torn tail, so the ledger
+    seemed to have no profile; a CR LF last line would have been cut by the next write."""
+    path = tmp_path / "ledger.jsonl"
+    raw = log_bytes(events=4 if "one-event" not in damage else 1)
+    lines = raw.splitlines(keepends=True)
+    if "CR LF" in damage and ("whole" in damage or "one-event" in damage):
+        lines = [x[:-1] + b"\r\n" for x in lines]
+    elif "CR LF" in damage:
+        lines[line - 1] = lines[line - 1][:-1] + b"\r\n"
+    else:
+        lines[line - 1] = b"\xef\xbb\xbf" + lines[line - 1]
+    damaged = b"".join(lines)
+    path.write_bytes(damaged)
+    for args in (["verify"], ["status"], ["list", "--json"], ["open", "x", "--aware", "2026-03-28T10:00"]):
+        result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, *args])
+        assert result.exit_code == 3, (args, result.stderr)
+        assert result.stderr.startswith(f"error: {path}: line {line} {what}"), result.stderr
+    assert path.read_bytes() == damaged
+
+
+def hostile_log_value():
+    digits = st.integers(4000, 6000).map(lambda n: "9" * n)
+    return st.one_of(
+        st.integers(33, 20_000).map(lambda n: "[" * n + "]" * n),
+        st.integers(33, 5_000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+        digits, digits.map(lambda d: "-" + d),
+        st.sampled_from(["NaN", "Infinity", "-Infinity", "1.5", "1e400", "-0.0", '{"a":1,"a":2}', '"\\ud800"',
+                         "[1,]", "01", "true", "null", '"x"', "{}"]))
+
+
+@st.composite
+def hostile_log(draw):
+    """A small log with line 2, 3 or 4 (never one of the last two) made hostile: random bytes, a
+    hostile value (deep nesting, 5,000-digit integers, NaN, floats, ...), a duplicate key, each with
+    its hash recomputed or not; or a header of another format; or CR LF line ends; or a BOM."""
+    header, *lines = log_bytes(events=5).splitlines(keepends=True)
+    kind = draw(st.sampled_from(["random", "value", "value", "duplicate-key", "header", "crlf", "bom"]))
+    # an event line with two whole lines after it (line 2, the profile, has no incident's values)
+    target = draw(st.integers(1 if kind == "value" else 0, 2))
+    rehash = draw(st.booleans())
+    if kind == "random":
+        lines[target] = draw(st.binary(min_size=0, max_size=300).map(lambda b: b.replace(b"\n", b""))) + b"\n"
+    elif kind in ("value", "duplicate-key"):
+        line = lines[target]
+        body = line[:-(log.SUFFIX_LEN + 1)] + b"}"
+        if kind == "value":
+            slot = draw(st.sampled_from([b'"number":1', b'"1.2.3.4"', b'"significance":"undetermined"']))
+            if slot not in body:
+                slot = b'"1.2.3.4"'
+            value = draw(hostile_log_value()).encode()
+            body = body.replace(slot, (slot.split(b":")[0] + b":" + value) if b":" in slot else value, 1)
+        else:
+            body = body.replace(b'{"data":', b'{"data":{},"data":', 1)
+        digest = (hashlib.sha256(body).hexdigest() if rehash else "0" * 64).encode()
+        lines[target] = body[:-1] + b',"hash":"' + digest + b'"}\n'
+    elif kind == "header":
+        header = draw(st.sampled_from([b'{"format":"other-tool","schema_version":1}\n', b'{"schema_version":1}\n',
+                                       b"schema_version = 1\n", b'{"format":"nis2-incident-ledger"}\n',
+                                       b'{"format":"nis2-incident-ledger","schema_version":1.0}\n',
+                                       b'{"format":"nis2-incident-ledger","format":"x","schema_version":1}\n',
+                                       b"[" * 5000 + b"]" * 5000 + b"\n", b"\x00" * 30 + b"\n"]))
+    elif kind == "crlf":
+        header, lines = header[:-1] + b"\r\n", [x[:-1] + b"\r\n" for x in lines]
+    else:
+        where = draw(st.integers(-1, 1))
+        if where < 0:
+            header = b"\xef\xbb\xbf" + header
+        else:
+            lines[where] = b"\xef\xbb\xbf" + lines[where]
+    raw = header + b"".join(lines)
+    assert raw != log_bytes(events=5)
+    return kind, raw
+
+
+LOG_LOCATION = re.compile(r"line \d+\b")
+
+
+@settings(max_examples=120, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(case=hostile_log())
+def test_hostile_logs_give_only_project_errors_with_file_and_line_and_are_never_written_over(case):
+    """Every hostile log is refused (never a torn tail, since two whole lines follow the damage) with
+    only the project's own error, naming the file and the line, under hypothesis's 1 s deadline; a
+    write refuses it too and leaves every byte as it was."""
+    kind, raw = case
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ledger.jsonl"
+        path.write_bytes(raw)
+        for attempt in (lambda: Service(Store(path), at(NOW)).verify(),
+                        lambda: Service(Store(path), at(NOW)).open_incident("After", "2026-03-28T10:00")):
+            with pytest.raises(LedgerError) as err:
+                attempt()
+            message = err.value.message
+            assert message.startswith(f"{path}: "), (kind, message)
+            assert LOG_LOCATION.search(message) or "schema_version" in message, (kind, message)
+        assert path.read_bytes() == raw
+
+
+def test_hostile_logs_through_a_real_process_are_exit_3_with_file_and_line(tmp_path):
+    """The real entry point, with its real stack: nesting 100,000 levels deep in a line, a 5,000-digit
+    integer, NaN, a duplicate key: exit 3, one line naming the file and the line, fast."""
+    header, *lines = log_bytes(events=4).splitlines(keepends=True)
+    cases = {"deep": lines[1].replace(b'"1.2.3.4"', b"[" * 100_000 + b"]" * 100_000),
+             "digits": lines[1].replace(b'"number":1', b'"number":' + b"9" * 5000),
+             "nan": lines[1].replace(b'"number":1', b'"number":NaN'),
+             "duplicate": lines[1].replace(b'{"data":', b'{"data":{},"data":')}
+    seen = 0
+    for name, line in cases.items():
+        assert line != lines[1], name
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(header + lines[0] + line + b"".join(lines[2:]))
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(path), "verify"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 3, (name, proc.stderr)
+        assert proc.stderr.startswith(f"error: {path}: line 3"), (name, proc.stderr)
+        assert proc.stderr.count("\n") == 1, (name, proc.stderr)
+        assert time.monotonic() - start < 5, name  # including the interpreter's start
+        seen += 1
+    assert seen == len(cases)
+
+
+def test_bug_an_integer_without_a_canonical_form_in_a_log_line_named_neither_file_nor_line(tmp_path):
+    """Found by the hostile-log fuzzing: an integer of 2^53 or more (here 4,000 digits, under Python's
+    4,300-digit limit) in a line whose hash was recomputed over it has no RFC 8785 form; the refusal
+    said "event seq 2: cannot be canonicalised" without the file or the line. Now it names both."""
+    header, *lines = log_bytes(events=4).splitlines(keepends=True)
+    seen = 0
+    for number in (str(2 ** 53), "9" * 4000):
+        body = lines[1][:-(log.SUFFIX_LEN + 1)].replace(b'"number":1', b'"number":' + number.encode()) + b"}"
+        forged = body[:-1] + b',"hash":"' + hashlib.sha256(body).hexdigest().encode() + b'"}\n'
+        path = tmp_path / "ledger.jsonl"
+        path.write_bytes(header + lines[0] + forged + b"".join(lines[2:]))
+        result = runner.invoke(app, ["--ledger", str(path), "verify"])
+        assert result.exit_code == 3
+        # 2^53 decodes, but has no RFC 8785 form; 4,000 digits is beyond what the decoder takes: both
+        # refused naming the file and the line
+        assert result.stderr.startswith(f"error: {path}: line 3"), result.stderr[:200]
+        assert ("event seq 2: cannot be canonicalised" in result.stderr if len(number) < 20
+                else "invalid JSON" in result.stderr), result.stderr[:200]
+        seen += 1
+    assert seen == 2

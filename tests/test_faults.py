@@ -5,7 +5,10 @@ command fails with EIO or ENOSPC, for N = 1, 2, ... until no call is left to fai
 non-zero with one clear line naming the file and the error, never says it recorded anything, prints
 nothing on stdout, and leaves the ledger byte-for-byte old (failure before the rename) or new (after
 it). A few calls may fail without failing the write; they are listed in HARMLESS, with the reason.
-Then a real full disk (a small tmpfs, filled up), and ledgers on network file systems.
+A log append (issue 13) is failed at every call too, also one that first cuts a torn tail: refused,
+the log is as it was (without the torn bytes once cut), never with half a line of its own.
+Then a real full disk (a small tmpfs, filled up) under a document and a log, and ledgers on network
+file systems.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import errno
 import os
 import shutil
 import subprocess
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,8 +67,8 @@ def traced(ledger: Path, args: list[str], plan: faultkit.Plan):
 
 @pytest.mark.parametrize(("command", "fmt", "err"), [
     ("open", "toml", errno.EIO), ("open", "json", errno.ENOSPC),
-    ("init", "toml", errno.ENOSPC), ("init", "json", errno.EIO)],
-    ids=["open-toml-EIO", "open-json-ENOSPC", "init-toml-ENOSPC", "init-json-EIO"])
+    ("init", "toml", errno.ENOSPC), ("init", "json", errno.EIO), ("init", "jsonl", errno.ENOSPC)],
+    ids=["open-toml-EIO", "open-json-ENOSPC", "init-toml-ENOSPC", "init-json-EIO", "init-jsonl-ENOSPC"])
 def test_failing_io_call_n_for_every_n_fails_cleanly_and_leaves_old_or_new(tmp_path, make_service,
                                                                             command, fmt, err):
     base = tmp_path / "base"
@@ -180,22 +184,34 @@ def test_a_log_append_goes_through_the_seam_in_order(make_service, tmp_path):
     ]
 
 
-@pytest.mark.parametrize("err", [errno.EIO, errno.ENOSPC], ids=["EIO", "ENOSPC"])
-def test_failing_io_call_n_of_a_log_append_fails_cleanly_and_leaves_old_or_new(tmp_path, make_service, err):
+TORN_TAIL = b'{"data":{"aware_at":"2026-03-28T09:30:00+01:00","significance":"undetermi'  # a line cut short
+
+
+@pytest.mark.parametrize(("err", "torn"), [(errno.EIO, False), (errno.ENOSPC, False), (errno.EIO, True),
+                                           (errno.ENOSPC, True)],
+                         ids=["EIO", "ENOSPC", "EIO-after-a-torn-tail", "ENOSPC-after-a-torn-tail"])
+def test_failing_io_call_n_of_a_log_append_fails_cleanly_and_leaves_old_or_new(tmp_path, make_service, err, torn):
     """Every call of a log append failed in turn: a refused write leaves the log byte-for-byte as it
-    was ("nothing was recorded"), a write whose fsync returned is there whole; never a partial line."""
+    was ("nothing was recorded"), a write whose fsync returned is there whole; never a partial line.
+    With a torn tail left by a dead writer, the append first cuts it: a failure after the cut leaves
+    the log as it was without the torn bytes (never acknowledged), never a half line of its own."""
     base = tmp_path / "base"
     base.mkdir()
     make_service(NOW, path=base / "ledger.jsonl")
+    good = (base / "ledger.jsonl").read_bytes()
+    if torn:
+        (base / "ledger.jsonl").write_bytes(good + TORN_TAIL)
     old = (base / "ledger.jsonl").read_bytes()
     ref = tmp_path / "ref"
     shutil.copytree(base, ref)
     steps, done = traced(ref / "ledger.jsonl", OPEN, faultkit.Plan())
     assert done.exit_code == 0, done.stderr
+    assert ("cut before this write" in done.stderr) == torn
     new = (ref / "ledger.jsonl").read_bytes()
     synced = steps.index("fsync ledger.jsonl") + 1
+    cut = steps.index("ftruncate ledger.jsonl") + 1 if torn else None
     harmless_log = {"fs_type <folder>", "close ledger.jsonl.lock", "close ledger.jsonl"}
-    checked = 0
+    checked = Counter()
     for n in range(1, len(steps) + 1):
         folder = tmp_path / f"n{n:02d}"
         shutil.copytree(base, folder)
@@ -207,16 +223,26 @@ def test_failing_io_call_n_of_a_log_append_fails_cleanly_and_leaves_old_or_new(t
         if step in harmless_log or (step == "close ledger.jsonl" and n > synced):
             assert result.exit_code == 0 and now == new, (where, result.stderr)
             continue
-        checked += 1
-        assert now == old, where  # nothing half-written, nothing of the event
+        # nothing half-written, nothing of the event; the torn tail gone once the append has cut it
+        if cut is not None and n >= cut:
+            assert now == good, where
+            checked["torn tail cut, nothing written"] += 1
+        else:
+            assert now == old, where
+            checked["untouched"] += 1
         if step == "read_file ledger.jsonl":
             assert result.exit_code == 3, where
         else:
             assert result.exit_code == 7 and "nothing was recorded" in result.stderr, (where, result.stderr)
-        assert "head:" not in result.stderr, where
-        assert cli(ledger, *OPEN).exit_code == 0, where  # and the next attempt succeeds
+            assert str(ledger) in result.stderr and os.strerror(err) in result.stderr, (where, result.stderr)
+        assert "head:" not in result.stderr and result.stdout == "", where
+        again = cli(ledger, *OPEN)  # and the next attempt succeeds, cutting the torn tail if still there
+        assert again.exit_code == 0, where
+        assert ("cut before this write" in again.stderr) == (now != good), (where, again.stderr)
+        assert ledger.read_bytes() == new, where
         assert Service(Store(ledger), at(NOW)).verify()["ok"]
-    assert checked >= 8
+    assert sum(checked.values()) >= 8, checked
+    assert (checked["torn tail cut, nothing written"] >= 3) == torn, checked
 
 
 def test_seam_module_is_the_only_one_touching_files_in_the_ledger_package():
@@ -330,18 +356,23 @@ def fill(path: Path) -> int:
     return total
 
 
-def test_a_really_full_disk_fails_the_write_with_exit_7_and_keeps_the_ledger(tmp_path):
+@pytest.mark.parametrize("fmt", ["toml", "jsonl"])
+def test_a_really_full_disk_fails_the_write_with_exit_7_and_keeps_the_ledger(tmp_path, fmt):
+    """A real full file system. For a log the event is bigger than the room left in the file's last
+    page, so the append really writes part of its line before ENOSPC: the writer cuts the log back
+    to its previous end (guards against a half line left by a full disk, taskwarrior#2264)."""
     with small_tmpfs(tmp_path / "disk") as disk:
         assert fsio.fs_type(disk) == "tmpfs"  # the real detection, on a real mount
-        ledger = disk / "ledger.toml"
+        ledger = disk / f"ledger.{fmt}"
         assert cli(ledger, *INIT).exit_code == 0
         for i in range(3):
             assert cli(ledger, "open", f"Incident {i}", "--aware", "2026-03-28T10:00").exit_code == 0
         before = ledger.read_bytes()
-        lock_inode = (disk / "ledger.toml.lock").stat().st_ino
+        lock_inode = (disk / f"{ledger.name}.lock").stat().st_ino
         assert fill(disk / "filler") > 0
 
-        result = cli(ledger, *OPEN)
+        big = [*OPEN, "--summary", "x" * 9000]  # more than a page: it cannot fit in the file's last page
+        result = cli(ledger, *big)
         assert result.exit_code == 7, result.stderr
         assert result.stderr.startswith(f"error: {ledger}")
         assert "(No space left on device)" in result.stderr
@@ -349,21 +380,49 @@ def test_a_really_full_disk_fails_the_write_with_exit_7_and_keeps_the_ledger(tmp
         assert result.stdout == ""
         assert ledger.read_bytes() == before
         assert leftovers(disk) == []
-        assert (disk / "ledger.toml.lock").stat().st_ino == lock_inode
+        assert (disk / f"{ledger.name}.lock").stat().st_ino == lock_inode
         check = cli(ledger, "verify")
         assert check.exit_code == 0 and "4 events" in check.stdout
 
-        other = disk / "other.toml"  # a new ledger on a full disk is not created either
+        other = disk / f"other.{fmt}"  # a new ledger on a full disk is not created either
         result = cli(other, *INIT)
         assert result.exit_code == 7, result.stderr
         assert "No space left on device" in result.stderr and "nothing was recorded" in result.stderr
         assert not other.exists()
 
         (disk / "filler").unlink()
-        result = cli(ledger, *OPEN)
+        result = cli(ledger, *big)
         assert result.exit_code == 0, result.stderr
-        assert "recorded INC-2026-004" in result.stderr
+        assert "recorded INC-2026-004" in result.stderr and "warning" not in result.stderr
         assert leftovers(disk) == []
+        assert cli(ledger, "verify").exit_code == 0
+
+
+def test_a_full_disk_really_cuts_a_log_append_short(tmp_path, monkeypatch):
+    """The full-disk test above proves something only if the kernel accepted part of the line: seen
+    through the seam, the first pwrite of the line writes fewer bytes than asked, then ENOSPC."""
+    with small_tmpfs(tmp_path / "disk") as disk:
+        ledger = disk / "ledger.jsonl"
+        assert cli(ledger, *INIT).exit_code == 0
+        assert fill(disk / "filler") > 0
+        real, seen = fsio.pwrite, []
+
+        def pwrite(fd, data, offset):
+            try:
+                written = real(fd, data, offset)
+            except OSError as exc:
+                seen.append(exc.errno)
+                raise
+            seen.append((len(data), written))
+            return written
+
+        monkeypatch.setattr(fsio, "pwrite", pwrite)
+        before = ledger.read_bytes()
+        result = cli(ledger, *OPEN, "--summary", "x" * 9000)
+        assert result.exit_code == 7, result.stderr
+        lines = [s for s in seen if s == errno.ENOSPC or s[0] > 1000]  # the lock's pid write is short
+        assert len(lines) == 2 and 0 < lines[0][1] < lines[0][0] and lines[1] == errno.ENOSPC, seen
+        assert ledger.read_bytes() == before
 
 
 # --- network file systems ---------------------------------------------------------------------

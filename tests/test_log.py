@@ -214,6 +214,21 @@ def test_an_append_that_fails_leaves_the_log_as_it_was(tmp_path, monkeypatch):
     assert os.path.getsize(path) == len(before)
 
 
+def test_bug_invalid_json_in_a_line_named_line_1_as_well_as_its_own_line(tmp_path):
+    """Found by the random byte flips of tests/test_tamper_scale.py: a line that is not JSON was
+    reported as "line 4: invalid JSON: Invalid control character at: line 1 column 57 (char 56)",
+    naming a second, wrong line (json's own count, within the one line it was given). Now: the
+    line of the file and the column in it."""
+    path = build(tmp_path / "ledger.jsonl")
+    header, *events = lines(path)
+    pos = events[2].index(b"CERTFR-1")
+    events[2] = events[2][:pos] + b"\x01" + events[2][pos + 1:]
+    path.write_bytes(header + b"".join(events))
+    r = cli(path, "verify")
+    assert r.exit_code == 3
+    assert r.stderr == f"error: {path}: line 4, column {pos + 1}: invalid JSON: unexpected control character in string\n"
+
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

@@ -20,12 +20,14 @@ before the end is ever rewritten. Bytes after the last newline (a write cut shor
 full disk) were never acknowledged: a reader ignores them, `verify` reports them, and the next
 writer cuts them under the lock and says so. So does a last line whose hash does not match (a torn
 write the disk filled with other bytes). Anything else that does not verify is an integrity error,
-never cut.
+never cut. A log is written by this tool only: CR LF line ends or a byte order mark (another
+program converted the file) are refused on any line, naming it, and never cut as a torn tail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,7 @@ from pathlib import Path
 import orjson
 
 from ..errors import IntegrityError, LedgerError, WriteError
-from . import chain, codec, fsio
+from . import chain, codec, fsio, locate
 
 FORMAT = "nis2-incident-ledger"
 SUFFIX_LEN = 75  # len(',"hash":"') + 64 + len('"}')
@@ -64,19 +66,9 @@ def _loads(data: bytes):
     about 3 times slower; duplicate keys need no hook: a line holding one is not the canonical form of
     what it decodes to, which `decode_line` checks."""
     value = orjson.loads(data)
-    if _has_float(value):
+    if chain.odd_number(value) == "float":
         raise ValueError("a number with decimals (the ledger holds none)")
     return value
-
-
-def _has_float(value) -> bool:
-    if type(value) is float:
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
 
 
 def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
@@ -91,20 +83,50 @@ def decode_line(line: bytes, number: int, path) -> tuple[dict, str]:
     digest = bytes(line[-66:-2]).decode()
     try:
         event = _loads(body)
-    except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
+    except json.JSONDecodeError as exc:  # its own "line 1 column C" is within this line: say the column only
+        raise LedgerError(f"{where}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
         raise LedgerError(f"{where}: invalid JSON: {exc}") from None
     if not isinstance(event, dict):
         raise LedgerError(f"{where}: an event must be a JSON object")
+    if body.count(b"[") + body.count(b"{") > locate.MAX_DEPTH - 2:  # cheap: only then walk it
+        # the limit of a document, where an event sits at depth 3, so that what a log holds can be
+        # migrated and exported to TOML or JSON (and read back)
+        deep = locate.too_deep({"events": [event]})
+        if deep is not None:
+            raise LedgerError(f"{where}: {locate.describe_depth('', True, deep[2:])}")
     if hashlib.sha256(body).hexdigest() != digest:
         raise IntegrityError(f"{where}: event seq {event.get('seq')}: hash does not match its content: "
                              f"event seq {event.get('seq')} was altered", event.get("seq") if isinstance(event.get("seq"), int) else None)
     if "hash" in event:
         raise LedgerError(f"{where}: the event holds a second hash key")
-    if chain.canonical(event, fast=True) != body:
+    try:
+        canonical = chain.canonical(event, fast=True)
+    except IntegrityError as exc:  # e.g. an integer beyond 2^53: no canonical form (RFC 8785)
+        raise IntegrityError(f"{where}: {exc.message}", exc.seq) from None
+    if canonical != body:
         raise IntegrityError(f"{where}: event seq {event.get('seq')} is not stored in its canonical form "
                              "(RFC 8785): it was edited outside nis2-incident", event.get("seq") if isinstance(event.get("seq"), int) else None)
     event["hash"] = digest
     return event, digest
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def refuse_conversion(path, number: int, line: bytes) -> None:
+    """A log is written by nis2-incident only: a line ending in CR LF or starting with a byte order
+    mark was converted by another program (an editor, git's core.autocrlf). It is refused, naming the
+    line, wherever it is: never taken for a torn tail and cut."""
+    if line.endswith(b"\r"):
+        raise LedgerError(f"{path}: line {number} ends with CR LF (\\r\\n): a log's lines end with LF (\\n) only; "
+                          "another program converted the file (an editor, or git's core.autocrlf: add "
+                          "`*.jsonl -text` to .gitattributes). Restore it from a copy, or convert it back "
+                          "(dos2unix) and run `verify`")
+    if line.startswith(_BOM):
+        raise LedgerError(f"{path}: line {number} starts with a UTF-8 byte order mark: a log is written by "
+                          "nis2-incident only and has none; another program added it. Restore the file from a "
+                          "copy, or remove those 3 bytes and run `verify`")
 
 
 def parse_header(raw: bytes, path) -> tuple[int, int]:
@@ -114,7 +136,9 @@ def parse_header(raw: bytes, path) -> tuple[int, int]:
                           "Restore it from a backup or move it away and run `init`")
     end = raw.find(b"\n")
     if end < 0:
+        refuse_conversion(path, 1, raw)
         raise LedgerError(f"{path}: line 1: the header line is cut short (no newline); this is not a complete ledger")
+    refuse_conversion(path, 1, raw[:end])
     try:
         head = _loads(raw[:end])
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
@@ -169,6 +193,8 @@ def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
         if nl < 0:
             out.torn = f"line {number} is cut short ({size - pos} bytes without a newline)"
             break
+        if raw[nl - 1] == 13 or raw.startswith(_BOM, pos):  # 13: CR
+            refuse_conversion(path, number, raw[pos:nl])
         try:
             ev, digest = decode_line(view[pos:nl], number, path)
             codec.check_event(ev, number - 2, path)
