@@ -73,7 +73,7 @@ def test_a_write_appends_whole_lines_and_never_rewrites_what_is_there(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
-@pytest.mark.parametrize("junk", [b'{"data":{"at":"2026-03-29T', b"\x00" * 40, b"{}\n"])
+@pytest.mark.parametrize("junk", [b'{"data":{"at":"2026-03-29T', b"\x00" * 40, b'{"seq":7,"type":"fil'])
 def test_a_torn_tail_is_ignored_by_reads_reported_by_verify_and_cut_by_the_next_write(tmp_path, junk):
     path = build(tmp_path / "ledger.jsonl")
     good = path.read_bytes()
@@ -92,14 +92,19 @@ def test_a_torn_tail_is_ignored_by_reads_reported_by_verify_and_cut_by_the_next_
     assert cli(path, "verify").exit_code == 0
 
 
-def test_a_last_line_whose_hash_does_not_match_is_a_torn_write_too(tmp_path):
+def test_an_altered_last_line_is_refused_never_cut_as_a_torn_write(tmp_path):
+    """A complete last line that does not verify is not what a write cut short leaves (its bytes end
+    with the newline): it is an alteration, refused by every command (exit 3, naming the line), and
+    no write cuts it, so the evidence stays. (The issue's first design cut it as a torn tail.)"""
     path = build(tmp_path / "ledger.jsonl")
     *keep, last = lines(path)
-    path.write_bytes(b"".join(keep) + last.replace(b'"type":"closed"', b'"type":"close_"'))
+    altered = b"".join(keep) + last.replace(b'"type":"closed"', b'"type":"close_"')
+    path.write_bytes(altered)
     r = cli(path, "verify")
-    assert r.exit_code == 3 and "line 7 does not verify" in r.stderr
-    r = cli(path, "show", "2", "--json")
-    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "handled"  # seq 6 (closed) left out
+    assert r.exit_code == 3 and "line 7" in r.stderr and "altered" in r.stderr
+    for args in (["show", "2", "--json"], ["submit", "1", "nis2.notification", "--at", "2026-03-29T10:30"]):
+        assert cli(path, *args).exit_code == 3, args
+    assert path.read_bytes() == altered
 
 
 def test_an_altered_event_before_the_end_fails_every_command_and_nothing_is_written(tmp_path):

@@ -18,9 +18,9 @@ there: it is what the `profile_set` events say.
 Appending writes whole lines at the end of the file under the writer's lock, then fsyncs; nothing
 before the end is ever rewritten. Bytes after the last newline (a write cut short by a crash or a
 full disk) were never acknowledged: a reader ignores them, `verify` reports them, and the next
-writer cuts them under the lock and says so. So does a last line whose hash does not match (a torn
-write the disk filled with other bytes). Anything else that does not verify is an integrity error,
-never cut. A log is written by this tool only: CR LF line ends or a byte order mark (another
+writer cuts them under the lock and says so. A complete line that does not verify, the last one
+included, is an integrity error, never cut: a write's bytes end with its newline, so a write cut
+short never leaves a complete line, and cutting an altered last line would erase the evidence. A log is written by this tool only: CR LF line ends or a byte order mark (another
 program converted the file) are refused on any line, naming it, and never cut as a torn tail.
 """
 
@@ -204,10 +204,10 @@ def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
             if ev["prev"] != last_hash:
                 raise IntegrityError(f"{path}: line {number}: event seq {ev['seq']}: prev does not match the hash "
                                      f"of event seq {last_seq}: the chain is broken at seq {ev['seq']}", ev["seq"])
-        except LedgerError as exc:
-            if nl + 1 == size:  # the last line: a torn write, never acknowledged
-                out.torn = f"line {number} does not verify ({exc.message.removeprefix(f'{path}: line {number}: ')})"
-                break
+        except LedgerError:
+            # A complete line that does not verify is never a torn write: a write ends its bytes with the
+            # newline, so one cut short lacks it. Even the last line is an alteration (or damage), refused
+            # like any other and never cut, so the next write cannot erase the evidence.
             raise
         if apply is not None:
             try:
