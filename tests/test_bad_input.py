@@ -5,7 +5,8 @@ tests/test_timeutil.py fuzzes WHEN with short text. This adds what those leave o
 value positions (nesting thousands of levels deep, 5,000-digit integers, NaN and infinities, duplicate
 keys), byte order marks (UTF-8, doubled, UTF-16, UTF-32, in the middle), invalid UTF-8 sequences, and
 the same through the command line. Every example must give only the project's own error, naming the
-file and a place in it (a line, a byte, an event), in under a second (hypothesis deadline=1000 ms).
+file and a place in it (a line, a byte, an event). No example may hang (the subprocesses have a
+timeout); speed is measured by benchmarks/, never asserted here.
 A ledger that reads must also accept a write: what reads can be written.
 """
 
@@ -17,7 +18,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from pathlib import Path
 
@@ -120,14 +120,14 @@ def only_project_errors(raw: bytes, fmt: str) -> Ledger | None:
     return ledger
 
 
-@settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=hostile_ledger())
 def test_hostile_ledgers_give_only_project_errors_with_a_location(case):
     fmt, raw = case
     only_project_errors(raw, fmt)
 
 
-@settings(max_examples=60, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=hostile_ledger())
 def test_what_reads_can_be_written(case):
     """A ledger that parses accepts a write (or refuses it with a project error); never a crash in the
@@ -160,9 +160,7 @@ def test_bug_deep_nesting_in_another_tools_key_crashed_the_next_write(tmp_path, 
     path.write_text(text, "utf-8")
     before = path.read_bytes()
     for args in (["verify"], ["open", "Deep", "--aware", "2026-03-28T10:00"]):
-        start = time.perf_counter()
         result = runner.invoke(app, ["--ledger", str(path), "--now", NOW, *args], catch_exceptions=False)
-        assert time.perf_counter() - start < 1.0
         assert result.exit_code == 3, result.stderr
         line = result.stderr.strip()
         assert re.fullmatch(rf"error: {re.escape(str(path))}: line \d+, column \d+: invalid ledger: nested more "
@@ -235,13 +233,11 @@ def test_deep_nesting_through_a_real_process(tmp_path):
     """The real entry point, with its real stack depth: a 100,000-level JSON ledger is exit 3, fast."""
     path = tmp_path / "ledger.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
-    start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(path), "verify"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr == (f"error: {path}: line 1, column 33: invalid ledger: nested more than 32 levels deep "
                            "(maximum recursion depth exceeded)\n")
-    assert time.monotonic() - start < 5  # including the interpreter's start
 
 
 # --- WHEN ---------------------------------------------------------------------------------------
@@ -264,7 +260,7 @@ def when_text():
     )
 
 
-@settings(max_examples=300, deadline=1000)
+@settings(max_examples=300, deadline=None)
 @given(text=when_text())
 def test_when_parser_gives_only_input_errors_on_hostile_text(text):
     try:
@@ -455,7 +451,7 @@ def hostile_log(draw):
 LOG_LOCATION = re.compile(r"line \d+\b")
 
 
-@settings(max_examples=120, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=hostile_log())
 def test_hostile_logs_give_only_project_errors_with_file_and_line_and_are_never_written_over(case):
     """Every hostile log is refused (never a torn tail, since two whole lines follow the damage) with
@@ -488,13 +484,11 @@ def test_hostile_logs_through_a_real_process_are_exit_3_with_file_and_line(tmp_p
         assert line != lines[1], name
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(header + lines[0] + line + b"".join(lines[2:]))
-        start = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(path), "verify"],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 3, (name, proc.stderr)
         assert proc.stderr.startswith(f"error: {path}: line 3"), (name, proc.stderr)
         assert proc.stderr.count("\n") == 1, (name, proc.stderr)
-        assert time.monotonic() - start < 5, name  # including the interpreter's start
         seen += 1
     assert seen == len(cases)
 
