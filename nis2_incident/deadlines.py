@@ -104,10 +104,14 @@ def _period_text(hours: int | None, months: int | None) -> str:
     return "without undue delay"
 
 
-def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps: list[str], choices: list[str]):
-    """Apply a period to a clock start, recording the arithmetic."""
+def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps: list[str], choices: list[str],
+         explain: bool = True):
+    """Apply a period to a clock start, recording the arithmetic (its text only with `explain`: views
+    other than `explain` need the instant, and formatting it took half of a cold read)."""
     if hours is not None:
         due = tu.add_hours(start, hours)
+        if not explain:
+            return due
         steps.append(f"{tu.rfc3339(start)} + {hours} h on the instant (UTC) = {tu.rfc3339(due)}")
         line = f"shown in {tz}: {tu.display(due, tz, True)}"
         if tu.crosses_clock_change(start, due, tz):
@@ -125,6 +129,8 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
         return due
     if months is not None:
         due = tu.add_months(start, months, tz)
+        if not explain:
+            return due
         steps.append(
             f"{tu.display(start, tz, True)} + {months} calendar month(s), same wall-clock time, "
             f"end-of-month clamped = {tu.display(due, tz, True)}"
@@ -206,17 +212,20 @@ class LatestArguable:
         return part in str(self)
 
 
-def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: datetime) -> list[Obligation]:
+def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: datetime,
+                        explain: bool = True) -> list[Obligation]:
     tz = profile.timezone
     out: list[Obligation] = []
     base_due: dict[str, datetime | None] = {}
     provisional: dict[str, bool] = {}
     cond = regime.applies
     applicable = _matches(cond.profile, profile) and _matches(cond.incident, inc)
-    facts = _fact_words(cond.profile, profile, "profile") + _fact_words(cond.incident, inc, "incident")
     reason = _why_not(cond, profile, inc) if not applicable else None
-    applies_line = (f"{regime.name} {'applies' if applicable else 'does not apply'}"
-                    + (f": {'; '.join(facts)}" if facts else ""))
+    applies_line = None
+    if explain:
+        facts = _fact_words(cond.profile, profile, "profile") + _fact_words(cond.incident, inc, "incident")
+        applies_line = (f"{regime.name} {'applies' if applicable else 'does not apply'}"
+                        + (f": {'; '.join(facts)}" if facts else ""))
 
     for stage in regime.stages:
         name = f"{regime.id}.{stage.id}"
@@ -229,7 +238,8 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                 article=kw.pop("article", stage.article), state=state,
                 late_reason_required=stage.late_reason_required, **kw,
             )
-            ob.steps.insert(0, applies_line)
+            if applies_line is not None:
+                ob.steps.insert(0, applies_line)
             return ob
 
         def not_applicable(note: str, extra: list[str] | None = None) -> Obligation:
@@ -299,14 +309,16 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
             base_due[stage.id] = None
             continue
 
-        steps.append(f"clock start: {label} = {tu.display(start, tz, True)} ({tu.rfc3339(start)})")
-        due = _add(start, hours, months, tz, steps, choices)
+        if explain:
+            steps.append(f"clock start: {label} = {tu.display(start, tz, True)} ({tu.rfc3339(start)})")
+        due = _add(start, hours, months, tz, steps, choices, explain)
         base_due[stage.id] = due
         provisional[stage.id] = is_provisional
         note = None
         target = None
         if due is None:
-            steps.append(f"no due instant: {tu.elapsed(start, now)} since the clock started")
+            if explain:
+                steps.append(f"no due instant: {tu.elapsed(start, now)} since the clock started")
             if name in profile.targets:
                 target = start + tu.parse_duration(profile.targets[name])
                 steps.append(f"the entity's own target (not the law's): {profile.targets[name]} after the clock "
@@ -334,7 +346,7 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
                     note = "due one month after handling concludes (record it with `handled`)"
                 else:
                     steps.append(f"clock start: handled-at = {tu.display(handled, tz, True)}")
-                    due = _add(handled, None, o.months, tz, steps, choices)
+                    due = _add(handled, None, o.months, tz, steps, choices, explain)
                     due_kind = "deadline"
             elif ongoing_at_due:
                 note = (f"if the incident is still being handled at {tu.display(due, tz)}, a progress report is "
@@ -403,14 +415,17 @@ def _ongoing_obligation(inc, regime, stage, ref, base_due, provisional, make, tz
                 clock_start_label=f"due time of {regime.id}.{ref}", filing=filing, note=note, steps=steps)
 
 
-def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: datetime) -> list[Obligation]:
-    """Every obligation of every regime the profile enables, in the regimes' stage order."""
+def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: datetime,
+            explain: bool = True) -> list[Obligation]:
+    """Every obligation of every regime the profile enables, in the regimes' stage order. `explain`:
+    with the text of its arithmetic (`steps`, most of `choices`), which only `explain` shows; the
+    states, instants and notes are the same either way (tests/test_deadlines.py compares)."""
     out: list[Obligation] = []
     for rid in profile.regimes:
         in_force = getattr(regimes, "in_force", None)
         regime = in_force(rid, inc.aware_at) if in_force else regimes.get(rid)
         if regime is not None:
-            out.extend(_regime_obligations(inc, profile, regime, now))
+            out.extend(_regime_obligations(inc, profile, regime, now, explain))
     return out
 
 

@@ -339,17 +339,19 @@ class Service:
             return state
         return self._read(partial=True, as_of=as_of)[1]
 
-    def view(self, state: State, inc: Incident) -> IncidentView:
-        return IncidentView(inc, self._obligations(state, inc), state.profile)
+    def view(self, state: State, inc: Incident, explain: bool = False) -> IncidentView:
+        """The incident and its obligations at `now`; `explain`: with the text of their arithmetic
+        (only `explain` shows it)."""
+        return IncidentView(inc, self._obligations(state, inc, explain), state.profile)
 
-    def _obligations(self, state: State, inc: Incident) -> list[Obligation]:
+    def _obligations(self, state: State, inc: Incident, explain: bool = False) -> list[Obligation]:
         """The incident's obligations at `now`, computed once per read (the checkpoint's view of what is
         settled and the command's own view ask for the same)."""
-        key = (id(inc), self.now, id(state.profile), id(self._regimes))
+        key = (id(inc), self.now, id(state.profile), id(self._regimes), explain)
         cached = self._computed.get(inc.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        obligations = deadlines.compute(inc, state.profile, self.regimes, self.now)
+        obligations = deadlines.compute(inc, state.profile, self.regimes, self.now, explain=explain)
         self._computed[inc.id] = (key, obligations)
         return obligations
 
@@ -370,9 +372,9 @@ class Service:
         ledger, state = self._read(keep=True)
         return state, lambda: iter(ledger.events), len(ledger.events), ledger.schema_version, ledger.head
 
-    def one(self, ident: str) -> tuple[State, IncidentView]:
+    def one(self, ident: str, explain: bool = False) -> tuple[State, IncidentView]:
         state = self.state()
-        return state, self.view(state, state.incident(ident))
+        return state, self.view(state, state.incident(ident), explain)
 
     def snapshot(self, ident: str | None = None) -> tuple[Ledger, State, list[IncidentView]]:
         """One read of the ledger: its content (events, head), its fold, and every incident's

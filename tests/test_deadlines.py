@@ -28,7 +28,7 @@ def iso(text: str) -> datetime:
 
 
 def obligations(svc, ident) -> dict[str, deadlines.Obligation]:
-    _, view = svc.one(ident)
+    _, view = svc.one(ident, explain=True)  # with the text of the arithmetic, as `explain` shows it
     return {ob.stage: ob for ob in view.obligations}
 
 
@@ -305,3 +305,32 @@ def test_compute_is_pure_on_hand_built_records():
 
     # a profile without the nis2 regime has no nis2 obligations
     assert deadlines.compute(inc, Profile(name="X", category="essential", regimes=[]), regimes.builtin(), now) == []
+
+
+def test_obligations_without_their_explain_text_are_the_same_obligations():
+    """`deadlines.compute(explain=False)` (every view but `explain`, issue 13's speed) gives the same
+    states, instants, kinds, notes and filings as with the text of the arithmetic, which only it
+    leaves out: checked on the shipped example record at moments across its history."""
+    from pathlib import Path
+
+    from nis2_incident import deadlines
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    ledger = Path(__file__).resolve().parent.parent / "examples" / "ledger.jsonl"
+    compared = 0
+    for now in ("2026-02-02T18:00", "2026-03-21T12:00", "2026-03-29T03:30", "2026-03-30T20:00", "2027-01-01T00:00"):
+        svc = Service(Store(ledger), at(now))
+        state = svc.state(as_of=False)
+        for inc in state.incidents.values():
+            full = deadlines.compute(inc, state.profile, svc.regimes, svc.now, explain=True)
+            lean = deadlines.compute(inc, state.profile, svc.regimes, svc.now, explain=False)
+            assert len(full) == len(lean)
+            for a, b in zip(full, lean):
+                assert (a.stage, a.state, a.due, a.due_kind, a.note, a.clock_start, a.clock_start_label, a.target,
+                        a.instance, a.filing, a.article) == (b.stage, b.state, b.due, b.due_kind, b.note,
+                                                             b.clock_start, b.clock_start_label, b.target,
+                                                             b.instance, b.filing, b.article)
+                assert a.steps and not [s for s in b.steps if "on the instant" in s or "clock start:" in s]
+                compared += 1
+    assert compared > 50

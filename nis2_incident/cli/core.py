@@ -316,7 +316,7 @@ def explain(ident: str, stage: Optional[str] = None, ledger: Optional[str] = Non
             json_out: bool = False) -> int:
     """`explain`: the arithmetic behind each deadline."""
     service = _service(ledger, now)
-    state, view = service.one(ident)
+    state, view = service.one(ident, explain=True)  # with the text of the arithmetic
     name = service.resolve_stage(stage, state.profile) if stage else None
     if json_out:
         from ..render.jsonout import emit, explanation as as_json
