@@ -69,3 +69,31 @@ def make_service(ledger_file):
         return svc
 
     return factory
+
+
+WAYS = ["main", "app"]  # the two ways into the command line: the console script, and the Typer app
+
+
+def run_both_ways(way: str, argv: list[str], capsys, cwd: Path | None = None) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `nis2-incident ARGV` through `way`: "main" (the console script,
+    `cli.main`) or "app" (the Typer app under Click's test runner); in `cwd` if given."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from nis2_incident.cli import app, main
+
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        if way == "main":
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                main(argv)
+            out, err = capsys.readouterr()
+            return exited.value.code, out, err
+        r = CliRunner().invoke(app, argv, catch_exceptions=False)
+        return r.exit_code, r.stdout, r.stderr
+    finally:
+        os.chdir(old)

@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import at
-from nis2_incident.cli import app, core, main
+from conftest import at, run_both_ways as run
+from nis2_incident.cli import core
 from nis2_incident.ledger import Store
 from nis2_incident.service import Service
 
@@ -27,16 +26,6 @@ def ledger(tmp_path) -> Path:
     Service(Store(path), at("2026-03-28T12:00")).open_incident("Rançongiciel", "2026-03-28T10:00")
     return path
 
-
-def run(way: str, argv: list[str], capsys) -> tuple[int, str, str]:
-    if way == "main":
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main(argv)
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-    r = CliRunner().invoke(app, argv, catch_exceptions=False)
-    return r.exit_code, r.stdout, r.stderr
 
 
 WAYS = ["main", "app"]

@@ -4,36 +4,17 @@ installed command, both ways in (`main()` and the Typer app)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import at
-from nis2_incident.cli import app, main
+from conftest import at, run_both_ways as run
 from nis2_incident.ledger import Store
 from nis2_incident.service import Service
 
 NOW = "2026-03-30T20:00"
 WAYS = ["main", "app"]
 
-
-def run(way, argv, capsys, cwd: Path | None = None):
-    old = os.getcwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        if way == "main":
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as exited:
-                main(argv)
-            out, err = capsys.readouterr()
-            return exited.value.code, out, err
-        r = CliRunner().invoke(app, argv, catch_exceptions=False)
-        return r.exit_code, r.stdout, r.stderr
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture

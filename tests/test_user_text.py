@@ -8,10 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import at
-from nis2_incident.cli import app, main
+from conftest import at, run_both_ways as run
 from nis2_incident.ledger import Store
 from nis2_incident.service import Service
 
@@ -33,16 +31,6 @@ def ledger(tmp_path) -> Path:
              late_reason=None)
     return path
 
-
-def run(way, argv, capsys):
-    if way == "main":
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main(argv)
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-    r = CliRunner().invoke(app, argv, catch_exceptions=False)
-    return r.exit_code, r.stdout, r.stderr
 
 
 COMMANDS = [["status"], ["list"], ["show", "1"], ["show", "2"], ["show", "3"], ["show", "4"], ["show", "5"],
