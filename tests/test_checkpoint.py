@@ -54,8 +54,8 @@ def views(path: Path, now: str = "2026-04-02T12:00") -> dict:
 @pytest.fixture
 def counted(monkeypatch):
     calls = []
-    real = log.decode_line
-    monkeypatch.setattr(log, "decode_line", lambda line, number, path: calls.append(number) or real(line, number, path))
+    real = log.read_line
+    monkeypatch.setattr(log, "read_line", lambda raw, pos, nl, number, *rest: calls.append(number) or real(raw, pos, nl, number, *rest))
     return calls
 
 

@@ -311,8 +311,8 @@ def counted(monkeypatch):
     from nis2_incident.ledger import log
 
     calls = []
-    real = log.decode_line
-    monkeypatch.setattr(log, "decode_line", lambda line, number, path: calls.append(number) or real(line, number, path))
+    real = log.read_line
+    monkeypatch.setattr(log, "read_line", lambda raw, pos, nl, number, *rest: calls.append(number) or real(raw, pos, nl, number, *rest))
     return calls
 
 
