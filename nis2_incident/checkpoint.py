@@ -47,10 +47,8 @@ def location(ledger: Path) -> Path:
     return folder() / f"{key}.json"
 
 
-def load(ledger: Path, raw: bytes, code: str) -> dict | None:
-    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
-    None (missing, unreadable, not a regular file, damaged, for other bytes)."""
-    path = location(ledger)
+def _read_sealed(path: Path):
+    """The bytes of a sealed file (see the module's docstring; a bytearray, read once), or None (missing, unreadable, not a regular file, too big, damaged, edited)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -59,20 +57,73 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SIZE:
             return None
-        chunks = []
+        buffer = bytearray(info.st_size + 1)  # read into one buffer: a views file is tens of MB
+        view, got = memoryview(buffer), 0
         while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
+            n = os.readv(fd, [view[got:]]) if got < len(buffer) else 0
+            if not n:
                 break
-            chunks.append(chunk)
+            got += n
+        if got > info.st_size:  # it grew while read: a writer is replacing it (not in place): skip
+            return None
     except OSError:
         return None
     finally:
         os.close(fd)
-    data = b"".join(chunks)
-    if not data.startswith(_SEAL) or data[_SEALED - 2:_SEALED] != b'",' or \
-            hashlib.sha256(b"{" + data[_SEALED:]).hexdigest().encode() != data[len(_SEAL):_SEALED - 2]:
+    view.release()
+    del buffer[got:]
+    data = buffer
+    if not data.startswith(_SEAL) or data[_SEALED - 2:_SEALED] != b'",':
+        return None
+    digest = hashlib.sha256(b"{")
+    digest.update(memoryview(data)[_SEALED:])
+    if digest.hexdigest().encode() != data[len(_SEAL):_SEALED - 2]:
         return None  # edited by hand, damaged, or of another version: not this code's checkpoint
+    return data
+
+
+def _write_sealed(path: Path, body: dict) -> None:
+    """Write `body` as JSON, sealed (`_write_sealed_bytes`)."""
+    import orjson
+
+    try:
+        data = orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return
+    _write_sealed_bytes(path, data)
+
+
+def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None:
+    """Write `data` (starting with `{`) then the pieces `more`, sealed, atomically (temporary file,
+    rename), 0600 in a 0700 folder; silently give up on any error: it is only derived data."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        os.makedirs(path.parent, mode=0o700, exist_ok=True)
+        digest = hashlib.sha256(data)
+        for piece in more:
+            digest.update(piece)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            for piece in (_SEAL + digest.hexdigest().encode() + b'",', memoryview(data)[1:], *more):
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def load(ledger: Path, raw: bytes, code: str) -> dict | None:
+    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
+    None (missing, unreadable, not a regular file, damaged, for other bytes)."""
+    data = _read_sealed(location(ledger))
+    if data is None:
+        return None
     try:
         body = json.loads(data)
         if not isinstance(body, dict) or body.get("version") != VERSION or body.get("code") != code:
@@ -90,28 +141,60 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
 
 
 def save(ledger: Path, body: dict) -> None:
-    """Write the checkpoint atomically (temporary file, rename), 0600 in a 0700 folder; silently
-    give up on any error: it is only derived data."""
-    path = location(ledger)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Write the checkpoint (`_write_sealed`)."""
+    _write_sealed(location(ledger), {**body, "version": VERSION, "ledger": os.path.realpath(ledger)})
+
+
+# The views of settled incidents (issue 13: `list --json` and the JSON export at 10,000 incidents
+# computed and encoded every incident's view). A settled incident's view no longer changes with the
+# clock; it is kept here as the text a command made of it, under the key of what made it (this code,
+# the command's kind of text, the profile, the regimes), beside the hash of the incident's last event,
+# which the chain makes a commitment to every byte of the log up to it: the text is taken again only
+# for an incident whose last line, in bytes the checkpoint's prefix vouches for, has that hash. Same
+# folder, same seal, same rules as the checkpoint; `verify` never reads it.
+
+def views_location(ledger: Path) -> Path:
+    return location(ledger).with_suffix(".views.json")
+
+
+def load_views(ledger: Path, key: str) -> dict[str, tuple[str, memoryview]]:
+    """{incident id: (hash of its last event, its text compressed)} made under `key`, or {}. The file is
+    sealed like the checkpoint; its body is a header line, then for each incident the line `id TAB hash
+    TAB N` and the N bytes of its text compressed (zlib), so that reading it holds its bytes once."""
+    data = _read_sealed(views_location(ledger))
+    if data is None:
+        return {}
+    first = data.find(b"\n")
     try:
-        os.makedirs(path.parent, mode=0o700, exist_ok=True)
-        data = json.dumps({**body, "version": VERSION, "ledger": os.path.realpath(ledger)},
-                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        data = _SEAL + hashlib.sha256(data).hexdigest().encode() + b'",' + data[1:]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except (OSError, ValueError, TypeError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        head = json.loads(b"{" + data[_SEALED:first])
+    except ValueError:
+        return {}
+    if not isinstance(head, dict) or head.get("version") != VERSION or head.get("key") != key \
+            or head.get("ledger") != os.path.realpath(ledger):
+        return {}
+    out: dict[str, tuple[str, memoryview]] = {}
+    view, pos, size = memoryview(data), first + 1, len(data)
+    while pos < size:
+        end = data.find(b"\n", pos)
+        tab1 = data.find(b"\t", pos, end)
+        tab2 = data.find(b"\t", tab1 + 1, end)
+        if end < 0 or tab1 < 0 or tab2 < 0 or not data[tab2 + 1:end].isdigit():
+            return {}
+        stop = end + 1 + int(data[tab2 + 1:end])
+        if stop > size:
+            return {}
+        out[data[pos:tab1].decode("utf-8", "replace")] = (data[tab1 + 1:tab2].decode("ascii", "replace"),
+                                                          view[end + 1:stop])  # (no copy)
+        pos = stop
+    return out
+
+
+def save_views(ledger: Path, key: str, views: dict[str, tuple[str, bytes]]) -> None:
+    """Write the views file (`load_views`), sealed, atomically; silently give up on any error."""
+    head = json.dumps({"version": VERSION, "key": key, "ledger": os.path.realpath(ledger)}, ensure_ascii=False)
+    pieces = [piece for ident, (digest, packed) in views.items() if "\t" not in ident and "\n" not in ident
+              for piece in (f"{ident}\t{digest}\t{len(packed)}\n".encode("utf-8", "replace"), packed)]
+    _write_sealed_bytes(views_location(ledger), b"{" + head[1:].encode("utf-8", "replace") + b"\n", pieces)
 
 
 def first_time(ledger: Path, topic: str) -> bool:

@@ -53,12 +53,18 @@ class Obligation:
 
 
 def _matches(cond: dict, obj) -> bool:
-    return all(_accepts(v, getattr(obj, k, None)) for k, v in cond.items())
+    # loops, not all()/any() over generators: this runs for every regime of every incident of a read
+    for k, v in cond.items():
+        if not _accepts(v, getattr(obj, k, None)):
+            return False
+    return True
 
 
 def _accepts(expected, actual) -> bool:
-    options = expected if isinstance(expected, list) else [expected]
-    return any((actual is None) if o == "unknown" else (actual == o) for o in options)
+    for o in (expected if type(expected) is list else (expected,)):
+        if (actual is None) if o == "unknown" else (actual == o):
+            return True
+    return False
 
 
 def _why_not(cond, profile: Profile, inc: Incident) -> str:

@@ -123,7 +123,10 @@ class Incident:
         return "open"
 
     def filings_of(self, stage: str) -> list[Filing]:
-        return sorted((f for f in self.filings if f.stage == stage), key=lambda f: (f.at, f.seq))
+        found = [f for f in self.filings if f.stage == stage]
+        if len(found) > 1:  # (most stages have none or one: no sort, called for every stage of every view)
+            found.sort(key=lambda f: (f.at, f.seq))
+        return found
 
     def facts(self) -> dict:
         return {name: getattr(self, name) for name in FACT_FIELDS}

@@ -105,7 +105,8 @@ def code_key() -> str:
     here = Path(__file__).resolve().parent
     parts = [__version__, sys.version]
     for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "regimes/__init__.py",
-                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/log.py", "checkpoint.py"):
+                 "ledger/codec.py", "ledger/chain.py", "ledger/store.py", "ledger/log.py", "checkpoint.py",
+                 "render/jsonout.py", "exports/__init__.py"):
         try:
             st = os.stat(here / name)
             parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
@@ -124,6 +125,7 @@ class Service:
         self._kept: State | None = None  # a state just read, for the next read (see `keep`)
         self._checkpoint_base: dict | None = None  # the checkpoint the last log read started from
         self._raw: bytes | None = None  # the log's bytes as last read
+        self._settled_lines: dict[str, str] | None = None  # where each settled incident's lines start (checkpoint)
         self._computed: dict = {}  # incident id -> (what it was computed for, obligations)
         self.left_out = 0  # events recorded after `now`, left out of the last read ("as of", issue 12)
         self.notify: Callable[[str], None] | None = None  # where to say so (the CLI: a note on stderr)
@@ -164,6 +166,7 @@ class Service:
         to record in an incident's past). Every check of the chain still covers every line."""
         store = self.store
         instant = self.now if as_of and not writing else None
+        self._settled_lines = None
         if store.kind != "log":
             ledger = store.read()
             state = fold(ledger.events, instant)
@@ -272,6 +275,7 @@ class Service:
         if instant is not None and state.recorded_max is not None and instant < state.recorded_max:
             return None  # the new lines were recorded after `now`: the whole read folds as of it
         self._checkpoint_base = doc
+        self._settled_lines = settled_lines if isinstance(settled_lines, dict) else None
         if ledger.events and not writing:
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
@@ -311,6 +315,8 @@ class Service:
                 lines_of.setdefault(ident, []).append(start)
         if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
             state.mark_settled(settled)
+        settled_lines = {ident: ",".join(map(str, sorted(starts))) for ident, starts in lines_of.items()}
+        self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {
             "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
@@ -319,7 +325,7 @@ class Service:
             "incidents": [[ident, number] for ident, number in state.numbers.items()],
             "live": [[start, ident] for start, ident in live if ident not in settled],
             # where each settled incident's lines start: `show` of one reads just those (issue 13)
-            "settled": {ident: ",".join(map(str, sorted(starts))) for ident, starts in lines_of.items()}})
+            "settled": settled_lines})
 
     def _whole(self, ledger: Ledger, state: State | None = None) -> State:
         """The fold of a whole read (`state`, when the store folded as it read), checked."""
@@ -364,6 +370,61 @@ class Service:
     def each_view(self, state: State):
         """Every incident's view, computed as it is asked for (not all held at once)."""
         return (self.view(state, inc) for inc in state.incidents.values())
+
+    def texts(self, state: State, kind: str, render: Callable[[IncidentView], str]) -> Iterator[str]:
+        """Every incident's text as `render` makes it from its view (`kind` names what `render` makes,
+        e.g. "list-json"), in opening order, made as it is asked for. A settled incident's text is taken
+        from the views file (`checkpoint.load_views`) when it was made by the same code, kind, profile
+        and regimes for the same last event (its hash, read from the bytes the checkpoint's prefix
+        vouches for); so a read of every incident's view computes only those of the live incidents,
+        and folds a settled one only when its text is not kept. The texts are the same either way
+        (tests/test_checkpoint.py)."""
+        import zlib
+
+        from . import checkpoint
+
+        lines, raw = self._settled_lines, self._raw
+        if lines is None or raw is None or state.profile is None:
+            for inc in state.incidents.values():
+                yield render(self.view(state, inc))
+            return
+        key = self._views_key(state, kind)
+        kept = checkpoint.load_views(self.store.path, key)
+        fresh: dict[str, tuple] = {}
+        made = 0
+        for ident in state.numbers:
+            starts = lines.get(ident)
+            if starts is None:
+                yield render(self.view(state, state.incident(ident)))
+                continue
+            last = int(starts.rsplit(",", 1)[-1])
+            end = raw.find(b"\n", last)
+            digest = raw[end - 66:end - 2].decode("ascii", "replace")
+            entry = kept.get(ident)
+            text = None
+            if entry is not None and entry[0] == digest:
+                try:
+                    text = zlib.decompress(entry[1]).decode("utf-8")
+                except (zlib.error, UnicodeDecodeError):
+                    text = None
+            if text is None:
+                text = render(self.view(state, state.incident(ident)))
+                # zlib (standard library), level 1: a settled view compresses about 4 to 1, so the
+                # file of 10,000 is 15 MB rather than 55, and it is held in memory while it is read
+                entry = (digest, zlib.compress(text.encode("utf-8"), 1))
+                made += 1
+            fresh[ident] = entry
+            yield text
+        if made or len(fresh) != len(kept):
+            checkpoint.save_views(self.store.path, key, fresh)
+
+    def _views_key(self, state: State, kind: str) -> str:
+        """What a settled incident's text depends on besides its events: this code, the kind of text,
+        the profile and every version of every regime."""
+        regimes = self.regimes
+        rules = repr(sorted(getattr(regimes, "versions", regimes).items()))
+        profile = json.dumps(state.profile.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256("\0".join((code_key(), kind, profile, rules)).encode("utf-8", "replace")).hexdigest()
 
     def record(self) -> tuple[State, Callable[[], Iterator[dict]], int, int, str]:
         """For the JSON export: the state, a way to go through the events, their number, the schema

@@ -348,7 +348,8 @@ def rfc3339(instant: datetime | None, tz_name: str = "UTC") -> str | None:
     """RFC 3339 with the offset of the given zone, seconds precision."""
     if instant is None:
         return None
-    return to_local(instant, tz_name).replace(microsecond=0).isoformat()
+    local = instant.astimezone(zone(tz_name))
+    return (local.replace(microsecond=0) if local.microsecond else local).isoformat()
 
 
 def fmt_offset(off: timedelta | None) -> str:

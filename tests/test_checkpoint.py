@@ -201,3 +201,68 @@ def test_a_settled_incident_is_read_from_its_own_lines_not_the_whole_log(tmp_pat
     assert json.loads(after.stdout)["summary"] == "ajouté après coup"
     shutil.rmtree(checkpoint.folder())
     assert cli(path, "show", "2", "--json").stdout == after.stdout
+
+
+# --- the views of settled incidents (issue 13: `list --json` at 10,000 incidents) ----------------------
+
+def test_list_json_takes_a_settled_incidents_view_as_kept_and_gives_the_same_text(tmp_path, monkeypatch):
+    """The second `list --json` computes the views of the live incidents only (the settled one's text is
+    kept in the views file, beside the checkpoint); the text is that of a read without any derived file."""
+    from nis2_incident import service as service_mod
+
+    path = build(tmp_path / "ledger.jsonl")
+    first = cli(path, "list", "--json")
+    assert first.exit_code == 0 and checkpoint.views_location(path).is_file()
+    assert stat.S_IMODE(checkpoint.views_location(path).stat().st_mode) == 0o600
+    computed = []
+    real = service_mod.Service.view
+    monkeypatch.setattr(service_mod.Service, "view", lambda self, state, inc, *a: computed.append(inc.id) or real(self, state, inc, *a))
+    again = cli(path, "list", "--json")
+    assert again.stdout == first.stdout
+    assert computed and "INC-2026-002" not in computed  # the settled one: taken as kept
+    monkeypatch.setattr(service_mod.Service, "view", real)
+    shutil.rmtree(checkpoint.folder())
+    assert cli(path, "list", "--json").stdout == first.stdout
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "other-key"])
+def test_a_damaged_views_file_is_ignored(tmp_path, damage):
+    path = build(tmp_path / "ledger.jsonl")
+    expected = cli(path, "list", "--json").stdout
+    where = checkpoint.views_location(path)
+    data = bytearray(where.read_bytes())
+    if damage == "flip":
+        data[-3] ^= 0x01  # inside the settled incident's compressed text: the seal no longer matches
+    elif damage == "truncate":
+        del data[len(data) // 2:]
+    elif damage == "garbage":
+        data = bytearray(b"not a views file")
+    else:  # a body for another code or profile: its key differs
+        data = bytearray(data.replace(b'"key":"', b'"key":"0', 1))
+    where.write_bytes(bytes(data))
+    r = cli(path, "list", "--json")
+    assert r.exit_code == 0 and r.stdout == expected
+
+
+def test_a_kept_view_is_not_taken_for_a_settled_incident_whose_lines_changed(tmp_path):
+    """Another program rewrites the log to the same length: the settled incident's title edited, every
+    later event re-hashed (a chain that verifies on its own). Its kept text was made for another last
+    event (hash), so `list --json` shows the new bytes, never the kept text."""
+    from nis2_incident.ledger import chain
+
+    path = build(tmp_path / "ledger.jsonl")
+    assert "Panne réglée" in cli(path, "list", "--json").stdout  # the views file now holds it
+    header, *lines = path.read_bytes().splitlines(keepends=True)
+    events = [json.loads(line) for line in lines]
+    target = next(i for i, ev in enumerate(events) if ev["type"] == "opened" and ev["data"]["title"] == "Panne réglée")
+    events[target]["data"]["title"] = "Panne cachéé"  # the same length in UTF-8
+    for i in range(target, len(events)):
+        if i > target:
+            events[i]["prev"] = events[i - 1]["hash"]
+        events[i]["hash"] = chain.event_hash(events[i])
+    size = path.stat().st_size
+    path.write_bytes(header + b"".join(chain.canonical(ev)[:-1] + b',"hash":"' + ev["hash"].encode() + b'"}\n'
+                                       for ev in events))
+    assert path.stat().st_size == size
+    r = cli(path, "list", "--json")
+    assert r.exit_code == 0 and "Panne cachéé" in r.stdout and "Panne réglée" not in r.stdout

@@ -101,3 +101,38 @@ def test_an_interrupted_export_leaves_no_temporary_file(tmp_path):
         write_atomic(target, pieces())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
     assert target.read_text("utf-8") == "previous"
+
+
+_wide = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                               st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=8),
+                               st.sampled_from(["\x00\x1f\x7f\u2028\u2029\ufeff", "é\"\\/\U0001f513"])),
+                     lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                             st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                     max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_wide)
+def test_dumps_writes_what_json_dumps_writes(value):
+    """`dumps` (orjson where it writes the same text) gives `json.dumps(..., ensure_ascii=False,
+    indent=2)` byte for byte on any string, any integer (beyond 64 bits too), any nesting."""
+    from nis2_incident.render.jsonout import dumps
+
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def test_dumps_refuses_what_json_refuses():
+    import datetime
+
+    import pytest
+
+    from nis2_incident.render.jsonout import dumps
+
+    for value in ({"at": datetime.datetime(2026, 1, 1)}, {1: "a"}, [object()]):
+        try:
+            expected = json.dumps(value, ensure_ascii=False, indent=2)
+        except TypeError:
+            with pytest.raises(TypeError):
+                dumps(value)
+        else:
+            assert dumps(value) == expected

@@ -407,12 +407,13 @@ def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = F
     """Incidents with their next deadline and countdown."""
     service = _service(ledger, now)
     state = service.state()
-    views = service.each_view(state)  # one at a time: at 10,000 incidents, all at once is hundreds of MB
     if json_out:
-        from ..render.jsonout import Lazy, emit_chunks, incident
+        from ..render.jsonout import Dumped, Lazy, dumps, emit_chunks, incident
 
-        emit_chunks(Lazy(incident(v) for v in views))
+        # one at a time (at 10,000 incidents, all at once is hundreds of MB); settled ones as kept
+        emit_chunks(Lazy(Dumped(text) for text in service.texts(state, "list-json", lambda v: dumps(incident(v)))))
         return
+    views = service.each_view(state)
     from ..render.views import incident_list, out_console
 
     out_console().print(incident_list(views, service.now))
