@@ -114,6 +114,17 @@ def due_cell(ob: Obligation, tz: str, now: datetime, seconds: bool = False) -> t
     return due, tu.countdown(ob.due, now, seconds)
 
 
+def obligation_marks(ob: Obligation) -> str:
+    """What the dashboard adds under a stage's name (issue 17): a rule not in force at aware-at, and
+    undecided facts the obligation rests on (`triage ID` asks them)."""
+    marks = ""
+    if not ob.in_force:
+        marks += "\nnot yet in force\nin France" if "not yet" in (ob.in_force_note or "not yet") else "\nnot in force"
+    if ob.undetermined and ob.state != "not_applicable":
+        marks += "\nundetermined:" + "".join(f"\n{fact}" for fact in ob.undetermined)
+    return marks
+
+
 def _table(title: str | None = None) -> Table:
     from rich import box
 
@@ -158,7 +169,7 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     for v, ob in rows:
         due, detail = due_cell(ob, v.profile.timezone, now, seconds)
         style = urgency_style(ob, now, within)
-        label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "")
+        label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "") + obligation_marks(ob)
         if include_closed_states:  # one incident: say the state, then the detail
             detail = ob.state.replace("_", " ") + (f"\n{detail}" if detail else "")
         elif ob.state == "overdue":
@@ -315,6 +326,11 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
         parts.append(_hanging("  state: ", f"{ob.state.replace('_', ' ')}; due: "
                               f"{tu.display(ob.due, tz, True) if ob.due else ob.due_kind}"))
         parts.append(_hanging("  legal basis: ", ob.article))
+        if not ob.in_force:
+            parts.append(_hanging("  in force: ", f"no: {ob.in_force_note}"))
+        if ob.undetermined and ob.state != "not_applicable":
+            parts.append(_hanging("  rests on undetermined facts: ", ", ".join(ob.undetermined)
+                                  + " (counted as applying until decided; `triage ID` asks them)"))
         for s in ob.steps:
             parts.append(_hanging("  • ", s))
         if ob.note:
@@ -332,4 +348,6 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
             parts.append(_hanging("  filed: ", line))
         for c in ob.choices:  # text, or a text computed when shown (`deadlines.LatestArguable`)
             parts.append(_hanging("  conservative choice: ", str(c), style="italic"))
+        for point in ob.unconfirmed:  # issue 17: not confirmed in the official text (README: Unconfirmed points)
+            parts.append(_hanging("  unconfirmed: ", point, style="italic"))
     return Group(*parts)
