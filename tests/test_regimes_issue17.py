@@ -468,3 +468,21 @@ def test_triage_on_a_terminal_asks_and_records_the_answers_as_an_amendment(ledge
     assert shown["timeline"][-1]["type"] == "amended"
     csp = next(o for o in shown["obligations"] if o["stage"] == "csp.report")
     assert csp["state"] == "not_applicable" and "only the printers" in csp["note"]
+
+
+def test_the_readme_lists_every_unconfirmed_point_and_every_regime():
+    """Issue 17: a point that cannot be confirmed is marked in the file, shown by explain, listed in the README."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for rid, regime in regimes.builtin().items():
+        assert f"`{rid}." in readme, rid  # the deadline table has its stages
+        for point in [*regime.unconfirmed, *(p for st in regime.stages for p in st.unconfirmed)]:
+            assert point in readme, (rid, point)
+
+
+def test_explain_shows_the_unconfirmed_points(make_service):
+    svc = entity(make_service, ["eigs"], health_establishment=True)
+    ident = open_at(svc, "2026-03-28T10:00", patient_harm="death")
+    ob = {o.stage: o for o in svc.one(ident, explain=True)[1].obligations}["eigs.second_part"]
+    assert any("gives no start for the three months" in p for p in ob.unconfirmed)
