@@ -1047,7 +1047,7 @@ class _Replay:
         for ob in view.obligations:
             if ob.due is not None:
                 word = {"met": "met", "late": "LATE", "overdue": "OVERDUE", "pending": "pending",
-                        "not_applicable": "not applicable"}[ob.state]
+                        "not_applicable": "not applicable", "not_in_force": "not in force (ignored)"}[ob.state]
                 if ob.due_kind == "conditional":
                     word = "only if still being handled then"
                 label = ob.stage + (f"#{ob.instance}" if ob.instance > 1 else "")

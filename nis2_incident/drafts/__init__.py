@@ -270,7 +270,13 @@ def _due_text(ob: Obligation, lang: str, tz: str) -> str:
             text += f"; {w['own_target']} : {tu.display(ob.target, tz, True)}" if lang == "fr" else \
                 f"; {w['own_target']}: {tu.display(ob.target, tz, True)}"
         return text
-    return w["no_due"] + (f" ({ob.note})" if ob.note else "")
+    note = ob.note
+    if lang == "fr" and note and note.startswith("waits for the "):
+        # the engine's note is English: name the awaited clock start in French (issue 17: `fact:` starts)
+        what = note.removeprefix("waits for the ").split(" ")[0].replace("-", "_")
+        pair = LABELS.get(what)
+        note = f"en attente : {pair[0]}" if pair else "en attente du point de départ du délai"
+    return w["no_due"] + (f" ({note})" if note else "")
 
 
 def markdown_to_text(md: str) -> str:

@@ -22,6 +22,7 @@ STATE_STYLE = {
     "met": "green",
     "late": "magenta",
     "not_applicable": "dim",
+    "not_in_force": "dim",
 }
 
 
