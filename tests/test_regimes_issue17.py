@@ -486,3 +486,31 @@ def test_explain_shows_the_unconfirmed_points(make_service):
     ident = open_at(svc, "2026-03-28T10:00", patient_harm="death")
     ob = {o.stage: o for o in svc.one(ident, explain=True)[1].obligations}["eigs.second_part"]
     assert any("gives no start for the three months" in p for p in ob.unconfirmed)
+
+
+@pytest.mark.parametrize(("rid", "first_day"), [
+    ("nis1", "2018-05-26"),  # décret n° 2018-384 in force 26 May 2018
+    ("dora", "2025-03-12"),  # Del. Reg. (EU) 2025/301: twentieth day after publication (20.2.2025)
+    ("cra", "2026-09-11"),   # Reg. (EU) 2024/2847 Art. 71(2): Article 14 from 11 September 2026
+    ("mdr", "2021-05-26"),   # Reg. (EU) 2017/745 Art. 123(2) as amended by Reg. (EU) 2020/561
+    ("ai_act", "2027-12-02"),  # Reg. (EU) 2024/1689 Art. 6 / 113 as amended by Reg. (EU) 2026/1744
+    ("eigs", "2017-07-01"),  # CSP L.1413-14 since 1 July 2017
+    ("gdpr_processor", "2018-05-25"),  # GDPR Art. 99(2)
+])
+def test_each_dated_regime_binds_from_00_00_paris_time_of_its_first_day(rid, first_day):
+    """The effective date of each shipped regime, at its boundary instant (the minute before and at 00:00)."""
+    from datetime import date, timedelta
+
+    rule = regimes.builtin()[rid]
+    before = (date.fromisoformat(first_day) - timedelta(days=1)).isoformat()
+    assert not rule.in_force_at(at(f"{before}T23:59")), rid
+    assert rule.in_force_at(at(f"{first_day}T00:00")), rid
+    assert "not yet in force in France: applies from" in rule.not_in_force_reason(at(f"{before}T23:59"))
+
+
+@pytest.mark.parametrize("rid", ["nis2", "cer"])
+def test_directives_not_transposed_in_france_are_not_in_force_whatever_the_date(rid):
+    """Dir. 2022/2555 and Dir. 2022/2557 bind French entities only through the French law (not adopted)."""
+    rule = regimes.builtin()[rid]
+    assert not rule.in_force and not rule.in_force_at(at("2030-01-01T00:00"))
+    assert rule.not_in_force_reason(at("2030-01-01T00:00")).startswith("not yet in force in France")
