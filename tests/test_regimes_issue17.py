@@ -514,3 +514,53 @@ def test_directives_not_transposed_in_france_are_not_in_force_whatever_the_date(
     rule = regimes.builtin()[rid]
     assert not rule.in_force and not rule.in_force_at(at("2030-01-01T00:00"))
     assert rule.not_in_force_reason(at("2030-01-01T00:00")).startswith("not yet in force in France")
+
+
+def test_triage_on_a_real_terminal_records_the_answers(ledger_file):
+    """Through a pseudo-terminal (as interactive `open` is tested): the questions are asked, the answers
+    recorded as one amendment, and the verdicts printed again."""
+    from test_watch import Terminal
+
+    ok(cli(ledger_file, "2026-03-28T09:00", "init", "--name", "Mutuelle", "--category", "important",
+           "--financial-entity", "--regime", "dora"))
+    ok(cli(ledger_file, "2026-03-28T10:30", "open", "Outage", "--aware", "2026-03-28T10:00"))
+    term = Terminal("triage", "1", "--ledger", str(ledger_file), "--now", "2026-03-28T11:00")
+    try:
+        term.expect("major?")
+        term.expect(": ")
+        term.send("y\n")
+        code = term.close()
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    assert code == 0, term.text
+    assert "recorded the triage answers for INC-2026-001 (major)" in term.text
+    assert "dora (DORA): applies" in term.text
+    shown = json.loads(ok(cli(ledger_file, "2026-03-28T11:05", "show", "1", "--json")).stdout)
+    assert shown["major"] is True and shown["timeline"][-1]["type"] == "amended"
+
+
+def test_triage_without_a_terminal_asks_nothing_and_writes_nothing(ledger_file):
+    ok(cli(ledger_file, "2026-03-28T09:00", "init", "--name", "Mutuelle", "--category", "important",
+           "--financial-entity"))
+    ok(cli(ledger_file, "2026-03-28T10:30", "open", "Outage", "--aware", "2026-03-28T10:00"))
+    before = ledger_file.read_bytes()
+    r = runner.invoke(app, ["triage", "1", "--ledger", str(ledger_file), "--now", "2026-03-28T11:00"],
+                      input="y\n", catch_exceptions=False)
+    assert r.exit_code == 0 and "dora (DORA): undetermined" in r.stdout and "question (major" in r.stdout
+    assert ledger_file.read_bytes() == before
+    bad = runner.invoke(app, ["triage", "99", "--ledger", str(ledger_file), "--now", "2026-03-28T11:00"])
+    assert bad.exit_code == 4 and bad.stderr.startswith("error: unknown incident '99'")
+
+
+def test_interrupted_triage_records_nothing(ledger_file, monkeypatch):
+    from nis2_incident.cli import prompts
+
+    ok(cli(ledger_file, "2026-03-28T09:00", "init", "--name", "Mutuelle", "--category", "important",
+           "--financial-entity"))
+    ok(cli(ledger_file, "2026-03-28T10:30", "open", "Outage", "--aware", "2026-03-28T10:00"))
+    monkeypatch.setattr(prompts, "stdin_is_tty", lambda: True)
+    before = ledger_file.read_bytes()
+    r = runner.invoke(app, ["triage", "1", "--ledger", str(ledger_file), "--now", "2026-03-28T11:00"], input="y\n")
+    assert r.exit_code == 130 and "nothing was recorded" in r.stderr
+    assert ledger_file.read_bytes() == before
