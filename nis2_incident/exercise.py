@@ -662,7 +662,9 @@ _CLI_WORDS = (("--late-reason TEXT", 'late_reason = "..."'), ("--late-reason", "
               ("--no-risk", "breach_risk = false"), ("--not-serious", "serious = false"), ("--at ", "at "),
               ("--due ", "due "), ("--no-high-risk", "high_risk = false"), ("--high-risk", "high_risk = true"),
               ("--no-personal-data", "personal_data = false"), ("--personal-data", "personal_data = true"),
-              ("--risk ", "breach_risk = true "), ("--force", "force = true"))
+              ("--risk ", "breach_risk = true "), ("--force", "force = true"),
+              ("--classified-major-at", "classified_major_at"), ("--not-major", "major = false"),
+              ("--patient-harm", "patient_harm"))
 
 
 def _file_words(message: str) -> str:
