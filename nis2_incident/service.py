@@ -85,7 +85,8 @@ def check_top_profile(top: dict, state: State, source: str) -> None:
             f"(differs in: {', '.join(keys) or 'shape'}); it was edited outside nis2-incident", None)
 
 
-SETTLED_STATES = ("met", "late", "not_applicable")
+# not_in_force (issue 17, `--not-in-force ignore`) depends on aware-at and the profile, never on the clock
+SETTLED_STATES = ("met", "late", "not_applicable", "not_in_force")
 DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the log (issue 13)
 
 
