@@ -564,3 +564,15 @@ def test_interrupted_triage_records_nothing(ledger_file, monkeypatch):
     r = runner.invoke(app, ["triage", "1", "--ledger", str(ledger_file), "--now", "2026-03-28T11:00"], input="y\n")
     assert r.exit_code == 130 and "nothing was recorded" in r.stderr
     assert ledger_file.read_bytes() == before
+
+
+def test_show_lists_the_new_facts_once_recorded(ledger_file):
+    ok(cli(ledger_file, "2026-06-02T09:00", "init", "--name", "Mutuelle", "--category", "important",
+           "--financial-entity"))
+    ok(cli(ledger_file, "2026-06-02T12:00", "open", "Outage", "--aware", "2026-06-02T10:00",
+           "--classified-major-at", "2026-06-02T11:00", "--patient-harm", "none"))
+    out = ok(cli(ledger_file, "2026-06-02T12:00", "show", "1")).stdout
+    assert "Classified major at" in out and "2026-06-02 11:00 +02:00" in out and "Major (DORA)" in out
+    assert "Patient harm" in out and "High-risk AI system" not in out  # not recorded: not shown
+    bad = cli(ledger_file, "2026-06-02T12:00", "update", "1", "--patient-harm", "bad")
+    assert bad.exit_code == 2 and "accepted: none, harm, serious, death" in bad.stderr

@@ -255,6 +255,18 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
         ("Personal data", _yes_no(inc.personal_data)),
         ("High risk to data subjects", _yes_no(inc.high_risk)),
     ]
+    # issue 17: the facts of the other regimes, shown once recorded (`triage ID` asks the rest)
+    for label, value in (("Essential service disrupted", inc.service_disruption), ("Major (DORA)", inc.major),
+                         ("Classified major at", inc.classified_major_at),
+                         ("Exploited vulnerability", inc.vulnerability_exploited),
+                         ("Severe product incident", inc.severe_incident),
+                         ("Corrective measure at", inc.corrective_measure_at), ("Patient harm", inc.patient_harm),
+                         ("Public health threat", inc.public_health_threat), ("Medical device", inc.device_involved),
+                         ("High-risk AI system", inc.ai_system_involved),
+                         ("Widespread infringement", inc.widespread_infringement)):
+        if value is not None:
+            rows.append((label, tu.display(value, tz, True) if isinstance(value, datetime)
+                         else _yes_no(value) if isinstance(value, bool) else str(value)))
     for label, value in (("Summary", inc.summary), ("Severity", inc.severity), ("Impact", inc.impact),
                          ("Indicators of compromise", ", ".join(inc.iocs) if inc.iocs else None),
                          ("Root cause", inc.root_cause), ("Mitigations", inc.mitigations),
