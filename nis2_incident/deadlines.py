@@ -17,7 +17,8 @@ from .regimes import Regime, Stage
 if TYPE_CHECKING:  # a `Profile`, or the `StoredProfile` of a checkpoint: the same attributes
     from .profile import Profile
 
-STATES = ("pending", "overdue", "met", "late", "not_applicable")
+# not_in_force: from a rule not in force at aware-at, with the profile's `not_in_force = "ignore"` (issue 17)
+STATES = ("pending", "overdue", "met", "late", "not_applicable", "not_in_force")
 OPEN_STATES = ("pending", "overdue")
 
 
@@ -42,6 +43,12 @@ class Obligation:
     late_reason_required: bool = False
     steps: list[str] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
+    # issue 17: whether the rule binds at aware-at (NIS 2 in France: not yet), and why not
+    in_force: bool = True
+    in_force_note: str | None = None
+    # incident facts not decided yet that this obligation rests on (counted as applying until decided)
+    undetermined: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)  # points of its rule not confirmed in the text
 
     @property
     def stage(self) -> str:
@@ -65,6 +72,17 @@ def _accepts(expected, actual) -> bool:
         if (actual is None) if o == "unknown" else (actual == o):
             return True
     return False
+
+
+def _undetermined(cond: dict, obj) -> list[str]:
+    """The facts of a condition that it accepts only because they are not decided yet."""
+    out = []
+    for k, v in cond.items():
+        actual = getattr(obj, k, None)
+        options = v if isinstance(v, list) else [v]
+        if (actual is None and "unknown" in options) or (actual == "undetermined" and "undetermined" in options):
+            out.append(k)
+    return out
 
 
 def _why_not(cond, profile: Profile, inc: Incident) -> str:
@@ -227,6 +245,10 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
     cond = regime.applies
     applicable = _matches(cond.profile, profile) and _matches(cond.incident, inc)
     reason = _why_not(cond, profile, inc) if not applicable else None
+    binds = regime.in_force_at(inc.aware_at)
+    binds_note = None if binds else regime.not_in_force_reason(inc.aware_at)
+    ignore = not binds and getattr(profile, "not_in_force", "track") == "ignore"
+    regime_undetermined = _undetermined(cond.incident, inc)
     applies_line = None
     if explain:
         facts = _fact_words(cond.profile, profile, "profile") + _fact_words(cond.incident, inc, "incident")
@@ -238,14 +260,23 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         filings = inc.filings_of(name)
 
         def make(state: str, **kw) -> Obligation:
+            if ignore and state not in ("not_applicable", "met", "late"):
+                state = "not_in_force"  # the profile's `not_in_force = "ignore"`: left out of `check`
             ob = Obligation(
                 regime=regime.id, stage_id=stage.id, title=stage.title, title_fr=stage.title_fr,
                 recipient=stage.recipient or regime.recipient, channel=stage.channel or regime.channel,
                 article=kw.pop("article", stage.article), state=state,
-                late_reason_required=stage.late_reason_required, **kw,
+                late_reason_required=stage.late_reason_required, in_force=binds, in_force_note=binds_note,
+                unconfirmed=[*regime.unconfirmed, *stage.unconfirmed], **kw,
             )
+            if state != "not_applicable":
+                ob.undetermined = list(dict.fromkeys(
+                    regime_undetermined + (_undetermined(stage.when.incident, inc) if stage.when else [])))
             if applies_line is not None:
                 ob.steps.insert(0, applies_line)
+                if not binds:
+                    ob.steps.insert(1, f"{binds_note} (the obligation is computed as if it were, so that the "
+                                       "entity can prepare; profile `--not-in-force ignore` leaves it out)")
             return ob
 
         def not_applicable(note: str, extra: list[str] | None = None) -> Obligation:
@@ -296,6 +327,8 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
             start, label = inc.aware_at, "aware-at"
         elif kind == "handled":
             start, label = inc.handled_at, "handled-at"
+        elif kind == "fact":
+            start, label = getattr(inc, ref, None), ref.replace("_", "-")
         elif kind == "filed":
             ref_filings = inc.filings_of(f"{regime.id}.{ref}")
             if ref_filings:
@@ -318,6 +351,10 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         if explain:
             steps.append(f"clock start: {label} = {tu.display(start, tz, True)} ({tu.rfc3339(start)})")
         due = _add(start, hours, months, tz, steps, choices, explain)
+        if stage.or_earlier is not None and due is not None:
+            due = _earlier(inc, stage, regime, due, tz, steps, choices, explain)
+        if stage.weekend_rule and due is not None:
+            choices.append(_WeekendRule(tu.to_local(due, tz), tz))
         base_due[stage.id] = due
         provisional[stage.id] = is_provisional
         note = None
@@ -365,6 +402,70 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
     return out
 
 
+def _earlier(inc, stage: Stage, regime: Regime, due: datetime, tz: str, steps: list[str], choices: list[str],
+             explain: bool) -> datetime:
+    """The stage's second clock (`or_earlier`): the earlier of the two due instants."""
+    o = stage.or_earlier
+    kind, _, ref = o.start.partition(":")
+    start = inc.aware_at if kind == "aware" else getattr(inc, ref, None) if kind == "fact" else None
+    if start is None:
+        if explain:
+            steps.append(f"and {_period_text(o.hours, o.months)} from the {ref.replace('_', '-')} ({o.article}): "
+                         "not recorded yet, so the first clock alone gives the due time")
+        return due
+    other = _add(start, o.hours, o.months, tz, [], [], False)
+    if explain:
+        steps.append(f"and {_period_text(o.hours, o.months)} from the {ref.replace('_', '-')} "
+                     f"{tu.display(start, tz, True)} = {tu.display(other, tz, True)} ({o.article}); the earlier "
+                     f"of the two is due: {tu.display(min(due, other), tz, True)}")
+    return min(due, other)
+
+
+class _WeekendRule:
+    """DORA RTS 2025/301 Art. 5(4): a due time on a weekend day or a French bank holiday may be met by
+    12:00 on the next working day. Information only (the strict time stays the deadline: the rule does
+    not apply to every financial entity, Art. 5(5)-(6)); its text is made when shown."""
+
+    def __init__(self, local_due: datetime, tz: str):
+        self.local_due, self.tz = local_due, tz
+
+    def __str__(self) -> str:
+        import holidays
+
+        day = self.local_due.date()
+        later = weekend_deadline(self.local_due, self.tz)
+        if later is None:
+            return (f"The due time falls on a working day ({day:%a %d %b}): the weekend rule of Delegated "
+                    "Regulation (EU) 2025/301 Art. 5(4) does not move it.")
+        off = holidays.country_holidays("FR", years=range(day.year, day.year + 2))
+        why = off.get(day) or ("a Saturday" if day.weekday() == 5 else "a Sunday")
+        return (f"The due time falls on {day:%a %d %b} ({why}): under Delegated Regulation (EU) 2025/301 "
+                f"Art. 5(4) the report may be submitted by 12:00 on the next working day, {later:%a %Y-%m-%d} "
+                "12:00 local time (not for credit institutions, CCPs, trading venues and NIS 2 entities, "
+                "Art. 5(5), nor where the ACPR disapplied it, Art. 5(6)); the strict time is kept as the "
+                "deadline (information only; README: Conservative choices).")
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __contains__(self, part: str) -> bool:
+        return part in str(self)
+
+
+def weekend_deadline(due: datetime, tz: str) -> datetime | None:
+    """The noon-of-the-next-working-day instant (in zone `tz`) of DORA RTS 2025/301 Art. 5(4) for a due
+    time on a weekend day or French public holiday there, else None."""
+    import holidays
+
+    local_due = tu.to_local(due, tz)
+    day = local_due.date()
+    off = holidays.country_holidays("FR", years=range(day.year, day.year + 2))
+    if day.weekday() < 5 and day not in off:
+        return None
+    nxt = next_working_day(day + timedelta(days=1))
+    return tu.local_to_instant(datetime(nxt.year, nxt.month, nxt.day, 12, 0), tz)
+
+
 def _start_words(start: str, regime_id: str) -> str:
     kind, _, ref = start.partition(":")
     return {
@@ -373,6 +474,7 @@ def _start_words(start: str, regime_id: str) -> str:
         "request": "the authority's request",
         "filed": f"the submission of {regime_id}.{ref}",
         "ongoing": f"the time {regime_id}.{ref} would fall due",
+        "fact": f"the {ref.replace('_', '-')} recorded for the incident",
     }[kind]
 
 
@@ -428,8 +530,8 @@ def compute(inc: Incident, profile: Profile, regimes: dict[str, Regime], now: da
     states, instants and notes are the same either way (tests/test_deadlines.py compares)."""
     out: list[Obligation] = []
     for rid in profile.regimes:
-        in_force = getattr(regimes, "in_force", None)
-        regime = in_force(rid, inc.aware_at) if in_force else regimes.get(rid)
+        version_at = getattr(regimes, "at", None)
+        regime = version_at(rid, inc.aware_at) if version_at else regimes.get(rid)
         if regime is not None:
             out.extend(_regime_obligations(inc, profile, regime, now, explain))
     return out

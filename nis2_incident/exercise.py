@@ -29,7 +29,9 @@ from .model import Profile
 
 FORMAT = 1
 SCHEMA_FILE = Path(__file__).resolve().parent / "exercise.schema.json"
-STATES = ("pending", "overdue", "met", "late", "not_applicable")
+STATES = ("pending", "overdue", "met", "late", "not_applicable", "not_in_force")
+# The incident facts that are times (T+... or RFC 3339), resolved against T0 wherever they appear.
+TIME_FACTS = ("aware_at", "detected_at", "classified_major_at", "corrective_measure_at")
 ACTION_KINDS = ("submit", "request", "update", "handled", "close")
 
 # --- times -----------------------------------------------------------------------------------
@@ -135,6 +137,19 @@ class Facts(_Strict):
     iocs: list[str] | None = Field(default=None, description="Indicators of compromise.")
     root_cause: str | None = Field(default=None, description="Type of threat or root cause.")
     mitigations: str | None = Field(default=None, description="Mitigation applied and ongoing.")
+    # issue 17: the facts of the other regimes (the same names as `open` / `update` record)
+    service_disruption: bool | None = Field(default=None, description="NIS 1 / CER: significant disruption of the essential service.")
+    major: bool | None = Field(default=None, description="DORA: classified as a major ICT-related incident.")
+    classified_major_at: Time | None = Field(default=None, description="DORA: when it was classified major.")
+    vulnerability_exploited: bool | None = Field(default=None, description="CRA: an actively exploited vulnerability in the product.")
+    severe_incident: bool | None = Field(default=None, description="CRA: a severe incident affecting the product's security.")
+    corrective_measure_at: Time | None = Field(default=None, description="CRA: when a corrective or mitigating measure became available.")
+    patient_harm: Literal["none", "harm", "serious", "death"] | None = Field(
+        default=None, description="Harm to a patient (EIGS, MDR, materiovigilance, AI Act).")
+    public_health_threat: bool | None = Field(default=None, description="MDR: a serious public health threat (2 days).")
+    device_involved: bool | None = Field(default=None, description="A medical device is involved (MDR, materiovigilance; not the CRA).")
+    ai_system_involved: bool | None = Field(default=None, description="A high-risk AI system is involved (AI Act).")
+    widespread_infringement: bool | None = Field(default=None, description="AI Act: widespread infringement or critical infrastructure (2 days).")
 
 
 class IncidentSpec(Facts):
@@ -217,7 +232,7 @@ class Expect(_Strict):
 
     at: Time = Field(description="When to look.")
     note: str | None = Field(default=None, description="Why this matters, shown in reports.")
-    obligations: dict[str, Literal["pending", "overdue", "met", "late", "not_applicable"]] = Field(
+    obligations: dict[str, Literal["pending", "overdue", "met", "late", "not_applicable", "not_in_force"]] = Field(
         default_factory=dict, description="Expected state of each stage (STAGE or STAGE#N for the Nth request).")
     due: dict[str, DueTime] = Field(default_factory=dict,
                                     description="Expected due instant of each stage, or \"none\".")
@@ -647,7 +662,9 @@ _CLI_WORDS = (("--late-reason TEXT", 'late_reason = "..."'), ("--late-reason", "
               ("--no-risk", "breach_risk = false"), ("--not-serious", "serious = false"), ("--at ", "at "),
               ("--due ", "due "), ("--no-high-risk", "high_risk = false"), ("--high-risk", "high_risk = true"),
               ("--no-personal-data", "personal_data = false"), ("--personal-data", "personal_data = true"),
-              ("--risk ", "breach_risk = true "), ("--force", "force = true"))
+              ("--risk ", "breach_risk = true "), ("--force", "force = true"),
+              ("--classified-major-at", "classified_major_at"), ("--not-major", "major = false"),
+              ("--patient-harm", "patient_harm"))
 
 
 def _file_words(message: str) -> str:
@@ -759,7 +776,7 @@ class _Replay:
             if isinstance(a, RequestAction):
                 self.time(a.due, ("actions", i, "due"))
             if isinstance(a, Update):
-                for key in ("aware_at", "detected_at"):
+                for key in TIME_FACTS:
                     if getattr(a, key):
                         self.time(getattr(a, key), ("actions", i, key))
         for i, e, _ in expects:
@@ -781,6 +798,9 @@ class _Replay:
         facts = {k: v for k, v in inc.model_dump(exclude={"title", "aware_at"}).items() if v is not None}
         if detected is not None:
             facts["detected_at"] = tu.rfc3339(detected, self.tz)
+        for key in TIME_FACTS[2:]:  # the other time facts of the incident as first recorded
+            if key in facts:
+                facts[key] = tu.rfc3339(self.time(facts[key], ("incident", key)), self.tz)
         outcome = self._call(("incident",), lambda: svc.open_incident(inc.title, tu.rfc3339(aware, self.tz), **facts))
         self.ident = outcome.value.incident.id
         self._note(("incident",), outcome.warnings)
@@ -883,7 +903,7 @@ class _Replay:
             text, status = f"the authority requests {stage}, due {self.show(due)}", None
         elif isinstance(a, Update):
             changes = {k: v for k, v in a.model_dump(exclude={"do", "at", "note"}).items() if v is not None}
-            for key in ("aware_at", "detected_at"):
+            for key in TIME_FACTS:
                 if key in changes:
                     changes[key] = tu.rfc3339(self.time(changes[key], loc + (key,)), self.tz)
             outcome = self._call(loc, lambda: svc.update_incident(self.ident, **changes))
@@ -1029,7 +1049,7 @@ class _Replay:
         for ob in view.obligations:
             if ob.due is not None:
                 word = {"met": "met", "late": "LATE", "overdue": "OVERDUE", "pending": "pending",
-                        "not_applicable": "not applicable"}[ob.state]
+                        "not_applicable": "not applicable", "not_in_force": "not in force (ignored)"}[ob.state]
                 if ob.due_kind == "conditional":
                     word = "only if still being handled then"
                 label = ob.stage + (f"#{ob.instance}" if ob.instance > 1 else "")

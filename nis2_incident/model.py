@@ -27,6 +27,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SIGNIFICANCE = ("significant", "not_significant", "undetermined")
+# Harm to a patient (issue 17): none; harm that is not serious; serious (a threat to life, a probable
+# permanent deficit, an unanticipated serious deterioration: CSP R.1413-67, MDR Art. 87(5)); a death.
+PATIENT_HARM = ("none", "harm", "serious", "death")
 EVENT_TYPES = ("profile_set", "opened", "amended", "filed", "requested", "handled", "closed")
 
 # Fields of an incident that `open` and `update` may set, with their kind.
@@ -50,6 +53,18 @@ FACT_FIELDS: dict[str, str] = {
     "iocs": "list",
     "root_cause": "text",
     "mitigations": "text",
+    # issue 17: the facts the other regimes turn on (README: "Every duty, and triage")
+    "service_disruption": "bool",  # significant disruption of an essential service (NIS 1, CER)
+    "major": "bool",  # DORA: classified as a major ICT-related incident
+    "classified_major_at": "time",  # DORA: when it was classified major
+    "vulnerability_exploited": "bool",  # CRA: an actively exploited vulnerability in the product
+    "severe_incident": "bool",  # CRA: a severe incident affecting the product's security (Art. 14(5))
+    "corrective_measure_at": "time",  # CRA: when a corrective or mitigating measure became available
+    "patient_harm": "harm",  # EIGS, MDR, materiovigilance, AI Act
+    "public_health_threat": "bool",  # MDR Art. 87(4)
+    "device_involved": "bool",  # a medical device involved (MDR, materiovigilance; excludes the CRA)
+    "ai_system_involved": "bool",  # a high-risk AI system involved (AI Act)
+    "widespread_infringement": "bool",  # AI Act Art. 73(3)
 }
 
 
@@ -108,6 +123,17 @@ class Incident:
     iocs: list[str] = field(default_factory=list)
     root_cause: str | None = None
     mitigations: str | None = None
+    service_disruption: bool | None = None
+    major: bool | None = None
+    classified_major_at: datetime | None = None
+    vulnerability_exploited: bool | None = None
+    severe_incident: bool | None = None
+    corrective_measure_at: datetime | None = None
+    patient_harm: str | None = None
+    public_health_threat: bool | None = None
+    device_involved: bool | None = None
+    ai_system_involved: bool | None = None
+    widespread_infringement: bool | None = None
     handled_at: datetime | None = None
     closed_at: datetime | None = None
     filings: list[Filing] = field(default_factory=list)
@@ -388,6 +414,8 @@ def decode_fact(name: str, value, seq: int):
         raise LedgerError(f"event seq {seq}: {name} must be a list of strings")
     if kind == "significance" and value not in SIGNIFICANCE:
         raise LedgerError(f"event seq {seq}: significance must be one of {', '.join(SIGNIFICANCE)}")
+    if kind == "harm" and value not in PATIENT_HARM:
+        raise LedgerError(f"event seq {seq}: {name} must be one of {', '.join(PATIENT_HARM)}")
     return value
 
 

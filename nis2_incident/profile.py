@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import ladder, timeutil
 from .errors import InputError
+from .roles import ROLE_HELP, ROLE_REGIMES, role_regimes  # noqa: F401 (re-exported)
 
 
 class Profile(BaseModel):
@@ -38,6 +39,18 @@ class Profile(BaseModel):
     templates_dir: str = ""  # a folder of draft templates that override the shipped ones
     alarms: list[str] = Field(default_factory=lambda: ["2h", "30m"])  # calendar alarms before each due time
     dpo: str = ""  # the data protection officer's name and contact details (GDPR Art. 33(3)(b), 34(2))
+    # The entity's roles (issue 17): each gates the regimes whose file names it in `applies.profile`
+    # (README: "Roles"). A profile stored before these keys existed reads them as their defaults.
+    ose: bool = False  # operator of essential services designated by arrêté (NIS 1, loi n° 2018-133)
+    critical_entity: bool = False  # identified as critical under Directive (EU) 2022/2557 (CER)
+    financial_entity: bool = False  # DORA financial entity, e.g. an insurer or mutuelle (Reg. (EU) 2022/2554)
+    cra_manufacturer: bool = False  # manufacturer of products with digital elements (Reg. (EU) 2024/2847)
+    mdr_manufacturer: bool = False  # medical-device manufacturer (Reg. (EU) 2017/745)
+    ai_provider: bool = False  # provider of a high-risk AI system (Reg. (EU) 2024/1689)
+    gdpr_role: Literal["controller", "processor", "both"] = "controller"  # GDPR Art. 4(7)-(8); 33(2)
+    # An obligation from a rule not in force at aware-at (NIS 2 in France today): `track` computes it as
+    # usual, marked not in force; `ignore` gives it the state `not_in_force`, left out of `check`.
+    not_in_force: Literal["track", "ignore"] = "track"
 
     # Each check is the module that owns the value's syntax; its InputError becomes pydantic's ValueError.
 

@@ -23,8 +23,9 @@ from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
 from .ledger import chain
-from .model import FACT_FIELDS, SIGNIFICANCE, Incident, State, fold
+from .model import FACT_FIELDS, PATIENT_HARM, SIGNIFICANCE, Incident, State, fold
 from .regimes import Regime, builtin
+from .roles import recorded
 from .regimes import load as load_regimes
 
 if TYPE_CHECKING:
@@ -84,7 +85,8 @@ def check_top_profile(top: dict, state: State, source: str) -> None:
             f"(differs in: {', '.join(keys) or 'shape'}); it was edited outside nis2-incident", None)
 
 
-SETTLED_STATES = ("met", "late", "not_applicable")
+# not_in_force (issue 17, `--not-in-force ignore`) depends on aware-at and the profile, never on the clock
+SETTLED_STATES = ("met", "late", "not_applicable", "not_in_force")
 DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the log (issue 13)
 
 
@@ -212,7 +214,7 @@ class Service:
         self._bind(state)
         kept = [ev for ev in ledger.events if tu.parse_instant(ev["recorded_at"]) <= instant]
         now_head = ledger.head
-        past = Ledger(profile=state.profile.model_dump(), events=kept, schema_version=ledger.schema_version,
+        past = Ledger(profile=recorded(state.profile.model_dump()), events=kept, schema_version=ledger.schema_version,
                       tail=ledger.tail, size=ledger.size,
                       base=None if kept else {"seq": state.head_seq, "hash": state.head_hash})
         self.left_out = state.left_out
@@ -477,7 +479,7 @@ class Service:
     def _copy(self, ledger: Ledger, state: State, target: Store) -> Ledger:
         from .ledger import codec
 
-        return Ledger(profile=state.profile.model_dump(), events=ledger.events, schema_version=codec.SCHEMA_VERSION,
+        return Ledger(profile=recorded(state.profile.model_dump()), events=ledger.events, schema_version=codec.SCHEMA_VERSION,
                       extra=ledger.extra if target.kind == "document" else {})
 
     def migrate(self, target: Store) -> Outcome:
@@ -576,6 +578,13 @@ class Service:
         fields = {k: v for k, v in fields.items() if v is not None}
         if "regimes" not in fields:  # every regime whose facts the profile can decide
             fields["regimes"] = ["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])
+            # and the regimes of the entity's other roles (issue 17); a processor-only entity owes its
+            # controller, not the CNIL (GDPR Art. 33(2))
+            from .roles import role_regimes
+
+            fields["regimes"] += [r for r in role_regimes(fields) if r not in fields["regimes"]]
+            if fields.get("gdpr_role") == "processor":
+                fields["regimes"].remove("gdpr")
         if fields.get("regimes_dir") and self._regimes is None:
             self._regimes = load_regimes(fields["regimes_dir"])
         self._check_targets(fields.get("targets", {}), fields["regimes"])
@@ -588,9 +597,9 @@ class Service:
         unknown = [r for r in profile.regimes if r not in self.regimes]
         if unknown:
             raise InputError(f"unknown regime(s) {', '.join(unknown)}; accepted: {', '.join(self.regimes)}")
-        ledger = Ledger(profile=profile.model_dump())
+        ledger = Ledger(profile=recorded(profile.model_dump()))
         ledger.append({"type": "profile_set", "recorded_at": self._stamp(self.now, profile),
-                       "data": profile.model_dump()})
+                       "data": recorded(profile.model_dump())})
         self.store.create(ledger)
         return Outcome(profile, ledger.head, self._store_notices())
 
@@ -618,6 +627,17 @@ class Service:
         def change(ledger: Ledger, state: State, warnings: list[str]):
             current = state.profile.model_dump()
             changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
+            if "regimes" not in changed:
+                # a role turned on enables its regimes (issue 17); turned off, they stay enabled and
+                # their files make them not applicable (the record of past incidents is unchanged)
+                from .roles import role_regimes
+
+                turned_on = {k: v for k, v in changed.items() if v and not role_regimes({k: current.get(k)})}
+                added = [r for r in role_regimes(turned_on) if r not in current.get("regimes", [])
+                         and r in self.regimes]
+                if added:
+                    changed["regimes"] = [*current.get("regimes", []), *added]
+                    warnings.append(f"enabled the regime(s) of the role: {', '.join(added)}")
             if "targets" in changed:
                 self._check_targets(changed["targets"], changed.get("regimes", current.get("regimes")))
             try:
@@ -630,7 +650,7 @@ class Service:
                 warnings.append("no change: the profile already says so; nothing was written")
                 return profile
             self._event(ledger, state, "profile_set", changed)
-            ledger.profile = profile.model_dump()
+            ledger.profile = recorded(profile.model_dump())
             return profile
 
         return self._write(change, whole=True)  # the profile decides what the cache holds
@@ -655,7 +675,7 @@ class Service:
                 continue
             kind = FACT_FIELDS[name]
             if kind == "time":
-                out[name] = self._stamp(self._parse_time(value, profile, name.replace("_at", "-at")), profile)
+                out[name] = self._stamp(self._parse_time(value, profile, name.replace("_", "-")), profile)
             elif kind == "text":
                 text = str(value).strip()
                 if not text:
@@ -665,6 +685,12 @@ class Service:
                 if value not in SIGNIFICANCE:
                     raise InputError(f"significance {value!r}; accepted: {', '.join(SIGNIFICANCE)}")
                 out[name] = value
+            elif kind == "harm":
+                word = str(value).strip().lower()
+                if word not in PATIENT_HARM:
+                    raise InputError(f"--patient-harm {value!r}; accepted: {', '.join(PATIENT_HARM)} (serious: a threat "
+                                     "to life, a probable permanent deficit or an unanticipated serious deterioration)")
+                out[name] = word
             elif kind == "list":
                 out[name] = [str(v).strip() for v in value if str(v).strip()]
             else:
@@ -683,11 +709,26 @@ class Service:
             raise InputError("--not-serious needs --serious-rationale TEXT: why the incident is not serious under "
                              "CSP D.1111-16-2")
         self._check_gdpr_facts(facts, warnings)
+        self._check_implied_facts(facts, warnings)
         aware = tu.parse_instant(facts["aware_at"])
         detected = facts.get("detected_at")
         if detected and tu.parse_instant(detected) > aware:
             warnings.append(f"detected-at {tu.display(tu.parse_instant(detected), profile.timezone)} is after "
                             f"aware-at; awareness usually follows detection (recorded as given)")
+
+    @staticmethod
+    def _check_implied_facts(facts: dict, warnings: list[str]) -> None:
+        """Facts an instant implies (issue 17), on the merged facts: a classification as major
+        (`classified_major_at`) makes the incident major; contradictions are refused, naming both."""
+        for when, flag, option, implied in (("classified_major_at", "major", "--not-major", "a major incident"),):
+            if facts.get(when) is None:
+                continue
+            if facts.get(flag) is False:
+                raise InputError(f"--{when.replace('_', '-')} contradicts {option}: the instant is recorded only for "
+                                 f"{implied}; accepted: one of them")
+            if facts.get(flag) is None:
+                facts[flag] = True
+                warnings.append(f"--{when.replace('_', '-')}: recorded as {flag.replace('_', ' ')} = yes as well")
 
     @staticmethod
     def _check_gdpr_facts(facts: dict, warnings: list[str]) -> None:
@@ -764,6 +805,14 @@ class Service:
 
         return self._write(change)
 
+    def triage(self, ident: str):
+        """(state, incident, verdicts) of `triage ID` (issue 17; see triage.py)."""
+        from .triage import triage
+
+        state = self.state()
+        inc = state.incident(ident)
+        return state, inc, triage(inc, state.profile, self.regimes)
+
     def resolve_stage(self, stage: str, profile: Profile) -> str:
         """The full name of a stage of an enabled regime. A bare stage that two enabled regimes have
         (`notification`: nis2 and gdpr) is ambiguous; a stage of a regime that is not enabled is named
@@ -806,8 +855,8 @@ class Service:
             raise ClockNotStarted(f"{name} filed at {shown}, before its clock starts (aware-at "
                                   f"{tu.display(inc.aware_at, tz)}); accepted: a time at or after aware-at")
         regime_id, stage_id = name.split(".", 1)
-        in_force = getattr(self.regimes, "in_force", None)
-        regime = in_force(regime_id, inc.aware_at) if in_force else self.regimes.get(regime_id)
+        version_at = getattr(self.regimes, "at", None)
+        regime = version_at(regime_id, inc.aware_at) if version_at else self.regimes.get(regime_id)
         rule = regime.stage(stage_id) if regime is not None else None
         kind, _, ref = (rule.start if rule is not None else "aware").partition(":")
         if kind == "request" and not any(r.stage == name and r.at <= when for r in inc.requests):
@@ -824,6 +873,11 @@ class Service:
             raise ClockNotStarted(
                 f"{name} filed at {shown}, before its clock starts (handling concluded, not recorded by then); "
                 "accepted: record `handled` first, then the filing at or after it")
+        if kind == "fact" and (getattr(inc, ref, None) is None or getattr(inc, ref) > when):
+            raise ClockNotStarted(
+                f"{name} filed at {shown}, before its clock starts ({ref.replace('_', '-')} not recorded by then; "
+                f"{rule.article}); accepted: record it first (`update ID --{ref.replace('_', '-').removesuffix('-at')}-at "
+                "WHEN`), then the filing at or after it")
         same = [o for o in obligations if o.stage == name]
         if same and all(o.state == "not_applicable" for o in same):
             why = same[0].note or "it does not apply"

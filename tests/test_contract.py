@@ -25,10 +25,16 @@ INCIDENT_KEYS = INCIDENT_CONTRACT | {
     "significance_rationale", "detected_at", "handled_at", "closed_at", "summary", "malicious", "cross_border",
     "personal_data", "high_risk", "severity", "impact", "iocs", "root_cause", "mitigations", "next_due",
     "next_stage",
+    # issue 17: the facts of the other regimes
+    "service_disruption", "major", "classified_major_at", "vulnerability_exploited", "severe_incident",
+    "corrective_measure_at", "patient_harm", "public_health_threat", "device_involved", "ai_system_involved",
+    "widespread_infringement",
 }
 OBLIGATION_KEYS = OBLIGATION_CONTRACT | {"target", "recipient_channel",
     "title", "title_fr", "recipient", "article", "due_kind", "clock_start", "clock_start_label", "channel",
     "late_reason", "note", "instance",
+    # issue 17: whether the rule binds at aware-at, the undecided facts it rests on, unconfirmed points
+    "in_force", "in_force_note", "undetermined_facts", "unconfirmed",
 }
 SHOW_EXTRA = {"filings", "requests", "timeline"}
 FILING_KEYS = {"seq", "stage", "at", "reference", "channel", "late_reason", "due", "late", "draft_sha256", "late_now"}
@@ -44,7 +50,8 @@ VERIFY_KEYS = {"ok", "events", "incidents", "head", "head_check"}
 PATHS_KEYS = {"ledger", "lock", "source", "exists", "default"}
 INIT_KEYS = {"ledger", "profile", "head"}
 
-STATES = {"pending", "overdue", "met", "late", "not_applicable"}
+STATES = {"pending", "overdue", "met", "late", "not_applicable"}  # the example ledger shows each of these
+ALL_STATES = STATES | {"not_in_force"}  # issue 17: with the profile's `not_in_force = "ignore"`
 STATUSES = {"open", "handled", "closed"}
 SIGNIFICANCES = {"significant", "not_significant", "undetermined"}
 
@@ -87,7 +94,7 @@ def check_obligation(ob: dict, keys: set = OBLIGATION_KEYS) -> None:
     assert set(ob) == keys
     assert ob["regime"] == ob["stage"].split(".")[0]
     assert re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_]+", ob["stage"])
-    assert ob["state"] in STATES
+    assert ob["state"] in ALL_STATES
     for key in OBLIGATION_INSTANTS:
         assert ob[key] is None or RFC3339.match(ob[key]), (ob["stage"], key, ob[key])
     if ob["state"] in ("met", "late"):

@@ -112,7 +112,9 @@ def test_each_stage_and_language_renders_the_facts_and_marks_the_missing(ledger,
     # what every draft names: the incident, the entity, the recipient, the awareness time with its offset
     for needle in (INC, "CH Exemple", "2026-03-28 10:00 +01:00", heading, *exp["given"]):
         assert needle in text, (stage, lang, needle)
-    csp = "ARS et ANS / CERT Santé" if lang == "fr" else "ARS and ANS / CERT Santé"  # each in its language
+    # CSP D.1111-16-3 I: the ANS (GIP of L.1111-24) receives it and informs the ARS; each in its language
+    csp = ("ANS / CERT Santé (GIP de l'art. L.1111-24 du CSP), qui informe l'ARS" if lang == "fr"
+           else "ANS / CERT Santé (GIP of CSP L.1111-24), which informs the ARS")
     recipient = {"nis2": "ANSSI / CERT-FR", "gdpr": "CNIL", "csp": csp}[stage.split(".")[0]]
     if stage != "gdpr.data_subjects":
         assert recipient in text
@@ -447,7 +449,8 @@ def test_every_regime_file_carries_both_languages():
     from nis2_incident.regimes import builtin
 
     regimes = builtin()
-    assert len(regimes) == 3
+    assert sorted(regimes) == ["ai_act", "cer", "cra", "csp", "dora", "eigs", "gdpr", "gdpr_processor",
+                               "materiovigilance", "mdr", "nis1", "nis2"]
     for regime in regimes.values():
         assert regime.law_fr and regime.recipient_fr and regime.channel_fr, regime.id
         for st in regime.stages:

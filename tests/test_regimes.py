@@ -188,7 +188,9 @@ def test_csp_report_is_due_without_undue_delay_for_a_health_establishment(make_s
     ob = obs(svc, open_at(svc, "2026-03-28T10:00", serious=serious))["csp.report"]
     assert (ob.due, ob.due_kind, ob.state, ob.clock_start) == (None, "asap", "pending", at("2026-03-28T10:00"))
     assert "https://signalement.social-sante.gouv.fr" in ob.channel
-    assert "L.1111-8-2" in ob.article and ob.recipient == "ARS and ANS / CERT Santé"
+    # CSP D.1111-16-3 I: to the GIP of L.1111-24 (ANS / CERT Santé), which informs the ARS (issue 17)
+    assert "L.1111-8-2" in ob.article and ob.recipient == "ANS / CERT Santé (GIP of CSP L.1111-24), which informs the ARS"
+    assert "09 72 43 91 25" in ob.channel  # CERT Santé's out-of-hours line (cyberveille.esante.gouv.fr)
 
 
 def test_csp_does_not_apply_to_an_entity_that_is_not_a_health_establishment(make_service):
@@ -367,7 +369,12 @@ def test_init_enables_the_regimes_the_profile_can_decide(ledger_file, extra, exp
 
 # --- the shipped rules cite their law and their sources -------------------------------------------
 
-LAW = {"nis2": "Directive (EU) 2022/2555", "gdpr": "Regulation (EU) 2016/679", "csp": "Code de la santé publique"}
+LAW = {"nis2": "Directive (EU) 2022/2555", "gdpr": "Regulation (EU) 2016/679", "csp": "Code de la santé publique",
+       # issue 17
+       "nis1": "Loi n° 2018-133", "cer": "Directive (EU) 2022/2557", "dora": "Regulation (EU) 2022/2554",
+       "cra": "Regulation (EU) 2024/2847", "mdr": "Regulation (EU) 2017/745", "ai_act": "Regulation (EU) 2024/1689",
+       "eigs": "Code de la santé publique", "materiovigilance": "Code de la santé publique",
+       "gdpr_processor": "Regulation (EU) 2016/679"}
 
 
 def test_every_shipped_stage_cites_an_article_of_its_law():
@@ -380,9 +387,10 @@ def test_every_shipped_stage_cites_an_article_of_its_law():
                 cited = [stage.article, *(v.article for v in stage.variants)]
                 cited += [stage.ongoing.article] if stage.ongoing else []
                 cited += [stage.waiver.article] if stage.waiver else []
+                cited += [stage.or_earlier.article] if stage.or_earlier else []
                 for article in cited:
                     assert article.startswith(LAW[rid]), f"{rid}.{stage.id}: {article}"
-                    assert re.search(r"\b[Aa]rt\. [LD]?\.?\d", article), f"{rid}.{stage.id}: {article}"
+                    assert re.search(r"\b[Aa]rt\. [LDR]?\.?\d", article), f"{rid}.{stage.id}: {article}"
 
 
 def test_every_shipped_regime_names_its_sources():

@@ -23,6 +23,38 @@ from .core import (_facts, _has_offset_or_relative, _print_incident, _report_wri
 
 # --- set-up ------------------------------------------------------------------------------
 
+# The entity's roles (issue 17), declared once for `init` and `profile` (README: Roles). Each gates the
+# regimes whose file names it; turning one on also enables its regimes (profile.ROLE_REGIMES).
+from ..roles import ROLE_HELP as _ROLE_HELP  # noqa: E402
+
+Ose = Annotated[Optional[bool], typer.Option("--ose/--no-ose", help=_ROLE_HELP["ose"], show_default=False)]
+CriticalEntity = Annotated[Optional[bool], typer.Option("--critical-entity/--no-critical-entity", help=_ROLE_HELP["critical_entity"], show_default=False)]
+FinancialEntity = Annotated[Optional[bool], typer.Option("--financial-entity/--no-financial-entity", help=_ROLE_HELP["financial_entity"], show_default=False)]
+CraManufacturer = Annotated[Optional[bool], typer.Option("--cra-manufacturer/--no-cra-manufacturer", help=_ROLE_HELP["cra_manufacturer"], show_default=False)]
+MdrManufacturer = Annotated[Optional[bool], typer.Option("--mdr-manufacturer/--no-mdr-manufacturer", help=_ROLE_HELP["mdr_manufacturer"], show_default=False)]
+AiProvider = Annotated[Optional[bool], typer.Option("--ai-provider/--no-ai-provider", help=_ROLE_HELP["ai_provider"], show_default=False)]
+GdprRole = Annotated[Optional[str], typer.Option("--gdpr-role", help="controller | processor | both (GDPR Art. 4(7)-(8); a processor notifies its controller, Art. 33(2): regime gdpr_processor). Default controller.", show_default=False)]
+NotInForce = Annotated[Optional[str], typer.Option("--not-in-force", help="track | ignore: obligations of a rule not in force at aware-at (NIS 2 in France today) are computed and marked (track, the default), or given the state not_in_force and left out of `check` (ignore).", show_default=False)]
+
+
+def _roles(ose, critical_entity, financial_entity, cra_manufacturer, mdr_manufacturer, ai_provider, gdpr_role,
+           not_in_force) -> dict:
+    """The role options as profile fields (None: not given)."""
+    out = {"ose": ose, "critical_entity": critical_entity, "financial_entity": financial_entity,
+           "cra_manufacturer": cra_manufacturer, "mdr_manufacturer": mdr_manufacturer, "ai_provider": ai_provider}
+    if gdpr_role is not None:
+        role = gdpr_role.strip().lower()
+        if role not in ("controller", "processor", "both"):
+            raise InputError(f"--gdpr-role {gdpr_role!r}; accepted: controller, processor, both")
+        out["gdpr_role"] = role
+    if not_in_force is not None:
+        mode = not_in_force.strip().lower()
+        if mode not in ("track", "ignore"):
+            raise InputError(f"--not-in-force {not_in_force!r}; accepted: track (computed and marked, the "
+                             "default) or ignore (state not_in_force, left out of check)")
+        out["not_in_force"] = mode
+    return out
+
 @app.command("init")
 def init_cmd(
     name: Annotated[str, typer.Option("--name", help="The reporting entity's name.")],
@@ -36,6 +68,14 @@ def init_cmd(
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
     reminder: Annotated[Optional[list[str]], typer.Option("--reminder", help="`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; default 24h=4h,2h,1h 72h=12h,4h,1h 1month=7d,3d,1d).", show_default=False)] = None,
     reminder_every: Annotated[Optional[str], typer.Option("--reminder-every", help="Repeat `check`'s announcement this often while overdue or not filed (default 6h; 0 for once).", show_default=False)] = None,
+    ose: Ose = None,
+    critical_entity: CriticalEntity = None,
+    financial_entity: FinancialEntity = None,
+    cra_manufacturer: CraManufacturer = None,
+    mdr_manufacturer: MdrManufacturer = None,
+    ai_provider: AiProvider = None,
+    gdpr_role: GdprRole = None,
+    not_in_force: NotInForce = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
@@ -52,7 +92,9 @@ def init_cmd(
                            health_establishment=health_establishment, regimes=regime or None,
                            check_within=within, targets=_targets(target),
                            reminders=_reminders(reminder, default_ladder()), reminder_every=reminder_every,
-                           regimes_dir=str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else None)
+                           regimes_dir=str(Path(regimes_dir).expanduser().resolve()) if regimes_dir else None,
+                           **_roles(ose, critical_entity, financial_entity, cra_manufacturer, mdr_manufacturer,
+                                    ai_provider, gdpr_role, not_in_force))
     if json_out:
         from ..render.jsonout import emit
 
@@ -113,6 +155,14 @@ def profile_cmd(
     dpo: Annotated[Optional[str], typer.Option("--dpo", help="The data protection officer's name and contact details, for GDPR drafts.", show_default=False)] = None,
     reminder: Annotated[Optional[list[str]], typer.Option("--reminder", help="`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; PERIOD= removes one).", show_default=False)] = None,
     reminder_every: Annotated[Optional[str], typer.Option("--reminder-every", help="Repeat `check`'s announcement this often while overdue or not filed (0 for once).", show_default=False)] = None,
+    ose: Ose = None,
+    critical_entity: CriticalEntity = None,
+    financial_entity: FinancialEntity = None,
+    cra_manufacturer: CraManufacturer = None,
+    mdr_manufacturer: MdrManufacturer = None,
+    ai_provider: AiProvider = None,
+    gdpr_role: GdprRole = None,
+    not_in_force: NotInForce = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
@@ -145,6 +195,8 @@ def profile_cmd(
     if reminder:
         changes["reminders"] = _reminders(reminder, service.state().profile.reminders)
     changes["reminder_every"] = reminder_every.strip().lower() if reminder_every is not None else None
+    changes |= _roles(ose, critical_entity, financial_entity, cra_manufacturer, mdr_manufacturer, ai_provider,
+                      gdpr_role, not_in_force)
     if any(v is not None for v in changes.values()):
         if changes["category"] and changes["category"] not in ("essential", "important"):
             raise InputError(f"--category {category!r}; accepted: essential, important")
@@ -233,6 +285,28 @@ Impact = Annotated[Optional[str], typer.Option("--impact", help="Initial assessm
 Ioc = Annotated[Optional[list[str]], typer.Option("--ioc", help="Indicator of compromise (repeatable).", show_default=False)]
 RootCause = Annotated[Optional[str], typer.Option("--root-cause", help="Type of threat or likely root cause.", show_default=False)]
 Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitigation applied and ongoing.", show_default=False)]
+# issue 17: the facts of the other regimes (README: "Every duty, and triage")
+ServiceDisruption = Annotated[Optional[bool], typer.Option("--service-disruption/--no-service-disruption", help="NIS 1 / CER: significant disruption (or potential) of the essential service.", show_default=False)]
+Major = Annotated[Optional[bool], typer.Option("--major/--not-major", help="DORA: classified as a major ICT-related incident (Art. 18).", show_default=False)]
+ClassifiedMajorAt = Annotated[Optional[str], typer.Option("--classified-major-at", help="DORA: when it was classified major (WHEN; the initial notification is due 4 h later, at most 24 h after aware-at).", show_default=False)]
+ExploitedVulnerability = Annotated[Optional[bool], typer.Option("--exploited-vulnerability/--no-exploited-vulnerability", help="CRA: an actively exploited vulnerability in the product (Art. 14(1)).", show_default=False)]
+SevereIncident = Annotated[Optional[bool], typer.Option("--severe-incident/--no-severe-incident", help="CRA: a severe incident affecting the product's security (Art. 14(3), 14(5)).", show_default=False)]
+CorrectiveMeasureAt = Annotated[Optional[str], typer.Option("--corrective-measure-at", help="CRA: when a corrective or mitigating measure became available (WHEN; the vulnerability's final report is due 14 days later).", show_default=False)]
+PatientHarm = Annotated[Optional[str], typer.Option("--patient-harm", help="none | harm | serious | death: harm to a patient (serious: threat to life, probable permanent deficit, unanticipated serious deterioration). EIGS, MDR, materiovigilance, AI Act.", show_default=False)]
+PublicHealthThreat = Annotated[Optional[bool], typer.Option("--public-health-threat/--no-public-health-threat", help="MDR: a serious public health threat (Art. 87(4): 2 days).", show_default=False)]
+Device = Annotated[Optional[bool], typer.Option("--device/--no-device", help="A medical device is involved (MDR, materiovigilance; the CRA then does not apply).", show_default=False)]
+AiSystem = Annotated[Optional[bool], typer.Option("--ai-system/--no-ai-system", help="A high-risk AI system is involved (AI Act Art. 73).", show_default=False)]
+Widespread = Annotated[Optional[bool], typer.Option("--widespread-infringement/--no-widespread-infringement", help="AI Act: a widespread infringement or a serious disruption of critical infrastructure (Art. 73(3): 2 days).", show_default=False)]
+
+
+def _more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
+                corrective_measure_at, patient_harm, public_health_threat, device, ai_system, widespread) -> dict:
+    """The facts of issue 17's options, with the ledger's names (None: not given)."""
+    return {"service_disruption": service_disruption, "major": major, "classified_major_at": classified_major_at,
+            "vulnerability_exploited": exploited_vulnerability, "severe_incident": severe_incident,
+            "corrective_measure_at": corrective_measure_at, "patient_harm": patient_harm,
+            "public_health_threat": public_health_threat, "device_involved": device,
+            "ai_system_involved": ai_system, "widespread_infringement": widespread}
 
 
 @app.command("open")
@@ -257,6 +331,17 @@ def open_cmd(
     ioc: Ioc = None,
     root_cause: RootCause = None,
     mitigations: Mitigations = None,
+    service_disruption: ServiceDisruption = None,
+    major: Major = None,
+    classified_major_at: ClassifiedMajorAt = None,
+    exploited_vulnerability: ExploitedVulnerability = None,
+    severe_incident: SevereIncident = None,
+    corrective_measure_at: CorrectiveMeasureAt = None,
+    patient_harm: PatientHarm = None,
+    public_health_threat: PublicHealthThreat = None,
+    device: Device = None,
+    ai_system: AiSystem = None,
+    widespread_infringement: Widespread = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
@@ -268,7 +353,10 @@ def open_cmd(
 
     core.open_incident(title, aware, detected, significant, undetermined, rationale, malicious, cross_border,
                        personal_data, high_risk, risk, risk_rationale, serious, serious_rationale, summary,
-                       severity, impact, ioc, root_cause, mitigations, ledger, now, lock_timeout, json_out)
+                       severity, impact, ioc, root_cause, mitigations, ledger, now, lock_timeout, json_out,
+                       more=_more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
+                             corrective_measure_at, patient_harm, public_health_threat, device, ai_system,
+                             widespread_infringement))
 
 
 @app.command("update")
@@ -294,6 +382,17 @@ def update_cmd(
     ioc: Ioc = None,
     root_cause: RootCause = None,
     mitigations: Mitigations = None,
+    service_disruption: ServiceDisruption = None,
+    major: Major = None,
+    classified_major_at: ClassifiedMajorAt = None,
+    exploited_vulnerability: ExploitedVulnerability = None,
+    severe_incident: SevereIncident = None,
+    corrective_measure_at: CorrectiveMeasureAt = None,
+    patient_harm: PatientHarm = None,
+    public_health_threat: PublicHealthThreat = None,
+    device: Device = None,
+    ai_system: AiSystem = None,
+    widespread_infringement: Widespread = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     lock_timeout: LockOpt = None,
@@ -304,6 +403,9 @@ def update_cmd(
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
                    high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
                    serious, serious_rationale)
+    facts |= _more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
+                             corrective_measure_at, patient_harm, public_health_threat, device, ai_system,
+                             widespread_infringement)
     outcome = service.update_incident(ident, title=title, aware_at=aware, **facts)
     _print_incident(outcome.value, service, json_out)
     _report_write(outcome, f"updated {outcome.value.incident.id}")
@@ -553,3 +655,64 @@ def classify_cmd(
     for r in result.reasons:
         typer.echo(textwrap.fill(r, width=width, initial_indent="  - ", subsequent_indent="    ",
                                  break_long_words=False, break_on_hyphens=False))
+
+
+# --- triage (issue 17) -------------------------------------------------------------------------
+
+@app.command("triage")
+def triage_cmd(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
+    ledger: LedgerOpt = None,
+    now: NowOpt = None,
+    lock_timeout: LockOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Which regimes this incident triggers, for the entity's roles: applies / does not apply /
+    undetermined, with the facts that decided and the questions that would settle it. On a terminal
+    (without --json) it asks them and records the answers as an amendment (`update`)."""
+    from .prompts import ask_triage, stdin_is_tty
+
+    service = _service(ledger, now, lock_timeout)
+    state, inc, verdicts = service.triage(ident)
+    if stdin_is_tty() and not json_out and any(v.questions for v in verdicts):
+        _print_triage(inc, verdicts)
+        answers = ask_triage(verdicts, service.now, state.profile.timezone)
+        if answers:
+            outcome = service.update_incident(inc.id, **answers)
+            _report_write(outcome, f"recorded the triage answers for {inc.id} ({', '.join(sorted(answers))})")
+            state, inc, verdicts = service.triage(inc.id)
+            typer.echo("")
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit({"id": inc.id, "title": inc.title, "regimes": [v.to_json() for v in verdicts]})
+        return
+    _print_triage(inc, verdicts)
+
+
+def _print_triage(inc, verdicts) -> None:
+    import shutil
+    import textwrap
+
+    from ..render.safe import printable
+
+    width = max(40, shutil.get_terminal_size((80, 24)).columns)
+    words = {"applies": "applies", "does_not_apply": "does not apply", "undetermined": "undetermined"}
+    typer.echo(printable(f"{inc.id} — {inc.title}"))
+    for v in verdicts:
+        head = f"{v.regime} ({v.name}): {words[v.verdict]}"
+        if not v.enabled:
+            head += f" — not enabled (enable it with `profile --regime`, listing every regime to keep)"
+        if not v.in_force:
+            head += f" — {v.in_force_note}"
+        typer.echo(textwrap.fill(printable(head), width=width, subsequent_indent="    ", break_long_words=False))
+        lines = []
+        if v.decided:
+            lines.append("decided by: " + "; ".join(v.decided))
+        if v.reason and v.verdict == "does_not_apply":
+            lines.append("why: " + v.reason)
+        for q in v.questions:
+            lines.append(f"question ({q['fact']}, {q['settles']}): {q['text']} [{q['article']}]")
+        for line in lines:
+            typer.echo(textwrap.fill(printable(line), width=width, initial_indent="  - ",
+                                     subsequent_indent="    ", break_long_words=False, break_on_hyphens=False))

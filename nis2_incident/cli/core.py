@@ -338,10 +338,11 @@ def open_incident(title: Optional[str] = None, aware: Optional[str] = None, dete
                   severity: Optional[str] = None, impact: Optional[str] = None, ioc: Optional[list[str]] = None,
                   root_cause: Optional[str] = None, mitigations: Optional[str] = None,
                   ledger: Optional[str] = None, now: Optional[str] = None, lock_timeout: Optional[float] = None,
-                  json_out: bool = False) -> int:
+                  json_out: bool = False, more: Optional[dict] = None) -> int:
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
                    high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
                    serious, serious_rationale)
+    facts |= more or {}  # issue 17's facts (commands._more_facts)
     if title is None or not aware:
         from .prompts import open_interactively
 

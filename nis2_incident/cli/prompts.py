@@ -116,3 +116,56 @@ def open_interactively(title: Optional[str], aware: Optional[str], facts: dict, 
     if facts.get("summary") is None:
         facts["summary"] = _ask_text("Summary, in a line (empty: later, with `update`)")
     return service, title, aware, facts
+
+
+def ask_triage(verdicts, now, tz: str) -> dict:
+    """Ask each undetermined fact of `triage` once (issue 17): the answers, with the ledger's names, as
+    `update` takes them (facts left unknown are not recorded). Ctrl-C records nothing (exit 130)."""
+    from ..model import FACT_FIELDS, PATIENT_HARM
+
+    answers: dict = {}
+    seen: set[str] = set()
+    say("Answer each question (? leaves it undetermined; Ctrl-C records nothing)")
+    for v in verdicts:
+        for q in v.questions:
+            fact = q["fact"]
+            if fact in seen:
+                continue
+            seen.add(fact)
+            say(f"{v.regime}: {q['text']} [{q['article']}]")
+            kind = FACT_FIELDS.get(fact)
+            if fact == "significance":
+                value = _ask_tristate("  Significant?")
+                if value is not None:
+                    answers["significance"] = "significant" if value else "not_significant"
+                    if not value:
+                        answers["significance_rationale"] = _ask_text("  Why is it not significant?", required=True)
+            elif fact == "serious":
+                value = _ask_tristate("  Serious under CSP D.1111-16-2?")
+                if value is not None:
+                    answers["serious"] = value
+                    if not value:
+                        answers["serious_rationale"] = _ask_text("  Why is it not serious?", required=True)
+            elif kind == "harm":
+                while True:
+                    word = _ask(f"  Harm to a patient ({', '.join(PATIENT_HARM)}, ? not known)", default="?").lower()
+                    if word in PATIENT_HARM:
+                        answers[fact] = word
+                        break
+                    if word in _UNKNOWN:
+                        break
+                    say(f"  answer one of {', '.join(PATIENT_HARM)}, or ? (not known yet)")
+            elif kind == "bool":
+                value = _ask_tristate(f"  {fact.replace('_', ' ')}?")
+                if value is not None:
+                    answers[fact] = value
+            elif kind == "time":
+                def check(text: str) -> None:
+                    if text and text not in _UNKNOWN:
+                        if tu.parse_when(text, now, tz) > now:
+                            raise InputError("that is in the future; accepted: a time at or before now")
+
+                text = _ask_when(f"  When? WHEN (empty: not known yet)", "", check, optional=True)
+                if text and text not in _UNKNOWN:
+                    answers[fact] = text
+    return answers

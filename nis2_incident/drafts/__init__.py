@@ -55,6 +55,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "iocs": ("indicateurs de compromission", "indicators of compromise"),
     "root_cause": ("type de menace ou cause profonde probable", "type of threat or likely root cause"),
     "mitigations": ("mesures d'atténuation appliquées et en cours", "mitigation measures applied and ongoing"),
+    # issue 17
+    "service_disruption": ("perturbation importante du service essentiel (oui/non)",
+                           "significant disruption of the essential service (yes/no)"),
+    "major": ("incident majeur lié aux TIC (oui/non)", "major ICT-related incident (yes/no)"),
+    "classified_major_at": ("date et heure de classification comme majeur", "time of classification as major"),
+    "vulnerability_exploited": ("vulnérabilité activement exploitée (oui/non)", "actively exploited vulnerability (yes/no)"),
+    "severe_incident": ("incident grave affectant la sécurité du produit (oui/non)",
+                        "severe incident affecting the product's security (yes/no)"),
+    "corrective_measure_at": ("date de mise à disposition d'une mesure corrective", "time a corrective measure became available"),
+    "patient_harm": ("dommage pour un patient (aucun, dommage, grave, décès)", "harm to a patient (none, harm, serious, death)"),
+    "public_health_threat": ("menace grave pour la santé publique (oui/non)", "serious public health threat (yes/no)"),
+    "device_involved": ("dispositif médical en cause (oui/non)", "medical device involved (yes/no)"),
+    "ai_system_involved": ("système d'IA à haut risque en cause (oui/non)", "high-risk AI system involved (yes/no)"),
+    "widespread_infringement": ("infraction de grande ampleur ou infrastructure critique (oui/non)",
+                                "widespread infringement or critical infrastructure (yes/no)"),
+    "device_identification": ("identification du dispositif (nom, modèle, lot, IUD)",
+                              "identification of the device (name, model, lot, UDI)"),
+    "product": ("produit concerné et versions", "product and versions concerned"),
+    "member_states": ("États membres concernés", "Member States concerned"),
+    "reference_code": ("code de référence de l'incident", "reference code of the incident"),
+    "ai_system": ("système d'IA concerné", "AI system concerned"),
+    "patient_information": ("information du patient ou de ses proches", "information of the patient or relatives"),
+    "corrective_plan": ("plan d'actions correctrices et échéances", "corrective action plan and dates"),
+    "costs": ("coûts et pertes directs et indirects", "direct and indirect costs and losses"),
     "handled_at": ("fin du traitement de l'incident", "handling concluded"),
     "closed_at": ("clôture de l'incident", "incident closed"),
     # facts the ledger does not record (yet): always marked for the author to complete
@@ -132,6 +156,14 @@ _WORDS = {
            "asap": "without undue delay (no hour set by the law)", "provisional": "provisional",
            "own_target": "the entity's own target (not a legal deadline)", "no_due": "no due time yet",
            "not_applicable": "not applicable"},
+}
+
+
+HARM_WORDS = {
+    "fr": {"none": "aucun", "harm": "dommage non grave", "serious": "dommage grave (pronostic vital, déficit permanent "
+           "probable, dégradation grave)", "death": "décès"},
+    "en": {"none": "none", "harm": "harm, not serious", "serious": "serious harm (threat to life, probable permanent "
+           "deficit, serious deterioration)", "death": "death"},
 }
 
 
@@ -238,7 +270,13 @@ def _due_text(ob: Obligation, lang: str, tz: str) -> str:
             text += f"; {w['own_target']} : {tu.display(ob.target, tz, True)}" if lang == "fr" else \
                 f"; {w['own_target']}: {tu.display(ob.target, tz, True)}"
         return text
-    return w["no_due"] + (f" ({ob.note})" if ob.note else "")
+    note = ob.note
+    if lang == "fr" and note and note.startswith("waits for the "):
+        # the engine's note is English: name the awaited clock start in French (issue 17: `fact:` starts)
+        what = note.removeprefix("waits for the ").split(" ")[0].replace("-", "_")
+        pair = LABELS.get(what)
+        note = f"en attente : {pair[0]}" if pair else "en attente du point de départ du délai"
+    return w["no_due"] + (f" ({note})" if note else "")
 
 
 def markdown_to_text(md: str) -> str:
@@ -310,8 +348,11 @@ def _environment(search: list[Path]):
 
 
 def template_names(stage: str, lang: str, fmt: str) -> list[str]:
+    """The stage's own template, else its regime's (one template for every stage of a regime, issue 17:
+    `<regime>.<lang>.md.j2`, which branches on `obligation.stage`)."""
     md = f"{stage}.{lang}.md.j2"
-    return [f"{stage}.{lang}.txt.j2", md] if fmt == "text" else [md]
+    regime_md = f"{stage.split('.', 1)[0]}.{lang}.md.j2"
+    return [f"{stage}.{lang}.txt.j2", md, regime_md] if fmt == "text" else [md, regime_md]
 
 
 def _french(ob, regime, stage) -> tuple[str, str, str, str]:
@@ -386,7 +427,8 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
         article, recipient, channel, law = _french(ob, regime, stage_def)
     content = list(stage_def.content) if stage_def is not None else []
     if lang == "fr":
-        content = [CONTENT_FR.get(c, c) for c in content]
+        content = (list(stage_def.content_fr) if stage_def is not None and stage_def.content_fr
+                   else [CONTENT_FR.get(c, c) for c in content])
 
     prev = previous_filing(view, ob)
     changes: list[dict] = []
@@ -425,6 +467,14 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
             "breach_risk": inc.breach_risk, "serious": inc.serious, "severity": inc.severity,
             "impact": inc.impact, "iocs": list(inc.iocs), "root_cause": inc.root_cause,
             "mitigations": inc.mitigations,
+            # issue 17
+            "service_disruption": inc.service_disruption, "major": inc.major,
+            "classified_major_at": when(inc.classified_major_at),
+            "vulnerability_exploited": inc.vulnerability_exploited, "severe_incident": inc.severe_incident,
+            "corrective_measure_at": when(inc.corrective_measure_at), "patient_harm": inc.patient_harm,
+            "patient_harm_text": HARM_WORDS[lang].get(inc.patient_harm) if inc.patient_harm else None,
+            "public_health_threat": inc.public_health_threat, "device_involved": inc.device_involved,
+            "ai_system_involved": inc.ai_system_involved, "widespread_infringement": inc.widespread_infringement,
             "filings": [{"stage": f.stage, "at": when(f.at), "reference": f.reference} for f in inc.filings],
         },
         "obligation": {
@@ -454,7 +504,7 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
     except jinja2.TemplatesNotFound:
         raise DraftTemplateError(
             f"no draft template for {stage} in {lang}: looked for {' or '.join(names)} in "
-            f"{', '.join(str(p) for p in search)}; accepted: add {names[-1]} to a templates folder "
+            f"{', '.join(str(p) for p in search)}; accepted: add {stage}.{lang}.md.j2 to a templates folder "
             "(--templates DIR or the profile's templates_dir)") from None
     except UnicodeDecodeError as exc:
         raise DraftTemplateError(f"template for {stage}: not UTF-8 text ({exc.reason}); accepted: UTF-8") from None

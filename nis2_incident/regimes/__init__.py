@@ -7,6 +7,8 @@ Clock starts a stage may name:
   filed:STAGE    the first filing of STAGE of the same regime; with `provisional = "due:STAGE"`, the
                  due time of STAGE until it is filed
   ongoing:STAGE  due when STAGE would fall due, only if the incident is still being handled then
+  fact:NAME      an instant the incident records (classified_major_at, corrective_measure_at); none
+                 yet: the stage waits for it
 Periods: `hours` (elapsed, on instants), `months` (calendar, end-of-month clamped), or neither
 (without undue delay: no due instant).
 
@@ -58,6 +60,22 @@ class Ongoing:
 
 
 @dataclass
+class Earlier:
+    start: str
+    article: str
+    hours: int | None = None
+    months: int | None = None
+
+
+@dataclass
+class Question:
+    fact: str
+    text: str
+    article: str
+    text_fr: str | None = None
+
+
+@dataclass
 class Waiver:
     fact: str
     rationale: str
@@ -88,6 +106,10 @@ class Stage:
     article_fr: str | None = None
     recipient_fr: str | None = None
     channel_fr: str | None = None
+    or_earlier: Earlier | None = None
+    weekend_rule: str | None = None
+    content_fr: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +127,33 @@ class Regime:
     law_fr: str | None = None
     recipient_fr: str | None = None
     channel_fr: str | None = None
+    effective_until: str | None = None
+    in_force: bool = True
+    in_force_note: str | None = None
+    in_force_note_fr: str | None = None
+    unconfirmed: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+
+    def in_force_at(self, instant) -> bool:
+        """Whether this rule binds at `instant` (an incident's aware-at): in force in France, on or after
+        `effective_from`, before `effective_until`."""
+        from ..timeutil import parse_instant
+
+        if not self.in_force:
+            return False
+        if self.effective_from is not None and instant < parse_instant(self.effective_from):
+            return False
+        return self.effective_until is None or instant < parse_instant(self.effective_until)
+
+    def not_in_force_reason(self, instant) -> str:
+        """Why the rule does not bind at `instant` (for status, show and explain)."""
+        from ..timeutil import parse_instant
+
+        if not self.in_force:
+            return self.in_force_note or "not yet in force in France"
+        if self.effective_from is not None and instant < parse_instant(self.effective_from):
+            return f"not yet in force in France: applies from {self.effective_from}"
+        return f"no longer in force: applied until {self.effective_until}"
 
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
@@ -121,9 +170,11 @@ def from_dump(data: dict) -> Regime:
     stages = [Stage(**{**st, "when": when(st.get("when")),
                        "waiver": Waiver(**st["waiver"]) if st.get("waiver") is not None else None,
                        "variants": [Variant(**v) for v in st.get("variants", [])],
-                       "ongoing": Ongoing(**st["ongoing"]) if st.get("ongoing") is not None else None})
+                       "ongoing": Ongoing(**st["ongoing"]) if st.get("ongoing") is not None else None,
+                       "or_earlier": Earlier(**st["or_earlier"]) if st.get("or_earlier") is not None else None})
               for st in data["stages"]]
-    return Regime(**{**data, "applies": When(**data.get("applies", {})), "stages": stages})
+    return Regime(**{**data, "applies": When(**data.get("applies", {})), "stages": stages,
+                     "questions": [Question(**q) for q in data.get("questions", [])]})
 
 
 class RegimeSet(dict):
@@ -141,6 +192,15 @@ class RegimeSet(dict):
         for version in self.versions.get(regime_id, []):
             if version.effective_from is None or parse_instant(version.effective_from) <= instant:
                 chosen = version
+        return chosen
+
+    def at(self, regime_id: str, instant) -> Regime | None:
+        """The version that governs an incident aware at `instant`: the one in force then, else (a rule
+        that only applies later, e.g. the CRA before 11 September 2026) the earliest one, which the
+        engine computes and marks as not in force (issue 17)."""
+        chosen = self.in_force(regime_id, instant)
+        if chosen is None and self.versions.get(regime_id):
+            chosen = self.versions[regime_id][0]
         return chosen
 
 

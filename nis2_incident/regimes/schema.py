@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _START_KINDS = ("aware", "handled", "request")
+# Incident facts that are instants and may start a clock (`fact:NAME`, issue 17).
+TIME_FACTS = ("classified_major_at", "corrective_measure_at")
 
 
 def _check_start(value: str, stage_ids: set[str]) -> None:
@@ -20,9 +22,25 @@ def _check_start(value: str, stage_ids: set[str]) -> None:
     kind, _, ref = value.partition(":")
     if kind in ("filed", "due", "ongoing") and ref in stage_ids:
         return
+    if kind == "fact" and ref in TIME_FACTS:
+        return
     raise ValueError(
-        f"unknown clock start {value!r}; accepted: aware, handled, request, filed:STAGE, ongoing:STAGE"
+        f"unknown clock start {value!r}; accepted: aware, handled, request, filed:STAGE, ongoing:STAGE, "
+        f"fact:{'|'.join(TIME_FACTS)}"
     )
+
+
+def _check_instant(value: str | None, key: str) -> None:
+    if value is None:
+        return
+    from datetime import datetime
+
+    try:
+        if datetime.fromisoformat(value).tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{key} must be an RFC 3339 time with offset, e.g. "
+                         "2027-01-01T00:00:00+01:00") from None
 
 
 Scalar = bool | str
@@ -48,6 +66,27 @@ class Ongoing(BaseModel):
     months: int = Field(ge=1)
     article: str
     article_fr: str | None = None
+
+
+class Earlier(BaseModel):
+    """A second clock for the same stage: the stage is due at the earlier of the two (DORA: 4 h from
+    classification, and at most 24 h from awareness)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: str
+    hours: int | None = Field(default=None, ge=0)
+    months: int | None = Field(default=None, ge=0)
+    article: str
+
+
+class Question(BaseModel):
+    """What `triage` asks to settle an undetermined fact of this regime."""
+
+    model_config = ConfigDict(extra="forbid")
+    fact: str
+    text: str
+    text_fr: str | None = None
+    article: str
 
 
 class When(BaseModel):
@@ -89,11 +128,18 @@ class Stage(BaseModel):
     waiver: Waiver | None = None
     late_reason_required: bool = False
     content: list[str] = Field(default_factory=list)  # what the report must contain (for drafts)
+    content_fr: list[str] = Field(default_factory=list)  # the same, in French (else drafts.CONTENT_FR)
     provisional: str | None = None
     hours: int | None = Field(default=None, ge=0)
     months: int | None = Field(default=None, ge=0)
     variants: list[Variant] = Field(default_factory=list)
     ongoing: Ongoing | None = None
+    or_earlier: Earlier | None = None  # a second clock: the stage is due at the earlier of the two
+    # "noon_next_working_day": a due time on a Saturday, Sunday or French public holiday may be met by
+    # 12:00 on the next working day (DORA RTS 2025/301 Art. 5(4)); shown as information, the strict
+    # time stays the deadline (README: Conservative choices)
+    weekend_rule: Literal["noon_next_working_day"] | None = None
+    unconfirmed: list[str] = Field(default_factory=list)  # points of this stage not confirmed in the text
 
     @model_validator(mode="after")
     def _one_period(self):
@@ -114,21 +160,22 @@ class Regime(BaseModel):
     channel_fr: str | None = None
     language: str = "fr"
     effective_from: str | None = None  # RFC 3339; the version in force at the incident's aware-at applies
+    effective_until: str | None = None  # RFC 3339; from this instant on, the rule no longer applies
+    # false: the rule is not in force (yet) in France whatever the date, e.g. a directive not transposed;
+    # `in_force_note` says why (shown by status, show and explain)
+    in_force: bool = True
+    in_force_note: str | None = None
+    in_force_note_fr: str | None = None
+    unconfirmed: list[str] = Field(default_factory=list)  # points not confirmed in the official text
+    questions: list[Question] = Field(default_factory=list)  # what `triage` asks for each undetermined fact
     sources: list[str] = Field(default_factory=list)
     applies: When = Field(default_factory=When)
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _references(self):
-        if self.effective_from is not None:
-            from datetime import datetime
-
-            try:
-                if datetime.fromisoformat(self.effective_from).tzinfo is None:
-                    raise ValueError
-            except ValueError:
-                raise ValueError("effective_from must be an RFC 3339 time with offset, e.g. "
-                                 "2027-01-01T00:00:00+01:00") from None
+        _check_instant(self.effective_from, "effective_from")
+        _check_instant(self.effective_until, "effective_until")
         ids = {s.id for s in self.stages}
         if len(ids) != len(self.stages):
             raise ValueError("stage ids must be unique")
@@ -142,6 +189,11 @@ class Regime(BaseModel):
                     _check_start(s.provisional, ids)
                 except ValueError as exc:
                     raise ValueError(f"stages.{i}.provisional (stage {s.id}): {exc}") from None
+            if s.or_earlier:
+                try:
+                    _check_start(s.or_earlier.start, ids)
+                except ValueError as exc:
+                    raise ValueError(f"stages.{i}.or_earlier.start (stage {s.id}): {exc}") from None
             if s.ongoing and s.ongoing.instead not in ids:
                 raise ValueError(f"stages.{i}.ongoing.instead (stage {s.id}): names unknown stage {s.ongoing.instead!r}")
         return self

@@ -40,6 +40,11 @@ def obligation(ob: Obligation, tz: str) -> dict:
         "instance": ob.instance or None,
         "target": tu.rfc3339(ob.target, tz),
         "recipient_channel": ob.channel,
+        # issue 17: false for a rule not in force at aware-at (NIS 2 in France today), with why
+        "in_force": ob.in_force,
+        "in_force_note": ob.in_force_note,
+        "undetermined_facts": list(ob.undetermined),  # undecided facts it rests on (counted as applying)
+        "unconfirmed": list(ob.unconfirmed),  # points of its rule not confirmed in the official text
     }
 
 
@@ -68,6 +73,18 @@ def incident(view: IncidentView, now=None) -> dict:
         "iocs": list(inc.iocs),
         "root_cause": inc.root_cause,
         "mitigations": inc.mitigations,
+        # issue 17: the facts of the other regimes
+        "service_disruption": inc.service_disruption,
+        "major": inc.major,
+        "classified_major_at": tu.rfc3339(inc.classified_major_at, tz),
+        "vulnerability_exploited": inc.vulnerability_exploited,
+        "severe_incident": inc.severe_incident,
+        "corrective_measure_at": tu.rfc3339(inc.corrective_measure_at, tz),
+        "patient_harm": inc.patient_harm,
+        "public_health_threat": inc.public_health_threat,
+        "device_involved": inc.device_involved,
+        "ai_system_involved": inc.ai_system_involved,
+        "widespread_infringement": inc.widespread_infringement,
         "next_due": tu.rfc3339(nxt.due, tz) if nxt else None,
         "next_stage": nxt.stage if nxt else None,
     }

@@ -22,6 +22,7 @@ STATE_STYLE = {
     "met": "green",
     "late": "magenta",
     "not_applicable": "dim",
+    "not_in_force": "dim",
 }
 
 
@@ -114,6 +115,17 @@ def due_cell(ob: Obligation, tz: str, now: datetime, seconds: bool = False) -> t
     return due, tu.countdown(ob.due, now, seconds)
 
 
+def obligation_marks(ob: Obligation) -> str:
+    """What the dashboard adds under a stage's name (issue 17): a rule not in force at aware-at, and
+    undecided facts the obligation rests on (`triage ID` asks them)."""
+    marks = ""
+    if not ob.in_force:
+        marks += "\nnot yet in force\nin France" if "not yet" in (ob.in_force_note or "not yet") else "\nnot in force"
+    if ob.undetermined and ob.state != "not_applicable":
+        marks += "\nundetermined:" + "".join(f"\n{fact}" for fact in ob.undetermined)
+    return marks
+
+
 def _table(title: str | None = None) -> Table:
     from rich import box
 
@@ -158,7 +170,7 @@ def deadlines_table(views: list[IncidentView], now: datetime, within: timedelta,
     for v, ob in rows:
         due, detail = due_cell(ob, v.profile.timezone, now, seconds)
         style = urgency_style(ob, now, within)
-        label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "")
+        label = ob.stage + (f" #{ob.instance}" if ob.instance > 1 else "") + obligation_marks(ob)
         if include_closed_states:  # one incident: say the state, then the detail
             detail = ob.state.replace("_", " ") + (f"\n{detail}" if detail else "")
         elif ob.state == "overdue":
@@ -243,6 +255,18 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
         ("Personal data", _yes_no(inc.personal_data)),
         ("High risk to data subjects", _yes_no(inc.high_risk)),
     ]
+    # issue 17: the facts of the other regimes, shown once recorded (`triage ID` asks the rest)
+    for label, value in (("Essential service disrupted", inc.service_disruption), ("Major (DORA)", inc.major),
+                         ("Classified major at", inc.classified_major_at),
+                         ("Exploited vulnerability", inc.vulnerability_exploited),
+                         ("Severe product incident", inc.severe_incident),
+                         ("Corrective measure at", inc.corrective_measure_at), ("Patient harm", inc.patient_harm),
+                         ("Public health threat", inc.public_health_threat), ("Medical device", inc.device_involved),
+                         ("High-risk AI system", inc.ai_system_involved),
+                         ("Widespread infringement", inc.widespread_infringement)):
+        if value is not None:
+            rows.append((label, tu.display(value, tz, True) if isinstance(value, datetime)
+                         else _yes_no(value) if isinstance(value, bool) else str(value)))
     for label, value in (("Summary", inc.summary), ("Severity", inc.severity), ("Impact", inc.impact),
                          ("Indicators of compromise", ", ".join(inc.iocs) if inc.iocs else None),
                          ("Root cause", inc.root_cause), ("Mitigations", inc.mitigations),
@@ -315,6 +339,11 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
         parts.append(_hanging("  state: ", f"{ob.state.replace('_', ' ')}; due: "
                               f"{tu.display(ob.due, tz, True) if ob.due else ob.due_kind}"))
         parts.append(_hanging("  legal basis: ", ob.article))
+        if not ob.in_force:
+            parts.append(_hanging("  in force: ", f"no: {ob.in_force_note}"))
+        if ob.undetermined and ob.state != "not_applicable":
+            parts.append(_hanging("  rests on undetermined facts: ", ", ".join(ob.undetermined)
+                                  + " (counted as applying until decided; `triage ID` asks them)"))
         for s in ob.steps:
             parts.append(_hanging("  • ", s))
         if ob.note:
@@ -332,4 +361,6 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
             parts.append(_hanging("  filed: ", line))
         for c in ob.choices:  # text, or a text computed when shown (`deadlines.LatestArguable`)
             parts.append(_hanging("  conservative choice: ", str(c), style="italic"))
+        for point in ob.unconfirmed:  # issue 17: not confirmed in the official text (README: Unconfirmed points)
+            parts.append(_hanging("  unconfirmed: ", point, style="italic"))
     return Group(*parts)
