@@ -385,6 +385,44 @@ class Service:
         incidents = [state.incident(ident)] if ident is not None else state.incidents.values()
         return ledger, state, [self.view(state, inc) for inc in incidents]
 
+    def report(self, period: str | None = None, start: str | None = None, end: str | None = None,
+               lang: str = "fr", exercises: str | None = None) -> dict:
+        """The report's figures (issue 18, `report.build`) for a period read in the profile's zone, as
+        of `now`, with the evidence: the head of the record the figures come from and its event count,
+        `verify`'s result at this time, and the commands that re-check it; `exercises`: a folder of
+        exercise files, replayed, those whose T0 is in the period."""
+        from pathlib import Path
+
+        from . import __version__
+        from . import report as rpt
+        from .errors import LedgerError
+
+        state = self.state()
+        tz = state.profile.timezone
+        begin, finish, label = rpt.period(period, start, end, self.now, tz)
+        try:
+            checked = self.verify()
+            verdict = {"ok": True, "events": checked["events"], "head": checked["head"], "error": None}
+        except LedgerError as exc:
+            verdict = {"ok": False, "events": None, "head": None, "error": exc.message}
+        drills = None
+        if exercises is not None:
+            folder = Path(exercises).expanduser()
+            if not folder.is_dir():
+                raise InputError(f"--exercises {exercises}: no such folder; accepted: a folder of exercise files "
+                                 "(*.toml, searched recursively)")
+            from . import exercise
+
+            drills = rpt.exercise_rows(exercise.check([str(folder)]), begin, finish, tz)
+        ledger = str(self.store.path)
+        evidence = {"ledger": ledger, "head": f"{state.head_seq}:{state.head_hash}", "events": state.head_seq,
+                    "verify": verdict,
+                    "recheck": rpt.recheck_commands(ledger, self.now, tz, label, begin, finish,
+                                                    verdict["head"] or f"{state.head_seq}:{state.head_hash}",
+                                                    period is not None or (start is None and end is None))}
+        return rpt.build(self.each_view(state), state.profile, begin, finish, label, self.now, evidence, drills,
+                         lang, f"nis2-incident {__version__}")
+
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn
         tail (bytes never acknowledged) fails it, naming the line; the next write cuts it."""
