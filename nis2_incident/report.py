@@ -322,16 +322,17 @@ def build(views: Iterable[IncidentView], profile, start: datetime, end: datetime
     }
 
 
-def exercise_rows(results, start: datetime, end: datetime, tz: str) -> list[dict]:
-    """The drills whose T0 is in the period: each one's status and, for each filing, the time from T0
-    (an exercise's T0 and actions are its own clock, README: Tabletop exercises)."""
+def exercise_rows(results, start: datetime, end: datetime, now: datetime) -> list[dict]:
+    """The drills run in the period (their T0 in it, and not after `now`: a scenario set in the future
+    has not been run yet), and every file that is invalid: each one's status and, for each filing, the
+    time from T0 (an exercise's T0 and actions are its own clock, README: Tabletop exercises)."""
     out = []
     for r in results:
         if r.error is not None:
             out.append({"file": r.path, "name": r.name, "t0": None, "status": "invalid",
                         "error": r.error.message, "filings": [], "failures": 0})
             continue
-        if r.t0 is None or not start <= r.t0 < end:
+        if r.t0 is None or not start <= r.t0 < end or r.t0 > now:
             continue
         out.append({"file": r.path, "name": r.name, "t0": tu.rfc3339(r.t0, r.tz), "status": r.status,
                     "error": None, "failures": len(r.failures),

@@ -413,7 +413,7 @@ class Service:
                                  "(*.toml, searched recursively)")
             from . import exercise
 
-            drills = rpt.exercise_rows(exercise.check([str(folder)]), begin, finish, tz)
+            drills = rpt.exercise_rows(exercise.check([str(folder)]), begin, finish, self.now)
         ledger = str(self.store.path)
         evidence = {"ledger": ledger, "head": f"{state.head_seq}:{state.head_hash}", "events": state.head_seq,
                     "verify": verdict,

@@ -317,3 +317,58 @@ def test_markdown_escapes_user_text(ledger, capsys):
     assert "Rançongiciel &lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script" not in text
     assert "| INC-2026-002 | nis2.early_warning | 2026-07-01 20:00 +02:00 | `" + "a" * 64 + "` |" in text
     assert "| nis2 | 6 | 2 | 1 | 3 | 0 | 33 % |" in text
+
+
+# --- exercises -------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "exercises"
+
+
+def test_exercises_of_the_period_with_the_time_from_t0_to_each_filing(ledger, tmp_path, capsys):
+    drills = tmp_path / "drills"
+    drills.mkdir()
+    # in Q3 and passing: the CNIL notification filed at T+3d14h, late with its reasons (expected so)
+    (drills / "cnil.toml").write_text((EXAMPLES / "late-cnil-notification-with-reason.toml").read_text())
+    late = """format = 1
+t0 = "T0_HERE"
+[exercise]
+name = "Early warning at T+47h"
+[profile]
+name = "CH Exemple"
+category = "essential"
+regimes = ["nis2"]
+[incident]
+title = "Panne"
+aware_at = "T0"
+significance = "significant"
+[[actions]]
+do = "submit"
+at = "T+1d23h"
+stage = "nis2.early_warning"
+[end]
+at = "T+4d"
+"""
+    (drills / "june.toml").write_text(late.replace("T0_HERE", "2026-06-13T10:00:00+02:00"))  # Q2: not reported
+    (drills / "august.toml").write_text(late.replace("T0_HERE", "2026-08-15T10:00:00+02:00"))  # Q3: fails
+    (drills / "later.toml").write_text(late.replace("T0_HERE", "2026-09-30T10:00:00+02:00"))  # after --now
+    (drills / "broken.toml").write_text("format = 1\nt0 = 12\n")  # invalid: always listed (its T0 is unknown)
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", "2026-09-29T12:00", "report", "--period",
+                                            "2026-Q3", "--exercises", str(drills), "--json"], capsys)
+    assert code == 0, err
+    rows = {Path(x["file"]).name: x for x in json.loads(out)["exercises"]}
+    assert set(rows) == {"cnil.toml", "august.toml", "broken.toml"}  # june: in Q2; later: T0 after --now
+    assert rows["broken.toml"]["status"] == "invalid" and rows["broken.toml"]["error"]
+    cnil = rows["cnil.toml"]
+    assert (cnil["status"], cnil["t0"]) == ("pass", "2026-07-03T18:30:00+02:00")
+    assert [(f["stage"], f["from_t0"], f["from_t0_seconds"], f["late"]) for f in cnil["filings"]] == [
+        ("gdpr.notification", "T+3d14h", (3 * 24 + 14) * 3600, True)]
+    august = rows["august.toml"]
+    assert august["status"] == "fail" and august["failures"] > 0
+    assert [(f["stage"], f["from_t0"], f["late"]) for f in august["filings"]] == [("nis2.early_warning", "T+1d23h", True)]
+    # the ledger's own figures do not change with the drills
+    code, plain, err = run_both_ways("main", ["--ledger", str(ledger), "--now", "2026-09-29T12:00", "report",
+                                              "--period", "2026-Q3", "--json"], capsys)
+    assert json.loads(plain)["headline"] == json.loads(out)["headline"] and json.loads(plain)["exercises"] is None
+    md = html_of(ledger, "--format", "markdown", "--lang", "en", "--exercises", str(drills), capsys=capsys)
+    assert "| gdpr.notification: T+3d14h (late) |" in md.replace("Lost backup tapes: a late CNIL notification, with "
+                                                                 "its reasons | 2026-07-03 18:30 +02:00 | passed ", "")
