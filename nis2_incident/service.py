@@ -397,14 +397,17 @@ class Service:
         from . import report as rpt
         from .errors import LedgerError
 
-        state = self.state()
+        # one whole read of the bytes (not through the checkpoint): the figures and `verify`'s result
+        self._kept = None
+        ledger_read, state = self._read()
         tz = state.profile.timezone
         begin, finish, label = rpt.period(period, start, end, self.now, tz)
         try:
-            checked = self.verify()
+            checked = self._verdict(ledger_read, state)
             verdict = {"ok": True, "events": checked["events"], "head": checked["head"], "error": None}
         except LedgerError as exc:
             verdict = {"ok": False, "events": None, "head": None, "error": exc.message}
+        del ledger_read
         drills = None
         if exercises is not None:
             folder = Path(exercises).expanduser()
@@ -420,13 +423,21 @@ class Service:
                     "recheck": rpt.recheck_commands(ledger, self.now, tz, label, begin, finish,
                                                     verdict["head"] or f"{state.head_seq}:{state.head_hash}",
                                                     period is not None or (start is None and end is None))}
-        return rpt.build(self.each_view(state), state.profile, begin, finish, label, self.now, evidence, drills,
+        # each incident's obligations computed as it is asked for and not kept (`_obligations` keeps
+        # them for the read's other users; here there are none, and at 10,000 incidents they weigh)
+        views = (IncidentView(inc, deadlines.compute(inc, state.profile, self.regimes, self.now), state.profile)
+                 for inc in state.incidents.values())
+        return rpt.build(views, state.profile, begin, finish, label, self.now, evidence, drills,
                          lang, f"nis2-incident {__version__}")
 
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn
         tail (bytes never acknowledged) fails it, naming the line; the next write cuts it."""
         ledger, state = self._read()
+        return self._verdict(ledger, state, head)
+
+    def _verdict(self, ledger: Ledger, state: State, head: str | None = None) -> dict:
+        """`verify`'s result from a whole read of the ledger's bytes (`_read`, not through the checkpoint)."""
         tail = ledger.tail
         if tail is not None and tail.torn:
             from .ledger import log

@@ -63,7 +63,7 @@ LABELS = {
         "bucket_no_due": "sans délai chiffré", "no_data": "aucune donnée dans la période",
         "data_table": "Les données du graphique", "print_note": "Pour un PDF : imprimer cette page (A4) et "
         "choisir « Enregistrer au format PDF ».", "generated_by": "Produit par",
-        "failures": "échecs", "day": "j",
+        "failures": "échecs", "day": "j", "median": "médiane",
     },
     "en": {
         "title": "Cyber incident report", "subtitle": "Board briefing and evidence pack",
@@ -101,7 +101,7 @@ LABELS = {
         "bucket_overdue": "overdue", "bucket_24h": "< 24 h", "bucket_7d": "1 to 7 d", "bucket_later": "> 7 d",
         "bucket_no_due": "without undue delay", "no_data": "no data in the period",
         "data_table": "The chart's data", "print_note": "For a PDF: print this page (A4) and choose “Save as PDF”.",
-        "generated_by": "Produced by", "failures": "failures", "day": "d",
+        "generated_by": "Produced by", "failures": "failures", "day": "d", "median": "median",
     },
 }
 
@@ -198,9 +198,9 @@ def chart_times(data: dict, L: dict) -> dict:
         if pts:
             ax.scatter([max(r["hours_from_aware"], 0.01) for r in pts], [position[r["stage"]] for r in pts],
                        color=COLORS[state], label=label, s=28, zorder=3)
-    marks = [r for r in rows if r["deadline_hours"] is not None]
-    if marks:
-        ax.scatter([max(r["deadline_hours"], 0.01) for r in marks], [position[r["stage"]] for r in marks],
+    marks = sorted({(r["stage"], r["deadline_hours"]) for r in rows if r["deadline_hours"] is not None})
+    if marks:  # one mark per distinct deadline of a stage (most stages have one: 24 h, 72 h)
+        ax.scatter([max(h, 0.01) for _, h in marks], [position[s] for s, _ in marks],
                    marker="|", s=260, color=COLORS["deadline"], label=L["deadline"], zorder=2)
     if rows:
         ax.set_xscale("log")
@@ -213,14 +213,25 @@ def chart_times(data: dict, L: dict) -> dict:
     ax.set_title(L["chart_times_short"], fontsize=11)
     ax.set_xlabel(L["hours_from_aware"])
     ax.set_ylabel(L["stage"])
-    alt = "; ".join(f"{r['incident']} {r['stage']}: {r['hours_from_aware']} h"
-                    + (f" / {r['deadline_hours']} h" if r["deadline_hours"] is not None else "")
-                    + f" ({L[r['state']]})" for r in rows) or L["no_data"]
+    alt = "; ".join(_time_summary(stage, [r for r in rows if r["stage"] == stage], L) for stage in stages) \
+        or L["no_data"]
     table = {"head": [L["incident"], L["stage"], "h", L["deadline"] + " (h)", L["state"]],
              "rows": [[r["incident"], r["stage"], r["hours_from_aware"],
                        "—" if r["deadline_hours"] is None else r["deadline_hours"], L[r["state"]]] for r in rows]}
     return {"id": "chart-times", "title": L["chart_times"], "alt": alt, "table": table,
             "svg": _svg(fig, "times", L["chart_times"], f"{L['chart_times']}. {alt}")}
+
+
+def _time_summary(stage: str, rows: list[dict], L: dict) -> str:
+    """One stage of the filing-time chart in words (the table under the chart holds every filing)."""
+    times = sorted(r["hours_from_aware"] for r in rows)
+    median = times[len(times) // 2]
+    deadlines = sorted({r["deadline_hours"] for r in rows if r["deadline_hours"] is not None})
+    late = sum(1 for r in rows if r["state"] == "late")
+    text = f"{stage}: {len(rows)} × {times[0]:g}–{times[-1]:g} h ({L['median']} {median:g} h)"
+    if deadlines:
+        text += f", {L['deadline']} {'/'.join(f'{d:g}' for d in deadlines[:3])}{'…' if len(deadlines) > 3 else ''} h"
+    return text + f", {late} {L['late']}"
 
 
 def chart_rate(data: dict, L: dict) -> dict:
