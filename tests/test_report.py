@@ -372,3 +372,21 @@ at = "T+4d"
     md = html_of(ledger, "--format", "markdown", "--lang", "en", "--exercises", str(drills), capsys=capsys)
     assert "| gdpr.notification: T+3d14h (late) |" in md.replace("Lost backup tapes: a late CNIL notification, with "
                                                                  "its reasons | 2026-07-03 18:30 +02:00 | passed ", "")
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_a_document_ledger_gives_the_same_figures(ledger, tmp_path, capsys, suffix):
+    """The same events as a TOML or JSON document (`ledger migrate`): the same report, but for the path."""
+    target = tmp_path / f"copy{suffix}"
+    code, _, err = run_both_ways("main", ["--now", NOW, "ledger", "migrate", str(ledger), str(target)], capsys)
+    assert code == 0, err
+    log, doc = svc(ledger, NOW).report("2026-Q3"), svc(target, NOW).report("2026-Q3")
+    for data in (log, doc):
+        data["evidence"].pop("ledger")
+        data["evidence"].pop("recheck")
+    assert doc == log
+
+
+def test_a_now_before_the_ledger_is_refused(ledger, capsys):
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", "2026-05-01T00:00", "report"], capsys)
+    assert code == 2 and "before the ledger was created" in err and out == ""
