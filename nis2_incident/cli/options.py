@@ -81,7 +81,7 @@ REPORT = (
     Opt("period", ("--period",), "The period: a year (2026), a month (2026-11) or a quarter (2026-Q3), in the "
                                  "profile's zone (default: the quarter of --now)."),
     Opt("start", ("--from",), "Start of the period (WHEN, or a date: from its midnight); instead of --period."),
-    Opt("end", ("--to",), "End of the period, excluded (WHEN, or a date: to the end of that day; default --now)."),
+    Opt("end", ("--to",), "End of the period: a WHEN (excluded), or a date (to the end of that day); default --now."),
     Opt("fmt", ("--format", "-f"), "html (one self-contained file; print it for a PDF), markdown, or json (the "
                                    "same figures).", default="html", show_default=True),
     Opt("output", ("--output", "-o"), "Write to this file (atomically) instead of stdout."),
