@@ -390,3 +390,21 @@ def test_a_document_ledger_gives_the_same_figures(ledger, tmp_path, capsys, suff
 def test_a_now_before_the_ledger_is_refused(ledger, capsys):
     code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", "2026-05-01T00:00", "report"], capsys)
     assert code == 2 and "before the ledger was created" in err and out == ""
+
+
+def test_html_is_the_same_across_processes_hash_seeds_and_time_zones(ledger, tmp_path):
+    """Two separate processes, each with its own hash seed and process time zone: the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed, zone in (("1", "Asia/Tokyo"), ("2", "America/Los_Angeles")):
+        target = tmp_path / f"report-{seed}.html"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": zone}
+        done = subprocess.run([sys.executable, "-m", "nis2_incident", "--ledger", str(ledger), "--now", NOW, "report",
+                               "--period", "2026-Q3", "--output", str(target)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] and b"<svg " in outputs[0]
