@@ -622,6 +622,7 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     timeline: list[Event] = field(default_factory=list)
     head: str | None = None
+    filings: list[dict] = field(default_factory=list)  # each submit's stage, at, due, late (for `report`)
 
     @property
     def status(self) -> str:
@@ -893,6 +894,8 @@ class _Replay:
                 verdict, status = f"LATE: due {self.show(filing.due)}", "late"
             else:
                 verdict, status = f"on time (due {self.show(filing.due)})", "ok"
+            if filing.seq == last:  # a filing (not the reasons for an earlier one's delay): for `report`
+                self.result.filings.append({"stage": stage, "at": filing.at, "due": filing.due, "late": filing.late})
             text = f"submit {stage}" + (f" ({sent})" if sent else "") + f" — {verdict}"
             if filing.late and a.late_reason and filing.reason_seq is None:
                 text += f"; reason: {a.late_reason}"

@@ -50,7 +50,8 @@ def test_run_small(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     rows = json.loads(out.read_text())["rows"]
     assert {r["command"] for r in rows} == {"check", "status --json", "open", "show (open)", "show (settled)",
-                                            "explain (open)", "draft (open)", "list --json", "export json", "verify"}
+                                            "explain (open)", "draft (open)", "list --json", "export json", "verify",
+                                            "report (quarter)"}
     # every command that reads the log for views keeps its checkpoint (whole reads such as verify,
     # list, export and draft do not write one)
     views = {"check", "status --json", "open", "show (open)", "show (settled)", "explain (open)"}

@@ -550,6 +550,50 @@ def explain_cmd(**params):
     core.explain(**params)
 
 
+@app.command("report")
+@with_options(options.REPORT)
+def report_cmd(period, start, end, fmt, output, lang, exercises, ledger, now, json_out):
+    """The board briefing and evidence pack for a period: one self-contained HTML file (or Markdown, or
+    JSON): headline figures, charts, late filings, what is still open, decisions not to report, evidence."""
+    kind = (fmt or "").strip().lower()
+    if json_out:
+        if kind not in ("json", "html"):
+            raise InputError(f"--json goes with --format json, not --format {fmt}; accepted: one of them")
+        kind = "json"
+    if kind == "pdf":
+        raise InputError("--format pdf: no PDF is made without a browser; accepted: html, markdown, json "
+                         "(print the HTML to PDF: it is laid out for A4, a page break between sections)")
+    if kind not in ("html", "markdown", "json"):
+        raise InputError(f"--format {fmt!r}; accepted: html, markdown, json")
+    language = (lang or "").strip().lower()
+    if language not in ("fr", "en"):
+        raise InputError(f"--lang {lang!r}; accepted: fr, en")
+    service = _service(ledger, now)
+    data = service.report(period, start, end, language, exercises)
+    if kind == "json":
+        import json
+
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        from ..render import report as layout
+
+        text = layout.html_document(data) if kind == "html" else layout.markdown_document(data)
+    head = data["headline"]
+    summary = (f"{data['period']['label']}: {head['incidents_opened']} incident(s), {head['obligations_due']} "
+               f"obligation(s) due, {head['open_obligations']} still open")
+    if output:
+        from ..fileout import write_atomic
+
+        path = write_atomic(output, text.encode("utf-8"), service.store.path)
+        _say(f"wrote {path}: report {kind}, {summary}")
+    else:
+        from .drafts import _for_stdout
+
+        sys.stdout.write(_for_stdout(text))
+        sys.stdout.flush()
+        _say(f"report {kind}: {summary}")
+
+
 # --- cron and audit --------------------------------------------------------------------------
 
 @app.command("verify")

@@ -76,4 +76,19 @@ SHOW = (IDENT, LEDGER, NOW, JSON)
 EXPLAIN = (IDENT, Opt("stage", (), "Only this stage, e.g. nis2.final.", argument=True, metavar="[STAGE]"),
            LEDGER, NOW, JSON)
 
+# `report` (issue 18): built by Typer only (not in COMMANDS, which `fast.py` parses without it)
+REPORT = (
+    Opt("period", ("--period",), "The period: a year (2026), a month (2026-11) or a quarter (2026-Q3), in the "
+                                 "profile's zone (default: the quarter of --now)."),
+    Opt("start", ("--from",), "Start of the period (WHEN, or a date: from its midnight); instead of --period."),
+    Opt("end", ("--to",), "End of the period: a WHEN (excluded), or a date (to the end of that day); default --now."),
+    Opt("fmt", ("--format", "-f"), "html (one self-contained file; print it for a PDF), markdown, or json (the "
+                                   "same figures).", default="html", show_default=True),
+    Opt("output", ("--output", "-o"), "Write to this file (atomically) instead of stdout."),
+    Opt("lang", ("--lang",), "fr or en.", default="fr", show_default=True),
+    Opt("exercises", ("--exercises",), "A folder of exercise files: the drills whose T0 is in the period, with "
+                                       "the time from T0 to each filing and whether each passed."),
+    LEDGER, NOW, JSON,
+)
+
 COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN}
