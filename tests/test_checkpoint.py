@@ -44,7 +44,8 @@ def build(path: Path) -> Path:
 def views(path: Path, now: str = "2026-04-02T12:00") -> dict:
     out = {}
     for args in (["status", "--json"], ["list", "--json"], ["show", "2", "--json"], ["check", "--all", "--dry-run",
-                                                                                      "--format", "json"]):
+                                                                                      "--format", "json"],
+                 ["export", "--format", "json"], ["list", "--json"]):  # (the second list: with the views kept)
         r = cli(path, *args, now=now)
         assert r.exit_code in (0, 1, 2), r.stderr
         out[" ".join(args)] = (r.exit_code, r.stdout)

@@ -115,11 +115,12 @@ def export_cmd(
     if kind == "json":
         import itertools
 
-        from ..render.jsonout import chunks
+        from ..render.jsonout import Dumped, chunks, detail, dumps
 
         state, events, event_count, schema_version, head = service.record()
         profile, tz = state.profile, state.profile.timezone
-        data = exports.record(service.each_view(state), events(), event_count, profile.model_dump(), service.now,
+        incidents = (Dumped(text) for text in service.texts(state, "export-json", lambda v: dumps(detail(v))))
+        data = exports.record(incidents, events(), event_count, profile.model_dump(), service.now,
                               tz, str(service.store.path), schema_version, head)
         pieces = itertools.chain(chunks(data), ("\n",))
         summary = f"{state.count} incident(s), {event_count} event(s)"

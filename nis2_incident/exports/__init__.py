@@ -43,12 +43,13 @@ def schema() -> dict:
     return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
-def record(views, events, event_count: int, profile: dict, now: datetime, tz: str,
+def record(incidents, events, event_count: int, profile: dict, now: datetime, tz: str,
            ledger_path: str, schema_version: int, head: str) -> dict:
     """The whole record: the profile, every incident as `show --json` prints it, and the chained events
-    themselves, so the export can be verified against the ledger's head. `views` and `events` are
-    iterables, written one item at a time (`render.jsonout.chunks`)."""
-    from ..render.jsonout import Lazy, detail
+    themselves, so the export can be verified against the ledger's head. `incidents` (each as
+    `render.jsonout.detail` makes it, or its `Dumped` text) and `events` are iterables, written one
+    item at a time (`render.jsonout.chunks`)."""
+    from ..render.jsonout import Lazy
 
     return {
         "format": FORMAT,
@@ -61,7 +62,7 @@ def record(views, events, event_count: int, profile: dict, now: datetime, tz: st
         "timezone": tz,
         "ledger": {"path": ledger_path, "schema_version": schema_version, "head": head, "events": event_count},
         "profile": profile,
-        "incidents": Lazy(detail(v) for v in views),
+        "incidents": Lazy(incidents),
         "events": Lazy(events),
     }
 
