@@ -505,20 +505,12 @@ def close_cmd(
 # --- viewing -------------------------------------------------------------------------------
 
 @app.command("list")
-def list_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = False):
+@with_options(options.LIST)
+def list_cmd(**params):
     """Incidents with their next deadline and countdown."""
-    service = _service(ledger, now)
-    state = service.state()
-    if json_out:
-        from ..render.jsonout import Dumped, Lazy, dumps, emit_chunks, incident
+    from . import core
 
-        # one at a time (at 10,000 incidents, all at once is hundreds of MB); settled ones as kept
-        emit_chunks(Lazy(Dumped(text) for text in service.texts(state, "list-json", lambda v: dumps(incident(v)))))
-        return
-    views = service.each_view(state)
-    from ..render.views import incident_list, out_console
-
-    out_console().print(incident_list(views, service.now))
+    core.list_incidents(**params)
 
 
 @app.command("status")
@@ -597,31 +589,12 @@ def report_cmd(period, start, end, fmt, output, lang, exercises, ledger, now, js
 # --- cron and audit --------------------------------------------------------------------------
 
 @app.command("verify")
-def verify_cmd(
-    head: Annotated[Optional[str], typer.Option("--head", help="A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end.", show_default=False)] = None,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.VERIFY)
+def verify_cmd(**params):
     """Check the ledger's integrity: the hash chain, the profile, and optionally a kept head."""
-    service = Service(_store(ledger), tu.now_utc())
-    try:
-        result = service.verify(head)
-    except LedgerError as exc:
-        if json_out:
-            from ..render.jsonout import emit
+    from . import core
 
-            emit({"ok": False, "error": exc.message, "first_bad_seq": getattr(exc, "seq", None)})
-        raise
-    if json_out:
-        from ..render.jsonout import emit
-
-        emit(result)
-        return
-    typer.echo(f"ok: {result['events']} events, {result['incidents']} incidents, chain verified")
-    if result["head_check"]:
-        typer.echo(result["head_check"])
-    typer.echo(f"head: {result['head']}")
+    core.verify(**params)
 
 
 def _work_units(text) -> "Decimal":

@@ -355,3 +355,46 @@ def open_incident(title: Optional[str] = None, aware: Optional[str] = None, dete
     _print_incident(view, service, json_out)
     _report_write(outcome, f"recorded {view.incident.id}")
     return 0
+
+
+def list_incidents(ledger: Optional[str] = None, now: Optional[str] = None, json_out: bool = False) -> int:
+    """`list`: incidents with their next deadline and countdown."""
+    service = _service(ledger, now)
+    state = service.state()
+    if json_out:
+        from ..render.jsonout import Dumped, Lazy, dumps, emit_chunks, incident
+
+        # one at a time (at 10,000 incidents, all at once is hundreds of MB); settled ones as kept
+        emit_chunks(Lazy(Dumped(text) for text in service.texts(state, "list-json", lambda v: dumps(incident(v)))))
+        return 0
+    from ..render.views import incident_list, out_console
+
+    out_console().print(incident_list(service.each_view(state), service.now))
+    return 0
+
+
+def verify(head: Optional[str] = None, ledger: Optional[str] = None, now: Optional[str] = None,
+           json_out: bool = False) -> int:
+    """`verify`: the hash chain, the profile, and optionally a kept head (always from the ledger's bytes)."""
+    from ..service import Service
+
+    service = Service(_store(ledger), tu.now_utc())
+    try:
+        result = service.verify(head)
+    except LedgerError as exc:
+        if json_out:
+            from ..render.jsonout import emit
+
+            emit({"ok": False, "error": exc.message, "first_bad_seq": getattr(exc, "seq", None)})
+        raise
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(result)
+        return 0
+    lines = [f"ok: {result['events']} events, {result['incidents']} incidents, chain verified"]
+    if result["head_check"]:
+        lines.append(result["head_check"])
+    lines.append(f"head: {result['head']}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

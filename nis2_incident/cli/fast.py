@@ -1,4 +1,4 @@
-"""`check`, `status`, `show` and `explain` without Typer (issues 8 and 13): what cron runs every few
+"""`check`, `status`, `show`, `explain`, `list` and `verify` without Typer (issues 8 and 13): what cron runs every few
 minutes and what people run at 03:00.
 
 Importing Typer and building its command costs about 40 ms, a third of a `check`. `run(argv)` parses
@@ -143,7 +143,8 @@ def run(argv: list[str]) -> int | None:
         apply_globals(globals_)  # what the Typer app's callback does with them
         from . import core
 
-        body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain}[command]
+        body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain,
+                "list": core.list_incidents, "verify": core.verify}[command]
         return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params})
     except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
         fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()

@@ -1,5 +1,5 @@
-"""The options of the global callback, `check`, `status`, `show` and `explain`, declared once (issue 13
-item 7).
+"""The options of the global callback, `check`, `status`, `show`, `explain`, `list` and `verify`, declared
+once (issue 13 item 7).
 
 Cron runs `check` every few minutes and people run `status`, `show` and `explain` at 03:00: importing
 Typer and building its command costs about 40 ms, a third of a `check`. So these options are plain data here, with
@@ -91,4 +91,9 @@ REPORT = (
     LEDGER, NOW, JSON,
 )
 
-COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN}
+LIST = (LEDGER, NOW, JSON)
+
+VERIFY = (Opt("head", ("--head",), "A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end."),
+          LEDGER, NOW, JSON)
+
+COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY}
