@@ -42,8 +42,13 @@ def folder() -> Path:
     return platformdirs.user_cache_path("nis2-incident", appauthor=False) / "checkpoints"
 
 
+def _identity(ledger) -> str:
+    """The ledger's resolved path; a PostgreSQL ledger's connection string without password (issue 15)."""
+    return ledger.key if hasattr(ledger, "conninfo") else os.path.realpath(ledger)
+
+
 def location(ledger: Path) -> Path:
-    key = hashlib.sha256(os.fsencode(os.path.realpath(ledger))).hexdigest()[:32]
+    key = hashlib.sha256(os.fsencode(_identity(ledger))).hexdigest()[:32]
     return folder() / f"{key}.json"
 
 
@@ -77,7 +82,7 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
         body = json.loads(data)
         if not isinstance(body, dict) or body.get("version") != VERSION or body.get("code") != code:
             return None
-        if body.get("ledger") != os.path.realpath(ledger):
+        if body.get("ledger") != _identity(ledger):
             return None
         offset = body["offset"]
         if not isinstance(offset, int) or not 0 < offset <= len(raw):
@@ -96,7 +101,7 @@ def save(ledger: Path, body: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
-        data = json.dumps({**body, "version": VERSION, "ledger": os.path.realpath(ledger)},
+        data = json.dumps({**body, "version": VERSION, "ledger": _identity(ledger)},
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         data = _SEAL + hashlib.sha256(data).hexdigest().encode() + b'",' + data[1:]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)

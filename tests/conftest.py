@@ -97,3 +97,20 @@ def run_both_ways(way: str, argv: list[str], capsys, cwd: Path | None = None) ->
         return r.exit_code, r.stdout, r.stderr
     finally:
         os.chdir(old)
+
+
+# --- PostgreSQL (issue 15): one real server per test session, one new database per test -------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from pgtest import Server  # tests/pgtest.py
+
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The connection string of a new, empty database on the session's server."""
+    return pg_server.url(pg_server.createdb())

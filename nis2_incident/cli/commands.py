@@ -36,6 +36,7 @@ def init_cmd(
     regimes_dir: Annotated[Optional[str], typer.Option("--regimes-dir", help="A folder of regime files that add to or override the shipped ones.", show_default=False)] = None,
     reminder: Annotated[Optional[list[str]], typer.Option("--reminder", help="`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; default 24h=4h,2h,1h 72h=12h,4h,1h 1month=7d,3d,1d).", show_default=False)] = None,
     reminder_every: Annotated[Optional[str], typer.Option("--reminder-every", help="Repeat `check`'s announcement this often while overdue or not filed (default 6h; 0 for once).", show_default=False)] = None,
+    roles: Annotated[Optional[str], typer.Option("--roles", help="PostgreSQL ledger only: also create the roles PREFIX_reader, PREFIX_writer and PREFIX_owner and grant them (README, Team mode).", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
@@ -47,6 +48,11 @@ def init_cmd(
         raise InputError(f"--category {category!r}; accepted: essential, important (`classify` helps decide)")
     tu.zone(timezone)
     store = _store(ledger)
+    if roles is not None:
+        if getattr(store, "backend", None) != "postgresql":
+            raise InputError(f"--roles is for a PostgreSQL ledger (--ledger postgresql://…); {store.path} is a file, "
+                             "whose access is its file permissions")
+        store.roles = roles
     service = Service(store, resolve_now(now, timezone), regimes_dir=SETTINGS.regimes)
     outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
                            health_establishment=health_establishment, regimes=regime or None,
