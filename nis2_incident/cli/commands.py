@@ -203,10 +203,15 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
 
     from . import ENV_LEDGER, default_ledger_path
 
-    path = ledger_path(ledger).absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
+    path = ledger_path(ledger)
     source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
-    data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
-            "exists": path.exists(), "default": str(default_ledger_path())}
+    if hasattr(path, "conninfo"):  # PostgreSQL (issue 15): no files; the lock is the database's
+        data = {"ledger": str(path), "lock": "an advisory lock in the database (pg_locks)", "source": source,
+                "exists": _store(ledger).exists(), "default": str(default_ledger_path())}
+    else:
+        path = path.absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
+        data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
+                "exists": path.exists(), "default": str(default_ledger_path())}
     if json_out:
         from ..render.jsonout import emit
 
