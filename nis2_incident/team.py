@@ -84,9 +84,9 @@ def pull(service: Service, to: Path) -> Outcome:
                 if new:
                     target.write(mine, new)
                 info["copied"] = len(new)
-    check = Service(Store(to), service.now).verify()
-    if check["head"] != ledger.head:
-        raise LedgerError(f"{to}: the copy's head {check['head']} is not the record's {ledger.head}; remove the "
+    copied = Store(to).read()  # decoded and chain-verified, every event (not "as of" --now)
+    if copied.head != ledger.head:
+        raise LedgerError(f"{to}: the copy's head {copied.head} is not the record's {ledger.head}; remove the "
                           "copy and pull again")
     return Outcome(info, ledger.head, list(getattr(target, "notices", [])))
 

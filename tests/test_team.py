@@ -300,3 +300,130 @@ def test_a_lost_race_re_reads_and_retries(pg_url, pg_server):
     events = Store(pg_url).read().events
     assert [e["seq"] for e in events] == [1, 2, 3] and events[1]["hash"] == raced[0]
     assert events[2]["prev"] == raced[0] and events[2]["data"]["title"] == "Mine"
+
+
+# --- the write lock ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("timeout", ["0.3", "0"])
+def test_a_write_that_cannot_get_the_lock_exits_6_naming_the_holder(timeout, capsys, pg_url):
+    ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important")
+    before = PgStore(pg_url).read_bytes()
+    with psycopg.connect(pg_url, application_name="cron on monitoring-01") as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x4E495332, 15))
+        code, out, err = run_both_ways("main", ["--ledger", pg_url, "--now", NOW, "--lock-timeout", timeout, "open",
+                                                "Outage", "--aware", "2026-03-02T09:00"], capsys)
+        assert code == 6 and err.count("\n") == 1, err
+        assert "cron on monitoring-01" in err and "role postgres" in err and "nothing was recorded" in err
+        assert json.loads(ok(capsys, pg_url, "verify", "--json"))["events"] == 1  # reads take no lock
+    assert PgStore(pg_url).read_bytes() == before
+    ok(capsys, pg_url, "open", "Outage", "--aware", "2026-03-02T09:00")  # released: writes again
+
+
+# --- pull, push, migrate -------------------------------------------------------------------------
+
+def _shared(capsys, pg_url):
+    ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important", now="2026-03-02T08:00+01:00")
+    ok(capsys, pg_url, "open", "Outage", "--aware", "2026-03-02T07:00", now="2026-03-02T08:10+01:00")
+
+
+def test_pull_copies_the_record_line_for_line_and_brings_a_copy_up_to_date(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)
+    copy = tmp_path / "copy.jsonl"
+    out = json.loads(ok(capsys, pg_url, "ledger", "pull", "--to", str(copy), "--json"))
+    assert out["copied"] == 2 and copy.read_bytes() == PgStore(pg_url).read_bytes()
+    head = json.loads(ok(capsys, pg_url, "verify", "--json"))["head"]
+    assert json.loads(ok(capsys, str(copy), "verify", "--head", head, "--json"))["head"] == head
+    assert json.loads(ok(capsys, pg_url, "ledger", "pull", "--to", str(copy), "--json"))["copied"] == 0
+    ok(capsys, pg_url, "open", "Phishing", "--aware", "2026-03-02T09:00")
+    assert json.loads(ok(capsys, pg_url, "ledger", "pull", "--to", str(copy), "--json"))["copied"] == 1
+    assert copy.read_bytes() == PgStore(pg_url).read_bytes()
+    code, out, err = cli(capsys, pg_url, "ledger", "pull", "--to", str(tmp_path / "copy.toml"))
+    assert code == 2 and ".jsonl" in err and not (tmp_path / "copy.toml").exists()
+
+
+def test_pull_refuses_a_copy_holding_offline_events(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    ok(capsys, str(copy), "open", "Offline", "--aware", "2026-03-02T09:00")
+    before = copy.read_bytes()
+    code, out, err = cli(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    assert code == 5 and "ledger push" in err and "seq 3..3" in err and copy.read_bytes() == before
+
+
+def test_push_appends_offline_events_with_their_hashes_when_the_record_has_not_moved(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(copy), "--json")
+    assert code == 0 and json.loads(out)["pushed"] == 0 and "nothing was pushed" in err
+    ok(capsys, str(copy), "open", "Offline", "--aware", "2026-03-02T09:00", now="2026-03-02T10:00+01:00")
+    ok(capsys, str(copy), "update", "INC-2026-002", "--summary", "at 03:00", now="2026-03-02T10:05+01:00")
+    out = json.loads(ok(capsys, pg_url, "ledger", "push", str(copy), "--json", now="2026-03-02T11:00+01:00"))
+    assert out["pushed"] == 2 and out["rebased"] is False
+    assert PgStore(pg_url).read_bytes() == copy.read_bytes()  # the same lines, the same hashes
+
+
+def test_push_refuses_when_the_record_moved_and_rebase_re_seals_keeping_the_originals(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    ok(capsys, str(copy), "open", "Offline", "--aware", "2026-03-02T09:00", now="2026-03-02T10:00+01:00")
+    ok(capsys, str(copy), "update", "INC-2026-002", "--summary", "at 03:00", now="2026-03-02T10:05+01:00")
+    ok(capsys, str(copy), "update", "INC-2026-001", "--summary", "seen offline", now="2026-03-02T10:06+01:00")
+    ok(capsys, pg_url, "open", "Online", "--aware", "2026-03-02T09:10", now="2026-03-02T10:30+01:00")
+    offline = Store(copy).read().events[2:]
+    before = PgStore(pg_url).read_bytes()
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(copy), now="2026-03-02T11:00+01:00")
+    assert code == 5 and err.count("\n") == 1 and "1 event(s) recorded after seq 2" in err and "--rebase" in err
+    assert PgStore(pg_url).read_bytes() == before
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(copy), "--rebase", "--json", now="2026-03-02T11:00+01:00")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["pushed"] == 3 and info["rebased"] is True and info["renamed"] == {"INC-2026-002": "INC-2026-003"}
+    assert "recorded as INC-2026-003" in err
+    events = Store(pg_url).read().events
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
+    for new, old in zip(events[3:], offline):
+        assert new["offline"]["hash"] == old["hash"] and new["offline"]["recorded_at"] == old["recorded_at"]
+        assert new["offline"]["seq"] == old["seq"] and new["recorded_at"] == "2026-03-02T11:00:00+01:00"
+        assert new["type"] == old["type"]
+    assert events[4]["incident"] == "INC-2026-003" and events[4]["offline"]["incident"] == "INC-2026-002"
+    assert events[5]["incident"] == "INC-2026-001" and events[5]["data"] == offline[2]["data"]
+    show = json.loads(ok(capsys, pg_url, "show", "INC-2026-003", "--json", now="2026-03-02T11:01+01:00"))
+    assert show["title"] == "Offline" and show["summary"] == "at 03:00"
+    assert json.loads(ok(capsys, pg_url, "verify", "--json"))["events"] == 6
+    # the copy, whose offline events are now all in the record, is replaced by a pull
+    out = json.loads(ok(capsys, pg_url, "ledger", "pull", "--to", str(copy), "--json"))
+    assert out["replaced"] == 3 and copy.read_bytes() == PgStore(pg_url).read_bytes()
+
+
+def test_push_refuses_a_copy_of_another_ledger_and_a_torn_copy(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)
+    other = tmp_path / "other.jsonl"
+    ok(capsys, str(other), "init", "--name", "Other", "--category", "important", now="2026-03-01T08:00+01:00")
+    before = PgStore(pg_url).read_bytes()
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(other))
+    assert code == 5 and "not a copy" in err and PgStore(pg_url).read_bytes() == before
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    with open(copy, "ab") as f:
+        f.write(b'{"data":{')  # a write cut short offline
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(copy))
+    assert code == 3 and "cut short" in err and PgStore(pg_url).read_bytes() == before
+
+
+def test_migrate_moves_a_file_into_postgresql_and_back_with_the_same_hashes(capsys, pg_server, tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    ok(capsys, str(path), "init", "--name", "CHU", "--category", "important")
+    ok(capsys, str(path), "open", "Outage", "--aware", "2026-03-02T09:00")
+    url = pg_server.url(pg_server.createdb())
+    out = json.loads(ok(capsys, str(path), "ledger", "migrate", str(path), url, "--json"))
+    assert out["events"] == 2 and PgStore(url).read_bytes() == path.read_bytes()
+    back = tmp_path / "back.toml"
+    ok(capsys, url, "ledger", "migrate", url, str(back))
+    assert json.loads(ok(capsys, str(back), "verify", "--json"))["head"] == out["head"]
+    code, out2, err = cli(capsys, url, "ledger", "migrate", str(path), url)  # never overwritten
+    assert code == 5 and "already exists" in err
+    code, out2, err = cli(capsys, url, "ledger", "migrate", url, url)
+    assert code == 2 and "the same ledger" in err
