@@ -248,6 +248,9 @@ def test_roles_reader_reads_writer_writes_through_the_function_only(capsys, pg_u
     assert code == 7 and err.count("\n") == 1 and "role dpo may read this ledger but not write it" in err
     assert PgStore(pg_url).read_bytes() == before
     ok(capsys, writer, "open", "Outage", "--aware", "2026-03-02T09:00")
+    # the server's word on who appended each row (outside the chain: the line's bytes are the file's)
+    assert pg_server.sql("SELECT seq, stored_by FROM nis2_incident.events ORDER BY seq", db=db) == [
+        (1, "postgres"), (2, "oncall")]
     with pytest.raises(psycopg.errors.InsufficientPrivilege):  # not even the writer inserts by hand
         pg_server.sql("INSERT INTO nis2_incident.events (seq, prev, hash, recorded_at, line) VALUES "
                       "(3, 'x', 'y', 'z', 'w')", db=db, user="oncall")

@@ -125,6 +125,7 @@ CREATE TABLE {SCHEMA}.events (
     recorded_at text NOT NULL,
     line bytea NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now(),
+    stored_by text NOT NULL DEFAULT session_user,
     UNIQUE (seq, hash),
     CHECK (seq > 1 OR prev = '{chain.GENESIS}'),
     CHECK (octet_length(line) > 75),
@@ -306,6 +307,12 @@ class PgStore(LogStore):
         for line in lines:
             parts += (bytes(line), b"\n")
         return b"".join(parts)
+
+    def signature(self) -> tuple:
+        """What changes when an event is appended (`status --watch` re-reads then): the head row."""
+        with self._session("reading the ledger's head") as conn:
+            self._check_version(conn)
+            return tuple(conn.execute(f"SELECT seq, hash FROM {SCHEMA}.events ORDER BY seq DESC LIMIT 1").fetchone() or ())
 
     # --- writing -------------------------------------------------------------------------
 
