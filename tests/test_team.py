@@ -11,6 +11,7 @@ Concurrency, kills and a stopped server: tests/test_team_safety.py.
 from __future__ import annotations
 
 import json
+import os
 import psycopg
 import pytest
 
@@ -430,3 +431,49 @@ def test_migrate_moves_a_file_into_postgresql_and_back_with_the_same_hashes(caps
     assert code == 5 and "already exists" in err
     code, out2, err = cli(capsys, url, "ledger", "migrate", url, url)
     assert code == 2 and "the same ledger" in err
+
+
+# --- fast reads: the mirror ----------------------------------------------------------------------
+
+def test_a_read_fetches_only_the_lines_this_machine_has_not_seen_and_never_trusts_a_differing_mirror(
+        capsys, pg_url, pg_server, monkeypatch, tmp_path):
+    from nis2_incident.ledger import mirror
+
+    ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important")
+    for i in range(3):
+        ok(capsys, pg_url, "open", f"Outage {i}", "--aware", "2026-03-02T09:00")
+    fresh = PgStore(pg_url)
+    full = fresh.read_bytes()
+    assert fresh.fetched == 0  # every line was already read on this machine by the commands above
+    path = mirror.location(fresh.path.key)
+    assert path.read_bytes() == full and oct(path.stat().st_mode & 0o777) == "0o600"
+    ok(capsys, pg_url, "open", "Mine", "--aware", "2026-03-02T09:00")  # this machine's write: mirrored too
+    store = PgStore(pg_url)
+    full = store.read_bytes()
+    assert store.fetched == 0
+    here = os.environ["XDG_CACHE_HOME"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-machine"))
+    ok(capsys, pg_url, "open", "Another", "--aware", "2026-03-02T09:00")  # another machine's write
+    monkeypatch.setenv("XDG_CACHE_HOME", here)
+    store = PgStore(pg_url)
+    assert store.read_bytes().startswith(full) and store.fetched == 1
+    # a mirror edited here (a title changed, the length kept) is not the server's: every line is read
+    edited = path.read_bytes().replace(b"Outage 1", b"Outage X")
+    path.write_bytes(edited)
+    store = PgStore(pg_url)
+    raw = store.read_bytes()
+    assert store.fetched == 6 and b"Outage 1" in raw and path.read_bytes() == raw
+    # a row edited on the server (trigger disabled, hash recomputed): the mirror is not used, and
+    # every command sees the server's rows, so the broken chain is refused
+    db = _db(pg_url)
+    line = bytes(pg_server.sql("SELECT line FROM nis2_incident.events WHERE seq = 2", db=db)[0][0])
+    event, _ = log.decode_line(line, 2, "x")
+    event["data"]["title"] = "Nothing happened"
+    forged = _reseal(event)
+    pg_server.sql("ALTER TABLE nis2_incident.events DISABLE TRIGGER ALL", db=db)
+    pg_server.sql("UPDATE nis2_incident.events SET line = %s, hash = %s WHERE seq = 2", db=db,
+                  params=(forged, forged[-66:-2].decode()))
+    store = PgStore(pg_url)
+    assert b"Nothing happened" in store.read_bytes() and store.fetched == 6
+    for argv in (["status"], ["check"], ["list"], ["verify"]):
+        assert cli(capsys, pg_url, *argv)[0] == 3, argv

@@ -221,6 +221,9 @@ class PgStore(LogStore):
         self.notices: list[str] = []
         self.roles: str | None = None  # init --roles PREFIX
         self._conn = None  # the connection whose transaction holds the lock (inside `locked`)
+        self.fetched = 0
+        self._raw_read: bytes | None = None  # the bytes the last read returned
+        self._pending: tuple[bytes, bytes] | None = None  # (read, appended) for the mirror, once committed
 
     # --- connecting ----------------------------------------------------------------------
 
@@ -295,18 +298,41 @@ class PgStore(LogStore):
         return row[1]
 
     def read_bytes(self) -> bytes:
-        """The log's bytes: its header line, then each stored line and a newline, in seq order."""
+        """The log's bytes: its header line, then each stored line and a newline, in seq order.
+
+        Only the lines this machine has not seen cross the network: the lines read before are kept in
+        a mirror in the user's cache folder (`mirror.py`), used only when the server's SHA-256 of its
+        own rows up to the mirror's last seq is the SHA-256 of the mirror's lines; else every line is
+        read again. So what a read returns is always the server's rows, byte for byte."""
+        from . import mirror
+
         with self._session("reading the ledger") as conn:
             if self._conn is None:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             version = self._check_version(conn)
+            header = log.header_line(version)
+            kept = mirror.load(self.path.key, header)
+            after = 0
+            if kept is not None:
+                after, digest = kept.seq, kept.digest
+                if after:
+                    row = conn.execute(
+                        f"SELECT encode(sha256(string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq)), 'hex'), "
+                        f"count(*) FROM {SCHEMA}.events WHERE seq <= %s", (after,)).fetchone()
+                    if tuple(row) != (digest, after):
+                        kept, after = None, 0  # the server's rows differ from the mirror: read them all
             with conn.cursor(binary=True) as cur:
-                cur.execute(f"SELECT line FROM {SCHEMA}.events ORDER BY seq")
+                cur.execute(f"SELECT line FROM {SCHEMA}.events WHERE seq > %s ORDER BY seq", (after,))
                 lines = [row[0] for row in cur]
-        parts = [log.header_line(version)]
+        self.fetched = len(lines)  # how many lines crossed the network (the mirror's saving; tests)
+        parts = [kept.data if kept is not None else header]
         for line in lines:
             parts += (bytes(line), b"\n")
-        return b"".join(parts)
+        raw = b"".join(parts)
+        if lines or kept is None:
+            mirror.save(self.path.key, raw, kept)
+        self._raw_read = raw
+        return raw
 
     def signature(self) -> tuple:
         """What changes when an event is appended (`status --watch` re-reads then): the head row."""
@@ -325,6 +351,7 @@ class PgStore(LogStore):
             yield
             return
         conn = self._connect()
+        self._pending = None
         try:
             try:
                 self._take_lock(conn)
@@ -350,6 +377,11 @@ class PgStore(LogStore):
                 raise WriteError(f"{self.path}: the commit failed ({self._message(exc)}): the change may or may "
                                  "not be recorded; check with `list` or `verify` before retrying, so as not to "
                                  "record it twice") from None
+            if self._pending is not None:  # committed: this machine has seen its own lines
+                from . import mirror
+
+                read, appended = self._pending
+                mirror.save(self.path.key, read + appended, mirror.Mirror(read, 0, ""))
         finally:
             self._conn = None
             conn.close()
@@ -402,12 +434,15 @@ class PgStore(LogStore):
             raise StateError(f"{self.path}: schema_version {ledger.schema_version}: convert it first with "
                              "`nis2-incident ledger migrate`")
         conn = self._conn
+        self._pending = None
         self._may_write(conn)
         lines = [log.line_of(ev)[:-1] for ev in events]
         first = events[0]
         after = (first["seq"] - 1, first["prev"])
         try:
             conn.execute(f"SELECT {SCHEMA}.append(%s, %s, %s)", (after[0], after[1], lines))
+            if self._raw_read is not None:
+                self._pending = (self._raw_read, b"".join(line + b"\n" for line in lines))
         except (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation,
                 psycopg.errors.ForeignKeyViolation) as exc:
             raise HeadMoved(f"{self.path}: another client appended first ({self._message(exc)}); nothing was "
