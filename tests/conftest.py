@@ -32,6 +32,8 @@ def safety_count(request):
 def _fixed_environment(monkeypatch, tmp_path_factory):
     # the log's checkpoints live in the user's cache folder: one of its own for every test
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    # and `check`'s state of a PostgreSQL ledger (issue 15) in the user's state folder: one of its own too
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("TZ", "America/Los_Angeles")
     time.tzset()
     monkeypatch.delenv("NIS2_INCIDENT_LEDGER", raising=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -477,3 +479,22 @@ def test_a_read_fetches_only_the_lines_this_machine_has_not_seen_and_never_trust
     assert b"Nothing happened" in store.read_bytes() and store.fetched == 6
     for argv in (["status"], ["check"], ["list"], ["verify"]):
         assert cli(capsys, pg_url, *argv)[0] == 3, argv
+
+
+def test_a_role_without_grants_is_told_it_may_not_read(capsys, pg_url, pg_server):
+    ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important")
+    db = _db(pg_url)
+    pg_server.sql("CREATE ROLE visitor_%s LOGIN" % db, db=db)
+    code, out, err = cli(capsys, pg_server.url(db, user=f"visitor_{db}"), "status")
+    assert code == 3 and err.count("\n") == 1 and "may not read this ledger" in err
+
+
+def test_check_on_postgresql_remembers_what_this_host_announced(capsys, pg_url, tmp_path):
+    ok(capsys, pg_url, "init", "--name", "CHU", "--category", "essential")
+    ok(capsys, pg_url, "open", "Outage", "--aware", "2026-03-02T09:00", "--significant")
+    code, first, _ = cli(capsys, pg_url, "check", "--format", "json", now="2026-03-03T05:30+01:00")
+    assert code == 1 and first.strip()
+    state = list((Path(os.environ["XDG_STATE_HOME"]) / "nis2-incident" / "check-state").glob("*.check-state.json"))
+    assert len(state) == 1 and "SECRET" not in state[0].read_text()
+    code, again, _ = cli(capsys, pg_url, "check", "--format", "json", now="2026-03-03T05:31+01:00")
+    assert code == 1 and again.strip() == ""  # announced once, remembered on this host

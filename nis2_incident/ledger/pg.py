@@ -94,7 +94,7 @@ class Target(str):
             found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
         if os.environ.get("PGPASSWORD"):
             found.append(os.environ["PGPASSWORD"])
-        return [s for s in found if s]
+        return [s for s in found if len(s) >= 6]  # shorter ones would garble messages; libpq never echoes them
 
 
 def _application_name() -> str:
@@ -286,6 +286,11 @@ class PgStore(LogStore):
     def _check_version(self, conn) -> int:
         """The ledger's events schema version (its header), once the tables' version is known."""
         if "events" not in self._tables(conn):
+            hidden = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone()
+            if hidden:  # the schema is there, its tables are not visible to this role
+                role = conn.execute("SELECT current_user").fetchone()[0]
+                raise LedgerError(f"{self.path}: role {role} may not read this ledger; ask its owner for the "
+                                  "reader role (README, Team mode)")
             raise LedgerMissing(f"{self.path}: no ledger in this database; create one with "
                                 "`nis2-incident init --ledger URI --name NAME --category essential|important`")
         version = conn.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()[0]
