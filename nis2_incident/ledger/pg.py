@@ -244,8 +244,10 @@ class PgStore(LogStore):
             raise LedgerError(f"{self.path}: a PostgreSQL ledger needs the psycopg driver: "
                               "pip install 'nis2-incident[postgres]'") from None
         try:
-            return psycopg.connect(self.path.conninfo, application_name=_application_name(),
-                                   connect_timeout=int(os.environ.get("PGCONNECT_TIMEOUT") or 10))
+            extra = {}
+            if "connect_timeout" not in self.path.conninfo and not os.environ.get("PGCONNECT_TIMEOUT"):
+                extra["connect_timeout"] = 10  # a server that does not answer: an error, not a hang at 03:00
+            return psycopg.connect(self.path.conninfo, application_name=_application_name(), **extra)
         except psycopg.Error as exc:
             raise LedgerError(f"{self.path}: cannot connect to the ledger's server: {self._message(exc)}") from None
 
