@@ -4,7 +4,8 @@ Binaries: those the `pgserver` wheel ships (in the `[test]` extra, so `pip insta
 fresh machine with only Python is enough), else the system's (`pg_config --bindir`,
 /usr/lib/postgresql/*/bin). The cluster lives in a temporary folder, listens on a Unix socket
 there only (no TCP port), trusts local connections, and runs as an unprivileged user: `nobody` when
-the tests run as root (PostgreSQL refuses to run as root). fsync is off: the tests kill clients
+the tests run as root (PostgreSQL refuses to run as root), from a copy of the binaries in the
+temporary folder when that user cannot reach them where they are installed. fsync is off: the tests kill clients
 and stop the server, never the machine.
 """
 
@@ -55,9 +56,35 @@ class Server:
             os.chmod(self.folder, 0o755)
             os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
         self._count = 0
+        if self.user is not None and not self._runs_as_user():
+            self._copy_binaries()
         self._run([self.bin / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                    "--no-sync", "--locale=C"])
         self.start()
+
+    def _runs_as_user(self) -> bool:
+        """Whether the unprivileged user can run the binaries where they are (a clone in root's 0700
+        home cannot be entered by `nobody`)."""
+        try:
+            return self._run([self.bin / "initdb", "--version"], check=False).returncode == 0
+        except OSError:
+            return False
+
+    def _copy_binaries(self) -> None:
+        """The installation (bin, lib, share: PostgreSQL finds them relative to its binaries) copied
+        into the temporary folder, which the unprivileged user can read."""
+        source = self.bin.parent  # .../pgserver/pginstall (the wheel's binaries find their shared
+        base = self.folder / "pg"  # libraries at $ORIGIN/../../../pgserver.libs: that layout is kept)
+        target = base / source.parent.name / source.name
+        for part in ("bin", "lib", "share"):
+            if (source / part).is_dir():
+                shutil.copytree(source / part, target / part, symlinks=True)
+        libs = source.parent.parent / "pgserver.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, base / libs.name, symlinks=True)
+        for root, dirs, _ in os.walk(base):
+            os.chmod(root, 0o755)
+        self.bin = target / "bin"
 
     def _run(self, argv, check: bool = True):
         kwargs = {}
