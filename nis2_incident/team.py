@@ -38,6 +38,15 @@ def _common(a: list[dict], b: list[dict]) -> int:
     return k
 
 
+def _fold(state, event: dict, original: dict) -> None:
+    """Fold one pushed event onto the record's state; one that does not fit refuses the push."""
+    try:
+        state.apply(event)
+    except LedgerError as exc:
+        raise StateError(f"offline event seq {original['seq']} ({original['type']}) does not fit after the "
+                         f"record's head: {exc.message}; nothing was pushed") from None
+
+
 def _local(path: Path) -> Store:
     if not log.is_log(path):
         raise InputError(f"{path}: the local copy is a JSON Lines log; accepted: a file name ending in .jsonl")
@@ -114,7 +123,7 @@ def push(service: Service, source: Path, rebase: bool = False) -> Outcome:
         if k == len(shared):  # the head has not moved: the same lines, the same hashes
             for ev in offline:
                 ledger.events.append(ev)
-                state.apply(ev)
+                _fold(state, ev, ev)
             info["pushed"] = len(offline)
             return info
         moved = shared[k:]
@@ -125,10 +134,13 @@ def push(service: Service, source: Path, rebase: bool = False) -> Outcome:
                 f"event(s) after seq {k}; nothing was pushed. Accepted: `ledger push {source} --rebase` (re-seals "
                 "them after the record's head, keeping each one's original hash and time)")
         renamed: dict[str, str] = {}
+        seqs: dict[int, int] = {}  # offline seq -> re-sealed seq (a late reason names its filing's seq)
         profile = state.profile
         for ev in offline:
             ident = ev.get("incident")
             data = dict(ev.get("data", {}))
+            if isinstance(data.get("reason_for"), int) and data["reason_for"] in seqs:
+                data["reason_for"] = seqs[data["reason_for"]]
             if ident is not None and ev["type"] == "opened":
                 if state.known(ident):
                     number = state.count + 1
@@ -147,11 +159,8 @@ def push(service: Service, source: Path, rebase: bool = False) -> Outcome:
                                                    ("recorded_at", ev["recorded_at"]), ("incident", ident))
                                if v is not None}}
             sealed = ledger.append(new)
-            try:
-                state.apply(sealed)
-            except LedgerError as exc:
-                raise StateError(f"offline event seq {ev['seq']} ({ev['type']}) does not fit after the record's "
-                                 f"head: {exc.message}; nothing was pushed") from None
+            seqs[ev["seq"]] = sealed["seq"]
+            _fold(state, sealed, ev)
             if ev["type"] == "profile_set":
                 profile = state.profile
         info.update(pushed=len(offline), rebased=True, renamed=renamed)

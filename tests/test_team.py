@@ -498,3 +498,42 @@ def test_check_on_postgresql_remembers_what_this_host_announced(capsys, pg_url, 
     assert len(state) == 1 and "SECRET" not in state[0].read_text()
     code, again, _ = cli(capsys, pg_url, "check", "--format", "json", now="2026-03-03T05:31+01:00")
     assert code == 1 and again.strip() == ""  # announced once, remembered on this host
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_push_refuses_an_offline_event_that_does_not_fit_the_record(moved, capsys, pg_url, tmp_path):
+    """A copy whose chain verifies but whose offline event the fold refuses (written by hand: an
+    amendment of an incident that does not exist) is refused whole, rebased or not."""
+    _shared(capsys, pg_url)
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    local = Store(copy)
+    with local.locked():
+        ledger = local.read()
+        before = len(ledger.events)
+        ledger.append({"type": "amended", "recorded_at": "2026-03-02T10:00:00+01:00", "incident": "INC-2026-404",
+                       "data": {"summary": "by hand"}})
+        local.write(ledger, ledger.events[before:])
+    if moved:
+        ok(capsys, pg_url, "open", "Online", "--aware", "2026-03-02T09:10")
+    before = PgStore(pg_url).read_bytes()
+    code, out, err = cli(capsys, pg_url, "ledger", "push", str(copy), *(["--rebase"] if moved else []))
+    assert code == 5 and "does not fit" in err and "INC-2026-404" in err and err.count("\n") == 1
+    assert PgStore(pg_url).read_bytes() == before
+
+
+def test_rebase_renumbers_the_filing_a_late_reason_names(capsys, pg_url, tmp_path):
+    _shared(capsys, pg_url)  # INC-2026-001 aware at 07:00: the NIS 2 early warning is due at 07:00 next day
+    copy = tmp_path / "copy.jsonl"
+    ok(capsys, pg_url, "ledger", "pull", "--to", str(copy))
+    late = "2026-03-04T10:00+01:00"
+    ok(capsys, str(copy), "submit", "INC-2026-001", "nis2.early_warning", "--at", "2026-03-03T09:00", now=late)
+    ok(capsys, str(copy), "submit", "INC-2026-001", "nis2.early_warning", "--late-reason", "the PACS was down",
+       now=late)
+    offline = Store(copy).read().events
+    assert offline[-1]["data"].get("reason_for") == offline[-2]["seq"] == 3
+    ok(capsys, pg_url, "open", "Online", "--aware", "2026-03-02T09:10", now=late)
+    ok(capsys, pg_url, "ledger", "push", str(copy), "--rebase", now="2026-03-04T10:05+01:00")
+    events = Store(pg_url).read().events
+    assert events[-1]["data"]["reason_for"] == events[-2]["seq"] == 4
+    assert events[-1]["offline"]["seq"] == 4 and events[-2]["offline"]["seq"] == 3
