@@ -537,3 +537,36 @@ def test_rebase_renumbers_the_filing_a_late_reason_names(capsys, pg_url, tmp_pat
     events = Store(pg_url).read().events
     assert events[-1]["data"]["reason_for"] == events[-2]["seq"] == 4
     assert events[-1]["offline"]["seq"] == 4 and events[-2]["offline"]["seq"] == 3
+
+
+def test_passwords_from_pgpassword_pgpass_or_the_uri_are_used_and_never_shown(capsys, pg_server, tmp_path, monkeypatch):
+    """A role that must give a password (scram-sha-256 on the socket for it alone): libpq takes it
+    from the URI, $PGPASSWORD or a password file, and no message ever shows it, even a refused one."""
+    db = pg_server.createdb()
+    secret = "Sesame-0pen-42"
+    pg_server.sql(f"CREATE ROLE pw_{db} LOGIN PASSWORD '{secret}'")
+    pg_server.sql(f"GRANT ALL ON DATABASE {db} TO pw_{db}; ALTER DATABASE {db} OWNER TO pw_{db}")
+    hba = pg_server.data / "pg_hba.conf"
+    hba.write_text(f"local all pw_{db} scram-sha-256\n" + hba.read_text())
+    pg_server.sql("SELECT pg_reload_conf()")
+    bare = pg_server.url(db, user=f"pw_{db}")
+    code, out, err = cli(capsys, bare, "init", "--name", "CHU", "--category", "important")
+    assert code == 3 and err.count("\n") == 1 and "password" in err  # none given: refused, one line
+    code, out, err = cli(capsys, pg_server.url(db, user=f"pw_{db}", password="Wrong-guess-99"), "status")
+    assert code == 3 and "Wrong-guess-99" not in out + err and "password authentication failed" in err
+    ok(capsys, pg_server.url(db, user=f"pw_{db}", password=secret), "init", "--name", "CHU", "--category", "important")
+    monkeypatch.setenv("PGPASSWORD", secret)
+    out = ok(capsys, bare, "paths", "--json") + ok(capsys, bare, "open", "Outage", "--aware", "2026-03-02T09:00")
+    assert secret not in out
+    monkeypatch.delenv("PGPASSWORD")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"*:*:*:pw_{db}:{secret}\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    code, out, err = cli(capsys, bare, "verify", "--json")
+    assert code == 0 and json.loads(out)["events"] == 2 and secret not in out + err
+    # nothing the tool keeps on this machine holds it either
+    for folder in (os.environ["XDG_CACHE_HOME"], os.environ["XDG_STATE_HOME"]):
+        for path in Path(folder).rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path

@@ -5,7 +5,6 @@ in the middle of a command. Counts: 8 writers x 25 appends by default, 16 x 50 u
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import random
