@@ -439,7 +439,7 @@ def test_migrate_moves_a_file_into_postgresql_and_back_with_the_same_hashes(caps
 
 def test_a_read_fetches_only_the_lines_this_machine_has_not_seen_and_never_trusts_a_differing_mirror(
         capsys, pg_url, pg_server, monkeypatch, tmp_path):
-    from nis2_incident.ledger import mirror
+    from nis2_incident import mirror
 
     ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important")
     for i in range(3):

@@ -311,7 +311,7 @@ class PgStore(LogStore):
         a mirror in the user's cache folder (`mirror.py`), used only when the server's SHA-256 of its
         own rows up to the mirror's last seq is the SHA-256 of the mirror's lines; else every line is
         read again. So what a read returns is always the server's rows, byte for byte."""
-        from . import mirror
+        from .. import mirror
 
         with self._session("reading the ledger") as conn:
             if self._conn is None:
@@ -385,7 +385,7 @@ class PgStore(LogStore):
                                  "not be recorded; check with `list` or `verify` before retrying, so as not to "
                                  "record it twice") from None
             if self._pending is not None:  # committed: this machine has seen its own lines
-                from . import mirror
+                from .. import mirror
 
                 read, appended = self._pending
                 mirror.save(self.path.key, read + appended, mirror.Mirror(read, 0, ""))

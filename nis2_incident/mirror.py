@@ -7,7 +7,8 @@ the server's rows, and the log's checkpoint (`checkpoint.py`) spares decoding th
 (a row edited on the server, a mirror edited or damaged here) makes the read fetch every line and
 rewrite the mirror; so no result ever depends on the mirror, only the bytes transferred do.
 
-Trust model: the checkpoint's. It lives in the user's own cache folder
+It sits beside `checkpoint.py`, outside `ledger/` (whose file-system calls all go through the
+`fsio` seam): both are derived data, written silently or not at all. Trust model: the checkpoint's. It lives in the user's own cache folder
 (`~/.cache/nis2-incident/mirrors/`, folder 0700, file 0600), named by the SHA-256 of the connection
 string without password; it is opened without following links and only if it is a regular file; any
 error reading or writing it is ignored (derived data). It holds the record's events, as readable as
@@ -36,7 +37,7 @@ class Mirror:
 
 
 def location(key: str) -> Path:
-    from .. import checkpoint
+    from . import checkpoint
 
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     return checkpoint.folder().parent / "mirrors" / f"{name}.jsonl"
