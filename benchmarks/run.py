@@ -44,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 NOW = "2026-11-29T03:00:00+01:00"
 BASELINE = [sys.executable, "-c", "import typer, rich, pendulum, pydantic"]
-FORMATS = ("jsonl", "toml", "json")
+FORMATS = ("jsonl", "toml", "json", "postgresql")  # postgresql: a server this benchmark starts (tests/pgtest.py)
 DRAFT_STAGE = "nis2.notification"  # due 72 h after awareness: open for the most recent incident
 MB_LIMIT = 100.0
 LOCAL = 3  # a figure's ratio is to the median of the baseline samples taken this many figures around it
@@ -149,6 +149,40 @@ def verdict(ratio: float | None, limit: float | None) -> str:
     return "met" if ratio <= limit else "NOT MET"
 
 
+class PgLedgers:
+    """PostgreSQL ledgers for the `postgresql` rows (issue 15): one server on this machine, started
+    here as the tests start theirs (tests/pgtest.py: a Unix socket in a temporary folder), and each
+    ledger the generated log moved into a database of its own by `ledger migrate` (same lines)."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from pgtest import Server
+
+        self.server = Server()
+
+    def make(self, log: Path, env: dict) -> str:
+        url = self.server.url(self.server.createdb("bench"))
+        subprocess.run(tool("ledger", "migrate", str(log), url), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env=env)
+        return url
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def ledger_for(fmt: str, path: Path, n: int, opened: int, env: dict, pg: "PgLedgers | None") -> tuple[str, str]:
+    """(ledger, copy for `open`) of `n` incidents in format `fmt`."""
+    if fmt != "postgresql":
+        generate(path, n, opened, env)
+        copy = path.with_name(path.name.replace("ledger-", "copy-").replace("warmup.", "warmup-copy."))
+        shutil.copy(path, copy)
+        return str(path), str(copy)
+    log = path.with_suffix(".jsonl")
+    if not log.exists():
+        generate(log, n, opened, env)
+    return pg.make(log, env), pg.make(log, env)
+
+
 def checkpoint_folder(cache: Path) -> Path:
     return cache / "nis2-incident" / "checkpoints"
 
@@ -193,13 +227,11 @@ def main(argv=None) -> int:
             base_cpu.append(c)
 
     started, load_start = time.monotonic(), os.getloadavg()
+    pg = PgLedgers() if "postgresql" in formats else None
     try:
         # bytecode for the stack and for every command's path, in every format, before anything is timed
         for fmt in formats:
-            small = work / f"warmup.{fmt}"
-            generate(small, 10, 2, env0)
-            copy = work / f"warmup-copy.{fmt}"
-            shutil.copy(small, copy)
+            small, copy = ledger_for(fmt, work / f"warmup.{fmt}", 10, 2, env0, pg)
             env, _ = env_for(f"warmup-{fmt}")
             for argv_, ok in cases(small, copy, 10).values():
                 once(argv_, env, ok)
@@ -229,10 +261,7 @@ def main(argv=None) -> int:
             print(f"{'100 files':<12} {'exercise check':<16} {t * 1000:>8.0f} {t / b:>6.2f} {m:>5.0f}", flush=True)
         for n in sizes:
             for fmt in formats:
-                path = work / f"ledger-{n}.{fmt}"
-                generate(path, n, open_count(n), env0)
-                copy = work / f"copy-{n}.{fmt}"
-                shutil.copy(path, copy)
+                path, copy = ledger_for(fmt, work / f"ledger-{n}.{fmt}", n, open_count(n), env0, pg)
                 for name, (argv_, ok) in cases(path, copy, n).items():
                     if wanted is not None and name not in wanted:
                         continue
@@ -242,8 +271,8 @@ def main(argv=None) -> int:
                     cold_t, cold_m, cold_c = once(argv_, env, ok)
                     folder = checkpoint_folder(cache)
                     kept = folder.is_dir() and any(folder.iterdir())
-                    if fmt == "jsonl" and not kept:
-                        print(f"  note: {name} on {path.name} wrote no checkpoint", flush=True)
+                    if fmt in ("jsonl", "postgresql") and not kept:
+                        print(f"  note: {name} on {Path(path).name} ({fmt}) wrote no checkpoint", flush=True)
                     t, m, k, c = measure(argv_, runs, env, ok)
                     warm_limit, cold_limit = targets(n, name)
                     row = {"size": n, "format": fmt, "command": name, "warm_s": t, "warm_mb": m, "warm_runs": k,
@@ -284,6 +313,8 @@ def main(argv=None) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     finally:
+        if pg is not None:
+            pg.close()
         if args.keep:
             print(f"work folder kept: {work}")
         else:

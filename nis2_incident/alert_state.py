@@ -26,6 +26,21 @@ SUFFIX = ".check-state.json"
 
 
 def default_path(ledger: Path) -> Path:
+    """Beside a ledger file; for a PostgreSQL ledger (issue 15), which has no folder, in the user's
+    own state folder, one file per ledger (named by the SHA-256 of its connection string without
+    password): each host that runs `check` remembers what it announced."""
+    if hasattr(ledger, "conninfo"):
+        import hashlib
+
+        import platformdirs
+
+        key = hashlib.sha256(ledger.key.encode()).hexdigest()[:32]
+        folder = platformdirs.user_state_path("nis2-incident", appauthor=False) / "check-state"
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            pass  # the save says why it cannot write there
+        return folder / f"{key}{SUFFIX}"
     return ledger.with_name(ledger.name + SUFFIX)
 
 

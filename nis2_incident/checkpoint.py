@@ -42,8 +42,13 @@ def folder() -> Path:
     return platformdirs.user_cache_path("nis2-incident", appauthor=False) / "checkpoints"
 
 
+def _identity(ledger) -> str:
+    """The ledger's resolved path; a PostgreSQL ledger's connection string without password (issue 15)."""
+    return ledger.key if hasattr(ledger, "conninfo") else _identity(ledger)
+
+
 def location(ledger: Path) -> Path:
-    key = hashlib.sha256(os.fsencode(os.path.realpath(ledger))).hexdigest()[:32]
+    key = hashlib.sha256(os.fsencode(_identity(ledger))).hexdigest()[:32]
     return folder() / f"{key}.json"
 
 
@@ -128,7 +133,7 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
         body = json.loads(data)
         if not isinstance(body, dict) or body.get("version") != VERSION or body.get("code") != code:
             return None
-        if body.get("ledger") != os.path.realpath(ledger):
+        if body.get("ledger") != _identity(ledger):
             return None
         offset = body["offset"]
         if not isinstance(offset, int) or not 0 < offset <= len(raw):
@@ -142,7 +147,7 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
 
 def save(ledger: Path, body: dict) -> None:
     """Write the checkpoint (`_write_sealed`)."""
-    _write_sealed(location(ledger), {**body, "version": VERSION, "ledger": os.path.realpath(ledger)})
+    _write_sealed(location(ledger), {**body, "version": VERSION, "ledger": _identity(ledger)})
 
 
 # The views of settled incidents (issue 13: `list --json` and the JSON export at 10,000 incidents
@@ -170,7 +175,7 @@ def load_views(ledger: Path, key: str) -> dict[str, tuple[str, memoryview]]:
     except ValueError:
         return {}
     if not isinstance(head, dict) or head.get("version") != VERSION or head.get("key") != key \
-            or head.get("ledger") != os.path.realpath(ledger):
+            or head.get("ledger") != _identity(ledger):
         return {}
     out: dict[str, tuple[str, memoryview]] = {}
     view, pos, size = memoryview(data), first + 1, len(data)
@@ -191,7 +196,7 @@ def load_views(ledger: Path, key: str) -> dict[str, tuple[str, memoryview]]:
 
 def save_views(ledger: Path, key: str, views: dict[str, tuple[str, bytes]]) -> None:
     """Write the views file (`load_views`), sealed, atomically; silently give up on any error."""
-    head = json.dumps({"version": VERSION, "key": key, "ledger": os.path.realpath(ledger)}, ensure_ascii=False)
+    head = json.dumps({"version": VERSION, "key": key, "ledger": _identity(ledger)}, ensure_ascii=False)
     pieces = [piece for ident, (digest, packed) in views.items() if "\t" not in ident and "\n" not in ident
               for piece in (f"{ident}\t{digest}\t{len(packed)}\n".encode("utf-8", "replace"), packed)]
     _write_sealed_bytes(views_location(ledger), b"{" + head[1:].encode("utf-8", "replace") + b"\n", pieces)

@@ -64,6 +64,15 @@ class WriteError(Nis2IncidentError):
     exit_code = 7
 
 
+class HeadMoved(WriteError):
+    """A PostgreSQL append found another head than the one its events were sealed after (a client
+    that skipped the lock appended first): the write re-reads and retries (`Service._write`)."""
+
+
+class ReadOnlyRole(WriteError):
+    """A PostgreSQL role that may read the ledger but not write it ran a write command (exit 7)."""
+
+
 class ExerciseError(Nis2IncidentError):
     """An exercise file is invalid (unreadable, bad TOML, unknown key, bad time, out of order, refused
     action): names the file, the line and the key, and why (exit 3, as the README's Tabletop exercises says)."""

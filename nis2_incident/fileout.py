@@ -30,7 +30,7 @@ def write_atomic(path: str | Path, payload, ledger: Path | None = None) -> Path:
     if not folder.is_dir():
         raise InputError(f"--output {target}: folder {folder} does not exist; accepted: a file in an existing folder")
     like = None
-    if ledger is not None:
+    if ledger is not None and not hasattr(ledger, "conninfo"):  # a file ledger (not PostgreSQL, issue 15)
         which = safefile.own_file(target, ledger)
         if which is not None:
             what = "the ledger itself" if which == ledger.name else f"the ledger's own file {which}"

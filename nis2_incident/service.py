@@ -575,6 +575,16 @@ class Service:
         """Run `change(ledger, state, warnings)` under the lock on a fresh read, and write what it
         appended (the store appends the lines, or replaces the document). `whole`: never through
         the checkpoint (a profile change decides what is live)."""
+        from .errors import HeadMoved
+
+        for attempt in range(5):  # PostgreSQL (issue 15): a client that skipped the lock appended first
+            try:
+                return self._write_once(change, whole)
+            except HeadMoved:
+                if attempt == 4:
+                    raise
+
+    def _write_once(self, change, whole: bool) -> Outcome:
         self._kept = None  # a state read before the lock is no use after it
         store = self.store
         store.notices = []

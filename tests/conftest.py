@@ -32,6 +32,8 @@ def safety_count(request):
 def _fixed_environment(monkeypatch, tmp_path_factory):
     # the log's checkpoints live in the user's cache folder: one of its own for every test
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    # and `check`'s state of a PostgreSQL ledger (issue 15) in the user's state folder: one of its own too
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     monkeypatch.setenv("TZ", "America/Los_Angeles")
     time.tzset()
     monkeypatch.delenv("NIS2_INCIDENT_LEDGER", raising=False)
@@ -97,3 +99,20 @@ def run_both_ways(way: str, argv: list[str], capsys, cwd: Path | None = None) ->
         return r.exit_code, r.stdout, r.stderr
     finally:
         os.chdir(old)
+
+
+# --- PostgreSQL (issue 15): one real server per test session, one new database per test -------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from pgtest import Server  # tests/pgtest.py
+
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The connection string of a new, empty database on the session's server."""
+    return pg_server.url(pg_server.createdb())

@@ -239,7 +239,7 @@ try:
     main()
 finally:
     heavy = sorted(m for m in ("typer", "rich", "pydantic", "pendulum", "jinja2", "icalendar", "tomllib",
-                               "tomli_w", "rfc8785", "platformdirs") if m in sys.modules)
+                               "tomli_w", "rfc8785", "platformdirs", "psycopg") if m in sys.modules)
     sys.stderr.write("loaded: " + " ".join(heavy) + "\\n")
 """
 
@@ -272,6 +272,18 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
     assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
     assert "typer" in _loaded([*base, "draft", "1", "nis2.notification"])  # everything else: the Typer app
+
+
+def test_check_and_status_on_postgresql_import_the_driver_but_neither_typer_nor_rich(tmp_path, pg_url):
+    """Team mode (issue 15): psycopg only for a PostgreSQL ledger (never for a file: the probe above
+    lists it), and `check` and `status --json` still on the fast path."""
+    ledger = _ledger(tmp_path, "jsonl")
+    subprocess.run([sys.executable, "-m", "nis2_incident", "ledger", "migrate", str(ledger), pg_url], check=True,
+                   capture_output=True, timeout=60)
+    base = ["--ledger", pg_url, "--now", "2026-03-30T20:00:00+02:00"]
+    for args in (["check"], ["status", "--json"]):
+        loaded = _loaded([*base, *args])
+        assert "psycopg" in loaded and not {"typer", "rich"} & loaded, args
 
 
 @pytest.mark.parametrize("fmt", ["toml", "json"])

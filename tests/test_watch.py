@@ -137,6 +137,23 @@ def test_watch_counts_down_picks_up_a_new_incident_and_leaves_on_ctrl_c(incident
     assert max(len(line) for line in lines) <= 80
 
 
+def test_watch_on_postgresql_picks_up_what_another_machine_records(pg_url):
+    """Team mode (issue 15): the watch re-reads when the server's head row changes."""
+    ok(cli(pg_url, "2026-03-28T09:00", "init", "--name", "CH Exemple", "--category", "essential"))
+    ok(cli(pg_url, "2026-03-28T10:30", "open", "Ransomware on the PACS", "--aware", "2026-03-28T10:00"))
+    term = Terminal("status", "--watch", "--ledger", pg_url, "--now", "2026-03-28T10:30")
+    try:
+        term.expect("INC-2026-001")
+        ok(cli(pg_url, "2026-03-28T10:30", "open", "Outage of the patient record", "--aware", "2026-03-28T10:15"))
+        term.expect("INC-2026-002", timeout=10)
+        term.proc.send_signal(signal.SIGINT)
+        code = term.close()
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+    assert code == 0 and "Traceback" not in term.text and "error" not in term.text.lower(), term.text
+
+
 def test_watch_refuses_json(incident):
     r = cli(incident, "2026-03-28T10:30", "status", "--watch", "--json")
     assert r.exit_code == 2 and "--watch" in r.stderr and r.stdout == ""

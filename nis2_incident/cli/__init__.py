@@ -67,8 +67,28 @@ def ledger_path(option: Optional[str] = None) -> Path:
         if not value.strip():
             raise InputError(f"{name} is empty; accepted: the path of a ledger file (or leave it unset for the "
                              f"default, {default_ledger_path()})")
+        server = server_target(value)
+        if server is not None:
+            return server
         return _resolved(Path(value).expanduser())
     return _resolved(default_ledger_path())
+
+
+def server_target(value: str):
+    """A PostgreSQL ledger (`postgresql://…`, `service=NAME`, libpq key=value; issue 15): its
+    `pg.Target` (the connection string, shown without its password), else None (a file)."""
+    from ..ledger.store import _maybe_server
+
+    if not _maybe_server(value):
+        return None
+    from ..ledger import pg
+
+    return pg.Target(value) if pg.is_target(value) else None
+
+
+def is_server(path) -> bool:
+    """Whether `ledger_path` gave a PostgreSQL ledger rather than a file."""
+    return hasattr(path, "conninfo")
 
 
 def _resolved(path: Path) -> Path:

@@ -76,6 +76,7 @@ def init_cmd(
     ai_provider: AiProvider = None,
     gdpr_role: GdprRole = None,
     not_in_force: NotInForce = None,
+    roles: Annotated[Optional[str], typer.Option("--roles", help="PostgreSQL ledger only: also create the roles PREFIX_reader, PREFIX_writer and PREFIX_owner and grant them (README, Team mode).", show_default=False)] = None,
     ledger: LedgerOpt = None,
     now: NowOpt = None,
     json_out: JsonOpt = False,
@@ -87,6 +88,11 @@ def init_cmd(
         raise InputError(f"--category {category!r}; accepted: essential, important (`classify` helps decide)")
     tu.zone(timezone)
     store = _store(ledger)
+    if roles is not None:
+        if getattr(store, "backend", None) != "postgresql":
+            raise InputError(f"--roles is for a PostgreSQL ledger (--ledger postgresql://…); {store.path} is a file, "
+                             "whose access is its file permissions")
+        store.roles = roles
     service = Service(store, resolve_now(now, timezone), regimes_dir=SETTINGS.regimes)
     outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
                            health_establishment=health_establishment, regimes=regime or None,
@@ -249,10 +255,15 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
 
     from . import ENV_LEDGER, default_ledger_path
 
-    path = ledger_path(ledger).absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
+    path = ledger_path(ledger)
     source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
-    data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
-            "exists": path.exists(), "default": str(default_ledger_path())}
+    if hasattr(path, "conninfo"):  # PostgreSQL (issue 15): no files; the lock is the database's
+        data = {"ledger": str(path), "lock": "an advisory lock in the database (pg_locks)", "source": source,
+                "exists": _store(ledger).exists(), "default": str(default_ledger_path())}
+    else:
+        path = path.absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
+        data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
+                "exists": path.exists(), "default": str(default_ledger_path())}
     if json_out:
         from ..render.jsonout import emit
 

@@ -29,7 +29,8 @@ def _store(ledger: Optional[str], lock_timeout: Optional[float] = None):
 
     timeout = lock_timeout if lock_timeout is not None else SETTINGS.lock_timeout
     path = ledger_path(ledger)
-    check_ledger_path(path)
+    if not hasattr(path, "conninfo"):  # a file (not a PostgreSQL ledger, issue 15)
+        check_ledger_path(path)
     return Store(path, lock_timeout=timeout)
 
 
@@ -94,6 +95,8 @@ def _refuse_own_file(option: str, target, ledger: Path, allow_state: bool = Fals
     from ..alert_state import default_path
     from ..ledger import safefile
 
+    if hasattr(ledger, "conninfo"):
+        return  # a PostgreSQL ledger has no files to destroy (issue 15)
     allow = (default_path(ledger),) if allow_state else ()
     which = safefile.own_file(Path(target).expanduser(), ledger, allow)
     if which is not None:
@@ -234,8 +237,9 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
     from ..alert_state import StateFile, default_path
 
     store_path = service.store.path
+    server = hasattr(store_path, "conninfo")  # PostgreSQL (issue 15): the state is in the user's state folder
     state_file = StateFile(Path(state_path).expanduser() if state_path else default_path(store_path),
-                           lock_timeout=SETTINGS.lock_timeout, like=store_path)
+                           lock_timeout=SETTINGS.lock_timeout, like=None if server else store_path)
     if all_:
         announced, warning = state_file.load()  # read only: to tell which findings are new
         if warning:
@@ -253,7 +257,7 @@ def check(within: Optional[str] = None, fmt: str = "text", all_: bool = False, q
             new, keep = alerts.select_new(found, announced, clock)
             emit(new, {f.key for f in new})  # announce first: a crash before saving repeats, never loses
             if not dry_run and keep != announced:
-                state_file.save(keep, store_path.resolve(), tu.rfc3339(clock))
+                state_file.save(keep, store_path if server else store_path.resolve(), tu.rfc3339(clock))
                 for notice in state_file.notices:
                     _stderr(f"warning: {notice}")
     except Nis2IncidentError as exc:

@@ -39,6 +39,8 @@ def run(ident: Optional[str], within: Optional[str], service, tick: float = TICK
     cache: dict = {"sig": None, "state": None, "error": None}
 
     def signature():
+        if hasattr(service.store, "signature"):  # PostgreSQL (issue 15): the head row, not a file
+            return service.store.signature()
         st = os.stat(path)
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 

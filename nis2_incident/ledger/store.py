@@ -85,6 +85,12 @@ def parse(raw: bytes, path: Path) -> Ledger:
                   size=len(raw))
 
 
+def _maybe_server(path) -> bool:
+    """Cheap test before `pg.is_target` (which imports its module): a URI or a libpq key=value."""
+    text = str(path)
+    return text[:8].lower().startswith("postgres") or "=" in text
+
+
 class Store:
     """What both formats share: the path, the lock, the checks and clean-up around a write.
     `Store(path)` builds the store of the path's format (a name ending in `.jsonl`: the log)."""
@@ -93,6 +99,11 @@ class Store:
 
     def __new__(cls, path: Path | str, lock_timeout: float = 10.0):
         if cls is Store:
+            if _maybe_server(path):  # a PostgreSQL connection string (issue 15): `pg.py`
+                from . import pg
+
+                if pg.is_target(path):
+                    return pg.PgStore.__new__(pg.PgStore, path, lock_timeout)
             cls = LogStore if log.is_log(Path(path)) else DocumentStore
         return super().__new__(cls)
 
