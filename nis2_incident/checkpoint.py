@@ -44,7 +44,7 @@ def folder() -> Path:
 
 def _identity(ledger) -> str:
     """The ledger's resolved path; a PostgreSQL ledger's connection string without password (issue 15)."""
-    return ledger.key if hasattr(ledger, "conninfo") else _identity(ledger)
+    return ledger.key if hasattr(ledger, "conninfo") else os.path.realpath(ledger)
 
 
 def location(ledger: Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from .. import timeutil as tu
-from ..errors import InputError, Nis2IncidentError
+from ..errors import InputError, LedgerError, Nis2IncidentError
 from . import SETTINGS, ledger_path, resolve_now
 from .exits import CHECK_FORMAT, say
 
