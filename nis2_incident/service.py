@@ -226,6 +226,8 @@ class Service:
         return past, state
 
     def _from_checkpoint(self, raw: bytes, writing: bool, instant: datetime | None):
+        import orjson  # the lines the checkpoint names: bytes its prefix's SHA-256 vouches for
+
         from . import checkpoint
         from .model import StoredProfile, fold_live
 
@@ -239,10 +241,10 @@ class Service:
                 return None  # "as of" a time before what it covers: read the ledger itself
             offset = doc["offset"]
             # the head a write seals after is the last line of the prefix itself, not the checkpoint's word
-            last = json.loads(raw[raw.rindex(b"\n", 0, offset - 1) + 1:offset - 1])
+            last = orjson.loads(raw[raw.rindex(b"\n", 0, offset - 1) + 1:offset - 1])
             if [last["seq"], last["hash"]] != [head_seq, head_hash]:
                 return None
-            live_events = [json.loads(raw[start:raw.index(b"\n", start)]) for start, _ in doc["live"]]
+            live_events = [orjson.loads(raw[start:raw.index(b"\n", start)]) for start, _ in doc["live"]]
             index = {ident: number for ident, number in doc["incidents"]}
             profile = StoredProfile(doc["profile"])
         except (ValueError, KeyError, TypeError):
@@ -265,7 +267,7 @@ class Service:
             if not starts or not isinstance(starts, str):
                 return None
             try:
-                return [json.loads(raw[int(x):raw.index(b"\n", int(x))]) for x in starts.split(",")]
+                return [orjson.loads(raw[int(x):raw.index(b"\n", int(x))]) for x in starts.split(",")]
             except (ValueError, TypeError):
                 return None
 
