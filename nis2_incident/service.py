@@ -307,19 +307,22 @@ class Service:
             pairs.append((ev.get("incident"), end))
             end += len(line)
         live = [tuple(x) for x in base["live"]] if base is not None else []
-        lines_of = {k: [int(x) for x in v.split(",")] for k, v in (base or {}).get("settled", {}).items()}
+        # each settled incident's line starts, "start,start" as the checkpoint keeps them: only those of
+        # the incidents with new lines are parsed (at 10,000 incidents, parsing all took 40 ms a write)
+        settled_lines = dict((base or {}).get("settled", {}))
         touched = {owner for owner, _ in pairs if owner is not None}
-        for ident in touched & set(lines_of):  # a settled incident with new lines: live until shown settled
-            live += [(start, ident) for start in lines_of.pop(ident)]
+        for ident in touched & set(settled_lines):  # a settled incident with new lines: live until shown settled
+            live += [(int(start), ident) for start in settled_lines.pop(ident).split(",")]
         live += [(start, owner) for owner, start in pairs if owner is not None]
         live.sort()
         settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
+        newly: dict[str, list[int]] = {}
         for start, ident in live:
             if ident in settled:
-                lines_of.setdefault(ident, []).append(start)
+                newly.setdefault(ident, []).append(start)
         if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
             state.mark_settled(settled)
-        settled_lines = {ident: ",".join(map(str, sorted(starts))) for ident, starts in lines_of.items()}
+        settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
         self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {
             "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
