@@ -97,6 +97,45 @@ def test_the_examples_are_there():
         assert topic in names
 
 
+def test_every_regime_has_an_exercise_example_that_states_its_stages():
+    """Issue 17, "Done when": each regime has its exercise example. A passing example counts for a regime
+    when one of its expectations states the state or the due instant of one of that regime's stages."""
+    regimes = sorted(p.stem for p in (ROOT / "nis2_incident" / "regimes").glob("*.toml"))
+    stated: dict[str, set[str]] = {}
+    for path in PASSING:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for e in data.get("expect", []):
+            for key in [*e.get("obligations", {}), *e.get("due", {})]:
+                if e.get("obligations", {}).get(key) not in ("not_in_force", "not_applicable"):
+                    stated.setdefault(key.partition(".")[0], set()).add(path.name)
+    missing = [r for r in regimes if r not in stated]
+    assert not missing, f"no passing example states a stage of: {', '.join(missing)}"
+
+
+# Each issue-17 example teaches its regime's clock: changing the fact it turns on makes it fail (an
+# expectation no longer holds) or invalid (a filing the changed facts make impossible, as on the command line).
+@pytest.mark.parametrize("name, old, new, message", [
+    ("cer-critical-entity-flood.toml", "critical_entity = true", 'critical_entity = true\nnot_in_force = "ignore"',
+     "cer.initial is not_in_force"),
+    ("cra-exploited-vulnerability.toml", "device_involved = false", "device_involved = true",
+     "the MDR applies instead of the CRA (Art. 2(2)(a))"),
+    ("mdr-infusion-pump-serious-incident.toml", 'patient_harm = "serious"', 'patient_harm = "harm"',
+     "mdr.report is due T+15d2h"),
+    ("ai-act-emergency-triage-death.toml", 'patient_harm = "death"', 'patient_harm = "serious"',
+     "ai_act.report is due T+15d"),
+    ("gdpr-processor-informs-controller.toml", 'gdpr_role = "processor"', 'gdpr_role = "controller"',
+     "the gdpr_processor regime is not enabled for this entity"),
+])
+def test_issue17_examples_fail_when_their_deciding_fact_changes(tmp_path, name, old, new, message):
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    line = re.compile(rf"^{re.escape(old)}$", re.M)  # the key itself, not the comments that name it
+    assert line.search(text)
+    changed = write(tmp_path, line.sub(lambda _: new, text, count=1), name)
+    result = cli("check", str(changed))
+    assert result.exit_code in (1, 3), result.stdout + result.stderr
+    assert message in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("path", PASSING, ids=lambda p: p.name)
 def test_passing_example_passes_through_the_cli(path):
     result = cli("check", str(path))

@@ -93,6 +93,15 @@ def init_cmd(
             raise InputError(f"--roles is for a PostgreSQL ledger (--ledger postgresql://…); {store.path} is a file, "
                              "whose access is its file permissions")
         store.roles = roles
+    given = (ose, critical_entity, financial_entity, cra_manufacturer, mdr_manufacturer, ai_provider, gdpr_role)
+    if not json_out and all(v is None for v in given) and not _exists(store):
+        from . import prompts
+
+        if prompts.on_terminal():  # on a terminal, no role flag given: ask each role (README: Roles)
+            asked = prompts.ask_roles()
+            ose, critical_entity, financial_entity, cra_manufacturer, mdr_manufacturer, ai_provider = (
+                asked[key] for key, _, _ in prompts.ROLE_QUESTIONS)
+            gdpr_role = asked["gdpr_role"]
     service = Service(store, resolve_now(now, timezone), regimes_dir=SETTINGS.regimes)
     outcome = service.init(name=name.strip(), category=cat, timezone=timezone, trust_service=trust_service,
                            health_establishment=health_establishment, regimes=regime or None,
@@ -106,6 +115,17 @@ def init_cmd(
 
         emit({"ledger": str(store.path), "profile": outcome.value.model_dump(), "head": outcome.head})
     _report_write(outcome, f"created ledger {store.path} for {name.strip()} ({cat}, {timezone})")
+
+
+def _exists(store) -> bool:
+    """A ledger file already there (init will refuse it): no questions first. A PostgreSQL ledger is
+    asked about (whether its tables exist is known only once connected; init refuses then)."""
+    if getattr(store, "backend", None) == "postgresql":
+        return False
+    try:
+        return store.exists()
+    except OSError:
+        return False
 
 
 def _targets(items: Optional[list[str]]) -> Optional[dict]:

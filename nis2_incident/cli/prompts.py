@@ -1,4 +1,5 @@
 """Interactive `open`: when TITLE or --aware is left out and stdin is a terminal, ask for the facts.
+(Also `triage`'s questions, and `init`'s roles: see `ask_roles`.)
 
 The answers become the same values the flags would have given, so the event recorded is the one the
 same command with flags records. Facts already given as flags are not asked again. Prompts go to
@@ -36,11 +37,20 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _ask(text: str, default: Optional[str] = None) -> str:
+def on_terminal() -> bool:
+    """Whether stdin and stdout are both a terminal (a seam for tests, like `stdin_is_tty`): `init` asks
+    only then, so a redirected stdout (`init ... > log`, cron, CI) never waits for an answer."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _ask(text: str, default: Optional[str] = None, interrupted: str = "nothing was recorded") -> str:
     try:
         value = typer.prompt(text, default=default, show_default=bool(default), err=True)
     except typer.Abort:
-        say("\ninterrupted: nothing was recorded")
+        say(f"\ninterrupted: {interrupted}")
         raise typer.Exit(130) from None
     return str(value).strip()
 
@@ -169,3 +179,40 @@ def ask_triage(verdicts, now, tz: str) -> dict:
                 if text and text not in _UNKNOWN:
                     answers[fact] = text
     return answers
+
+
+# `init` on a terminal (issue 17 item 1): each role once, the flag it stands for named in the question.
+ROLE_QUESTIONS = (
+    ("ose", "--ose", "Operator of essential services (OSE) designated under NIS 1 (loi n° 2018-133)?"),
+    ("critical_entity", "--critical-entity", "Critical entity under Directive (EU) 2022/2557 (CER)?"),
+    ("financial_entity", "--financial-entity", "Financial entity under DORA, e.g. an insurer or a mutuelle?"),
+    ("cra_manufacturer", "--cra-manufacturer",
+     "Manufacturer of products with digital elements (CRA; software that is not a medical device)?"),
+    ("mdr_manufacturer", "--mdr-manufacturer", "Medical-device manufacturer (MDR Art. 87)?"),
+    ("ai_provider", "--ai-provider", "Provider of a high-risk AI system (AI Act Art. 73)?"),
+)
+GDPR_ROLES = ("controller", "processor", "both")
+_NOT_CREATED = "no ledger was created"
+
+
+def ask_roles() -> dict:
+    """Ask each role once, as yes/no (default no), and the GDPR role (default controller). The answers are
+    the values the flags give (`--ose` True, `--no-ose` False, `--gdpr-role processor`). Ctrl-C or Ctrl-D
+    creates nothing (exit 130)."""
+    say("The entity's roles (each is an `init` and `profile` flag; Enter answers no; Ctrl-C or Ctrl-D "
+        "creates nothing)")
+    answers: dict = {}
+    for key, flag, question in ROLE_QUESTIONS:
+        while True:
+            answer = _ask(f"{question} ({flag}) [y/N]", default="", interrupted=_NOT_CREATED).lower()
+            if answer in _YES or answer in _NO or not answer:
+                answers[key] = answer in _YES
+                break
+            say("  answer y (yes) or n (no, the default)")
+    while True:
+        answer = _ask("GDPR role: controller, processor or both? (--gdpr-role)", default="controller",
+                      interrupted=_NOT_CREATED).lower()
+        if answer in GDPR_ROLES:
+            answers["gdpr_role"] = answer
+            return answers
+        say(f"  answer one of {', '.join(GDPR_ROLES)}")
