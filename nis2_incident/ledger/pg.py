@@ -225,6 +225,7 @@ class PgStore(LogStore):
         self._raw_read: bytes | None = None  # the bytes the last read returned
         self._pending: tuple[bytes, bytes, int] | None = None  # (read, appended, last seq) for the mirror, once committed
         self.known_prefix: tuple[int, str] | None = None  # (size, SHA-256) of the first bytes of the last read
+        self.proof: str | None = None  # how the last read proved the mirror: "tails", "lines" (tests), or None
 
     # --- connecting ----------------------------------------------------------------------
 
@@ -320,6 +321,7 @@ class PgStore(LogStore):
             version = self._check_version(conn)
             header = log.header_line(version)
             kept = mirror.load(self.path.key, header)
+            self.proof = None
             if kept is not None and kept.seq and not self._same_rows(conn, kept):
                 kept = None  # the server's rows differ from the mirror: read them all
             after = kept.seq if kept is not None else 0
@@ -372,6 +374,7 @@ class PgStore(LogStore):
                             "AND contype = 'c' AND convalidated", (f"{SCHEMA}.events",)).fetchall()
         n = kept.seq
         if set(self._BINDING) <= {d[0] for d in defs}:
+            self.proof = "tails"
             conn.execute("SET LOCAL work_mem = '64MB'")  # should the plan sort, in memory
             row = conn.execute(
                 f"SELECT count(*), encode(sha256(string_agg(substring(line from octet_length(line) - 74), "
@@ -379,6 +382,7 @@ class PgStore(LogStore):
             return tuple(row) == (n, kept.tails)
         import hashlib
 
+        self.proof = "lines"
         body = memoryview(kept.data)[kept.data.index(b"\n") + 1:]
         row = conn.execute(
             f"SELECT count(*), encode(sha256(string_agg(line || '\\x0a'::bytea, ''::bytea ORDER BY seq)), 'hex') "
