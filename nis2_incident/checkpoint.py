@@ -123,9 +123,11 @@ def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None
             pass
 
 
-def load(ledger: Path, raw: bytes, code: str) -> dict | None:
+def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = None) -> dict | None:
     """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
-    None (missing, unreadable, not a regular file, damaged, for other bytes)."""
+    None (missing, unreadable, not a regular file, damaged, for other bytes). `known`: (size,
+    SHA-256) of `raw`'s first bytes, already taken by the store that read them (a PostgreSQL
+    ledger's mirror, issue 15), used instead of hashing them again when the prefix ends there."""
     data = _read_sealed(location(ledger))
     if data is None:
         return None
@@ -140,7 +142,11 @@ def load(ledger: Path, raw: bytes, code: str) -> dict | None:
         offset = body["offset"]
         if not isinstance(offset, int) or not 0 < offset <= len(raw):
             return None
-        if hashlib.sha256(memoryview(raw)[:offset]).hexdigest() != body["prefix_sha256"]:
+        if known is not None and known[0] == offset:
+            digest = known[1]
+        else:
+            digest = hashlib.sha256(memoryview(raw)[:offset]).hexdigest()
+        if digest != body["prefix_sha256"]:
             return None
         return body
     except (ValueError, KeyError, TypeError, RecursionError):

@@ -231,7 +231,7 @@ class Service:
         from . import checkpoint
         from .model import StoredProfile, fold_live
 
-        doc = checkpoint.load(self.store.path, raw, code_key())
+        doc = checkpoint.load(self.store.path, raw, code_key(), getattr(self.store, "known_prefix", None))
         if doc is None:
             return None
         try:
