@@ -118,8 +118,10 @@ def reference_instant(ob) -> datetime | None:
 
 
 def counted(ob) -> bool:
-    """Obligations the report counts: those that apply, less a progress report that is only conditional."""
-    return ob.state != "not_applicable" and ob.due_kind != "conditional"
+    """Obligations the report counts: those that apply, less a progress report that is only conditional and
+    those of a rule not in force that the profile ignores (state not_in_force, `profile --not-in-force
+    ignore`): like `check`, the report leaves them out."""
+    return ob.state not in ("not_applicable", "not_in_force") and ob.due_kind != "conditional"
 
 
 def outcome(ob) -> str:

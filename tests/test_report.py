@@ -408,3 +408,22 @@ def test_html_is_the_same_across_processes_hash_seeds_and_time_zones(ledger, tmp
         assert done.returncode == 0, done.stderr
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1] and b"<svg " in outputs[0]
+
+
+@pytest.mark.parametrize("fmt", ["json", "html", "markdown"])
+def test_obligations_of_a_rule_not_in_force_and_ignored_are_left_out(ledger, capsys, fmt):
+    """`profile --not-in-force ignore` gives NIS 2's obligations (not in force in France in 2026) the
+    state not_in_force: the report leaves them out like those that do not apply (it crashed, exit 70)."""
+    code, _, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "profile", "--not-in-force",
+                                          "ignore"], capsys)
+    assert code == 0, err
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                            "--format", fmt], capsys)
+    assert code == 0, err
+    if fmt == "json":
+        data = json.loads(out)
+        # left: what was filed (INC-2: early warning, GDPR notification and final on time, NIS 2
+        # notification late), not the unfiled NIS 2 stages of INC-1 and INC-4 (overdue when tracked)
+        h = data["headline"]
+        assert (h["obligations_due"], h["met"], h["late"], h["overdue"], h["pending"]) == (4, 3, 1, 0, 0)
+        assert all(not o["stage"].startswith("nis2.") for o in data["open_obligations"])
