@@ -20,6 +20,7 @@ from nis2_incident.cli import app
 from nis2_incident.errors import InputError
 
 from conftest import WAYS, at, run_both_ways
+from test_regimes import cli, ok  # the same CLI helpers
 
 runner = CliRunner()
 
@@ -43,15 +44,6 @@ def obs(svc, ident, now: str | None = None):
     if now:
         svc.now = at(now)
     return {ob.stage: ob for ob in svc.one(ident)[1].obligations}
-
-
-def cli(ledger, now, *args):
-    return runner.invoke(app, [*args, "--ledger", str(ledger), "--now", now], catch_exceptions=False)
-
-
-def ok(result):
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-    return result
 
 
 # --- NIS 1: loi n° 2018-133 art. 7 I, décret n° 2018-384 art. 11 ------------------------------------
