@@ -427,3 +427,16 @@ def test_obligations_of_a_rule_not_in_force_and_ignored_are_left_out(ledger, cap
         h = data["headline"]
         assert (h["obligations_due"], h["met"], h["late"], h["overdue"], h["pending"]) == (4, 3, 1, 0, 0)
         assert all(not o["stage"].startswith("nis2.") for o in data["open_obligations"])
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_a_chain_that_does_not_verify_is_shown_failed_without_none(ledger, capsys, fmt):
+    """A torn last line: the report is made from what verifies, and the evidence block says verify
+    failed and why, with no "None" where the count and the head of a verified chain would be."""
+    with ledger.open("ab") as f:
+        f.write(b'{"seq":')
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                            "--format", fmt, "--lang", "en"], capsys)
+    assert code == 0, err
+    assert "FAILED" in out and "is cut short" in out
+    assert "None" not in out
