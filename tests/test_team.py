@@ -600,3 +600,16 @@ def test_a_second_push_rebase_of_the_same_copy_pushes_nothing_twice(capsys, tmp_
     assert show["title"] == "Offline" and show["summary"] == "later offline"
     # init, First, Online, Offline (re-sealed once), the later amendment
     assert json.loads(ok(capsys, shared, "verify", "--json"))["events"] == 5
+
+
+def test_paths_answers_where_the_ledger_is_when_its_server_is_down(capsys):
+    """`paths` is what the on-call engineer runs to see where the record is: with the server down it
+    still answers (exit 0), `exists` unknown (null) and the connection error said, password hidden."""
+    url = "postgresql://oncall:Tr0ub4dor-SECRET@127.0.0.1:1/ledger?connect_timeout=2"  # port 1: refused
+    code, out, err = cli(capsys, url, "paths", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["exists"] is None and "cannot connect" in data["error"]
+    assert data["ledger"].startswith("postgresql://oncall@127.0.0.1:1/ledger") and "SECRET" not in out + err
+    code, out, err = cli(capsys, url, "paths")
+    assert code == 0 and "exists: unknown" in out and "SECRET" not in out + err
