@@ -238,7 +238,7 @@ def build(views: Iterable[IncidentView], profile, start: datetime, end: datetime
                 open_.append({"incident": inc.id, "title": inc.title, "stage": ob.stage, "state": ob.state,
                               "due": t(ob.due), "due_kind": ob.due_kind, "target": t(ob.target),
                               "clock_start": t(ob.clock_start), "article": ob.article,
-                              "recipient": ob.recipient})
+                              "recipient": ob.recipient, "in_force": ob.in_force})
             ref = reference_instant(ob)
             if not inside(ref):
                 continue
@@ -260,7 +260,7 @@ def build(views: Iterable[IncidentView], profile, start: datetime, end: datetime
                 late.append({"incident": inc.id, "title": inc.title, "stage": ob.stage, "due": t(ob.due),
                              "filed_at": t(ob.filing.at), "delay_seconds": int(delay.total_seconds()) if delay else None,
                              "late_reason": ob.filing.late_reason, "reference": ob.filing.reference,
-                             "article": ob.article})
+                             "article": ob.article, "in_force": ob.in_force})
 
     def rows(tallies: dict, key: str) -> list[dict]:
         out = []

@@ -440,3 +440,17 @@ def test_a_chain_that_does_not_verify_is_shown_failed_without_none(ledger, capsy
     assert code == 0, err
     assert "FAILED" in out and "is cut short" in out
     assert "None" not in out
+
+
+def test_obligations_of_a_rule_not_in_force_are_marked_as_such(data, ledger, capsys):
+    """NIS 2 is not in force in France in 2026 (nis2.toml `in_force = false`): `status`, `show` and
+    `explain` mark its obligations; the board's report must too, not list them as plainly overdue or late."""
+    open_ = {(o["incident"], o["stage"]): o["in_force"] for o in data["open_obligations"]}
+    assert open_[("INC-2026-004", "nis2.early_warning")] is False
+    late = {(o["incident"], o["stage"]): o["in_force"] for o in data["late_filings"]}
+    assert late == {("INC-2026-002", "nis2.notification"): False}
+    for fmt, label in (("markdown", "rule not in force at aware-at"), ("html", "rule not in force at aware-at")):
+        code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                                "--format", fmt, "--lang", "en"], capsys)
+        assert code == 0, err
+        assert out.count(label) == len(data["open_obligations"]) - sum(open_.values()) + 1, fmt
