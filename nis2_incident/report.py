@@ -118,8 +118,10 @@ def reference_instant(ob) -> datetime | None:
 
 
 def counted(ob) -> bool:
-    """Obligations the report counts: those that apply, less a progress report that is only conditional."""
-    return ob.state != "not_applicable" and ob.due_kind != "conditional"
+    """Obligations the report counts: those that apply, less a progress report that is only conditional and
+    those of a rule not in force that the profile ignores (state not_in_force, `profile --not-in-force
+    ignore`): like `check`, the report leaves them out."""
+    return ob.state not in ("not_applicable", "not_in_force") and ob.due_kind != "conditional"
 
 
 def outcome(ob) -> str:
@@ -236,7 +238,7 @@ def build(views: Iterable[IncidentView], profile, start: datetime, end: datetime
                 open_.append({"incident": inc.id, "title": inc.title, "stage": ob.stage, "state": ob.state,
                               "due": t(ob.due), "due_kind": ob.due_kind, "target": t(ob.target),
                               "clock_start": t(ob.clock_start), "article": ob.article,
-                              "recipient": ob.recipient})
+                              "recipient": ob.recipient, "in_force": ob.in_force})
             ref = reference_instant(ob)
             if not inside(ref):
                 continue
@@ -258,7 +260,7 @@ def build(views: Iterable[IncidentView], profile, start: datetime, end: datetime
                 late.append({"incident": inc.id, "title": inc.title, "stage": ob.stage, "due": t(ob.due),
                              "filed_at": t(ob.filing.at), "delay_seconds": int(delay.total_seconds()) if delay else None,
                              "late_reason": ob.filing.late_reason, "reference": ob.filing.reference,
-                             "article": ob.article})
+                             "article": ob.article, "in_force": ob.in_force})
 
     def rows(tallies: dict, key: str) -> list[dict]:
         out = []

@@ -794,6 +794,13 @@ class Service:
         self._check_gdpr_facts(facts, warnings)
         self._check_implied_facts(facts, warnings)
         aware = tu.parse_instant(facts["aware_at"])
+        classified = facts.get("classified_major_at")
+        if classified and tu.parse_instant(classified) < aware:
+            # DORA's initial notification is due 4 h after the classification: one before awareness would
+            # put the deadline before the clock starts (an incident is classified once known)
+            raise InputError(f"classified-major-at {tu.display(tu.parse_instant(classified), profile.timezone)} is "
+                             f"before aware-at {tu.display(aware, profile.timezone)}: an incident is classified "
+                             "after the entity became aware of it; accepted: a time at or after aware-at")
         detected = facts.get("detected_at")
         if detected and tu.parse_instant(detected) > aware:
             warnings.append(f"detected-at {tu.display(tu.parse_instant(detected), profile.timezone)} is after "

@@ -127,14 +127,34 @@ def push(service: Service, source: Path, rebase: bool = False) -> Outcome:
             info["pushed"] = len(offline)
             return info
         moved = shared[k:]
+        # Offline events a previous `push --rebase` already re-sealed (their original hash is kept under
+        # `offline`): pushed once, never twice (a retried push, or one whose answer was lost). Their new
+        # ids and seqs carry over to the offline events after them.
+        renamed: dict[str, str] = {}
+        seqs: dict[int, int] = {}  # offline seq -> re-sealed seq (a late reason names its filing's seq)
+        resealed = {ev["offline"]["hash"]: ev for ev in moved if isinstance(ev.get("offline"), dict)}
+        done = 0
+        while done < len(offline) and offline[done]["hash"] in resealed:
+            was = resealed[offline[done]["hash"]]
+            seqs[offline[done]["seq"]] = was["seq"]
+            ident = was["offline"].get("incident")
+            if ident is not None and was.get("incident") not in (None, ident):
+                renamed[ident] = was["incident"]
+            done += 1
+        if done:
+            offline = offline[done:]
+            info["offline"] = len(offline)
+            warnings.append(f"{done} offline event(s) of {source} are already in the record (re-sealed by an earlier "
+                            f"`ledger push --rebase`): not pushed again")
+            if not offline:
+                warnings.append(f"`nis2-incident ledger pull --to {source}` replaces the copy with the record")
+                return info
         if not rebase:
             raise StateError(
                 f"{store.path}: the record moved since {source} was pulled: {len(moved)} event(s) recorded after seq "
                 f"{k} (the last both hold), now at head {ledger.head}; {source} holds {len(offline)} offline "
                 f"event(s) after seq {k}; nothing was pushed. Accepted: `ledger push {source} --rebase` (re-seals "
                 "them after the record's head, keeping each one's original hash and time)")
-        renamed: dict[str, str] = {}
-        seqs: dict[int, int] = {}  # offline seq -> re-sealed seq (a late reason names its filing's seq)
         profile = state.profile
         for ev in offline:
             ident = ev.get("incident")

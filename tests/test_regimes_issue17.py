@@ -20,6 +20,7 @@ from nis2_incident.cli import app
 from nis2_incident.errors import InputError
 
 from conftest import WAYS, at, run_both_ways
+from test_regimes import cli, ok  # the same CLI helpers
 
 runner = CliRunner()
 
@@ -43,15 +44,6 @@ def obs(svc, ident, now: str | None = None):
     if now:
         svc.now = at(now)
     return {ob.stage: ob for ob in svc.one(ident)[1].obligations}
-
-
-def cli(ledger, now, *args):
-    return runner.invoke(app, [*args, "--ledger", str(ledger), "--now", now], catch_exceptions=False)
-
-
-def ok(result):
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-    return result
 
 
 # --- NIS 1: loi n° 2018-133 art. 7 I, décret n° 2018-384 art. 11 ------------------------------------
@@ -104,7 +96,7 @@ def dora(make_service):
 
 @pytest.mark.parametrize(("classified", "due"), [
     (None, "2026-06-03T10:00+02:00"),                 # not classified yet: 24 h from awareness
-    ("2026-06-02T09:00", "2026-06-02T13:00+02:00"),   # classified after 23 h: 4 h later
+    ("2026-06-02T11:00", "2026-06-02T15:00+02:00"),   # classified after 1 h: 4 h later
     ("2026-06-03T08:00", "2026-06-03T10:00+02:00"),   # classified after 22 h: the 24 h cap comes first
     ("2026-06-03T12:00", "2026-06-03T10:00+02:00"),   # classified after 26 h: the cap has passed
 ])
@@ -163,6 +155,20 @@ def test_dora_is_not_reported_for_an_incident_classified_not_major(make_service)
     svc = dora(make_service)
     o = obs(svc, open_at(svc, "2026-06-02T10:00", major=False))
     assert {ob.state for ob in o.values()} == {"not_applicable"}
+
+
+def test_dora_classification_before_awareness_is_refused_and_the_ledger_untouched(make_service, capsys):
+    """Art. 5(1)(a) counts 4 h from the classification of an incident the entity is aware of: a
+    classification before aware-at would put the initial notification's deadline before its clock."""
+    svc = dora(make_service)
+    with pytest.raises(InputError, match="classified-major-at .* is before aware-at"):
+        open_at(svc, "2026-06-02T10:00", now="2026-06-02T12:00", classified_major_at="2026-06-02T09:00")
+    ident = open_at(svc, "2026-06-02T10:00", now="2026-06-02T12:00")
+    before = svc.store.path.read_bytes()
+    code, out, err = run_both_ways("main", ["--ledger", str(svc.store.path), "--now", "2026-06-02T12:00", "update",
+                                            ident, "--classified-major-at", "2026-06-02T09:59"], capsys)
+    assert code == 2 and err.startswith("error: classified-major-at") and err.count("\n") == 1, err
+    assert svc.store.path.read_bytes() == before
 
 
 def test_dora_classification_contradicting_not_major_is_refused(make_service):

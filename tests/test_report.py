@@ -408,3 +408,49 @@ def test_html_is_the_same_across_processes_hash_seeds_and_time_zones(ledger, tmp
         assert done.returncode == 0, done.stderr
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1] and b"<svg " in outputs[0]
+
+
+@pytest.mark.parametrize("fmt", ["json", "html", "markdown"])
+def test_obligations_of_a_rule_not_in_force_and_ignored_are_left_out(ledger, capsys, fmt):
+    """`profile --not-in-force ignore` gives NIS 2's obligations (not in force in France in 2026) the
+    state not_in_force: the report leaves them out like those that do not apply (it crashed, exit 70)."""
+    code, _, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "profile", "--not-in-force",
+                                          "ignore"], capsys)
+    assert code == 0, err
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                            "--format", fmt], capsys)
+    assert code == 0, err
+    if fmt == "json":
+        data = json.loads(out)
+        # left: what was filed (INC-2: early warning, GDPR notification and final on time, NIS 2
+        # notification late), not the unfiled NIS 2 stages of INC-1 and INC-4 (overdue when tracked)
+        h = data["headline"]
+        assert (h["obligations_due"], h["met"], h["late"], h["overdue"], h["pending"]) == (4, 3, 1, 0, 0)
+        assert all(not o["stage"].startswith("nis2.") for o in data["open_obligations"])
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_a_chain_that_does_not_verify_is_shown_failed_without_none(ledger, capsys, fmt):
+    """A torn last line: the report is made from what verifies, and the evidence block says verify
+    failed and why, with no "None" where the count and the head of a verified chain would be."""
+    with ledger.open("ab") as f:
+        f.write(b'{"seq":')
+    code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                            "--format", fmt, "--lang", "en"], capsys)
+    assert code == 0, err
+    assert "FAILED" in out and "is cut short" in out
+    assert "None" not in out
+
+
+def test_obligations_of_a_rule_not_in_force_are_marked_as_such(data, ledger, capsys):
+    """NIS 2 is not in force in France in 2026 (nis2.toml `in_force = false`): `status`, `show` and
+    `explain` mark its obligations; the board's report must too, not list them as plainly overdue or late."""
+    open_ = {(o["incident"], o["stage"]): o["in_force"] for o in data["open_obligations"]}
+    assert open_[("INC-2026-004", "nis2.early_warning")] is False
+    late = {(o["incident"], o["stage"]): o["in_force"] for o in data["late_filings"]}
+    assert late == {("INC-2026-002", "nis2.notification"): False}
+    for fmt, label in (("markdown", "rule not in force at aware-at"), ("html", "rule not in force at aware-at")):
+        code, out, err = run_both_ways("main", ["--ledger", str(ledger), "--now", NOW, "report", "--period", "2026-Q3",
+                                                "--format", fmt, "--lang", "en"], capsys)
+        assert code == 0, err
+        assert out.count(label) == len(data["open_obligations"]) - sum(open_.values()) + 1, fmt

@@ -570,3 +570,46 @@ def test_passwords_from_pgpassword_pgpass_or_the_uri_are_used_and_never_shown(ca
         for path in Path(folder).rglob("*"):
             if path.is_file():
                 assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_second_push_rebase_of_the_same_copy_pushes_nothing_twice(capsys, tmp_path):
+    """A retried `push --rebase` (the first one's answer lost, or run twice by a script) must not re-seal
+    the same offline events again: the record would hold the offline incident twice. Events recorded in
+    the copy after the first push still go, under the ids the first push gave."""
+    shared, copy = str(tmp_path / "shared.jsonl"), tmp_path / "copy.jsonl"
+    ok(capsys, shared, "init", "--name", "CHU Test", "--category", "essential", now="2026-03-02T08:00+01:00")
+    ok(capsys, shared, "open", "First", "--aware", "2026-03-02T07:30", now="2026-03-02T08:10+01:00")
+    ok(capsys, shared, "ledger", "pull", "--to", str(copy), now="2026-03-02T08:20+01:00")
+    ok(capsys, str(copy), "open", "Offline", "--aware", "2026-03-02T09:00", now="2026-03-02T10:00+01:00")
+    ok(capsys, shared, "open", "Online", "--aware", "2026-03-02T09:10", now="2026-03-02T10:30+01:00")
+    ok(capsys, shared, "ledger", "push", str(copy), "--rebase", now="2026-03-02T11:00+01:00")
+    after_first = Path(shared).read_bytes()
+    for rebase in (["--rebase"], []):
+        code, out, err = cli(capsys, shared, "ledger", "push", str(copy), *rebase, "--json", now="2026-03-02T11:05+01:00")
+        assert code == 0, err
+        assert json.loads(out)["pushed"] == 0 and "already in the record" in err
+        assert Path(shared).read_bytes() == after_first
+    titles = [i["title"] for i in json.loads(ok(capsys, shared, "list", "--json", now="2026-03-02T11:06+01:00"))]
+    assert sorted(titles) == ["First", "Offline", "Online"]
+    # more work on the (not re-pulled) copy: only that goes, to the incident's id in the record
+    ok(capsys, str(copy), "update", "INC-2026-002", "--summary", "later offline", now="2026-03-02T11:10+01:00")
+    code, out, err = cli(capsys, shared, "ledger", "push", str(copy), "--rebase", "--json", now="2026-03-02T11:15+01:00")
+    assert code == 0, err
+    assert json.loads(out)["pushed"] == 1
+    show = json.loads(ok(capsys, shared, "show", "INC-2026-003", "--json", now="2026-03-02T11:16+01:00"))
+    assert show["title"] == "Offline" and show["summary"] == "later offline"
+    # init, First, Online, Offline (re-sealed once), the later amendment
+    assert json.loads(ok(capsys, shared, "verify", "--json"))["events"] == 5
+
+
+def test_paths_answers_where_the_ledger_is_when_its_server_is_down(capsys):
+    """`paths` is what the on-call engineer runs to see where the record is: with the server down it
+    still answers (exit 0), `exists` unknown (null) and the connection error said, password hidden."""
+    url = "postgresql://oncall:Tr0ub4dor-SECRET@127.0.0.1:1/ledger?connect_timeout=2"  # port 1: refused
+    code, out, err = cli(capsys, url, "paths", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["exists"] is None and "cannot connect" in data["error"]
+    assert data["ledger"].startswith("postgresql://oncall@127.0.0.1:1/ledger") and "SECRET" not in out + err
+    code, out, err = cli(capsys, url, "paths")
+    assert code == 0 and "exists: unknown" in out and "SECRET" not in out + err

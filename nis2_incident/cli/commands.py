@@ -278,8 +278,15 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
     path = ledger_path(ledger)
     source = "--ledger" if (ledger or SETTINGS.ledger) else (f"${ENV_LEDGER}" if os.environ.get(ENV_LEDGER) else "default (platformdirs)")
     if hasattr(path, "conninfo"):  # PostgreSQL (issue 15): no files; the lock is the database's
+        try:
+            exists = _store(ledger).exists()
+            problem = None
+        except LedgerError as exc:  # the server is down: `paths` still says where the ledger is (exists unknown)
+            exists, problem = None, exc.message
         data = {"ledger": str(path), "lock": "an advisory lock in the database (pg_locks)", "source": source,
-                "exists": _store(ledger).exists(), "default": str(default_ledger_path())}
+                "exists": exists, "default": str(default_ledger_path())}
+        if problem is not None:
+            data["error"] = problem
     else:
         path = path.absolute()  # absolute, as typed (symlinks not followed): usable from anywhere
         data = {"ledger": str(path), "lock": str(path.with_name(path.name + ".lock")), "source": source,
@@ -292,7 +299,7 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
     from ..render.safe import printable
 
     for key, value in data.items():
-        typer.echo(printable(f"{key}: {value}"))
+        typer.echo(printable(f"{key}: {'unknown' if value is None else value}"))
 
 
 # --- recording -----------------------------------------------------------------------------
