@@ -67,6 +67,21 @@ def _matches(cond: dict, obj) -> bool:
     return True
 
 
+def _may_match(cond: dict, obj) -> list[str] | None:
+    """A variant's condition read conservatively: None when a recorded fact excludes it, else the facts
+    it rests on that are not recorded (an empty list: every fact is recorded and matches). A variant
+    gives a shorter period (MDR Art. 87(4)-(5), AI Act Art. 73(3)-(4)): until the fact that would
+    exclude it is recorded, the earlier deadline is the one to meet."""
+    undetermined = []
+    for k, v in cond.items():
+        actual = getattr(obj, k, None)
+        if actual is None and "unknown" not in (v if type(v) is list else (v,)):
+            undetermined.append(k)
+        elif not _accepts(v, actual):
+            return None
+    return undetermined
+
+
 def _accepts(expected, actual) -> bool:
     for o in (expected if type(expected) is list else (expected,)):
         if (actual is None) if o == "unknown" else (actual == o):
@@ -305,10 +320,14 @@ def _regime_obligations(inc: Incident, profile: Profile, regime: Regime, now: da
         if inc.significance == "undetermined" and "significance" in regime.applies.incident:
             choices.append("Significance is undetermined: counted as significant until decided (Directive (EU) 2022/2555 Art. 23(3); README: Conservative choices).")
         for variant in stage.variants:
-            if _matches(variant.profile, profile) and _matches(variant.incident, inc):
+            undetermined = _may_match(variant.incident, inc) if _matches(variant.profile, profile) else None
+            if undetermined is not None:
                 hours = variant.hours if variant.hours is not None else hours
                 months = variant.months if variant.months is not None else months
                 article = variant.article
+                if undetermined:  # an undetermined fact counts as applying (as significance does)
+                    choices.append(f"{', '.join(undetermined)} not recorded: the shorter period of {article} is "
+                                   "counted until it is (README: Conservative choices).")
                 break
 
         kind, _, ref = stage.start.partition(":")

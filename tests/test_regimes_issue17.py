@@ -242,6 +242,9 @@ def test_cra_does_not_apply_to_a_medical_device(make_service):
 
 # --- MDR: Reg. (EU) 2017/745 Art. 87(3)-(5); materiovigilance CSP L.5212-2 -----------------------------
 
+_MDR_KNOWN = {"public_health_threat": False, "patient_harm": "harm"}
+
+
 @pytest.mark.parametrize(("facts", "due", "article"), [
     ({}, "2026-03-13T10:00+01:00", "87(3)"),                                   # 15 days
     ({"patient_harm": "death"}, "2026-03-08T10:00+01:00", "87(5)"),            # 10 days
@@ -252,14 +255,29 @@ def test_mdr_serious_incident_periods(make_service, facts, due, article):
     """MDR Art. 87(3): 15 days; 87(4): serious public health threat, 2 days; 87(5): death or
     unanticipated serious deterioration, 10 days; counted as exact elapsed time from awareness."""
     svc = entity(make_service, ["mdr"], mdr_manufacturer=True)
+    ob = obs(svc, open_at(svc, "2026-02-26T10:00", device_involved=True, **{**_MDR_KNOWN, **facts}))["mdr.report"]
+    assert ob.due == iso(due) and article in ob.article
+
+
+@pytest.mark.parametrize(("facts", "due", "article"), [
+    ({}, "2026-02-28T10:00+01:00", "87(4)"),                          # nothing recorded: the 2 days
+    ({"public_health_threat": False}, "2026-03-08T10:00+01:00", "87(5)"),  # harm not recorded: 10 days
+    ({"patient_harm": "none"}, "2026-02-28T10:00+01:00", "87(4)"),   # the threat not recorded: 2 days
+])
+def test_mdr_a_fact_not_recorded_gives_the_shorter_period(make_service, facts, due, article):
+    """MDR Art. 87(4)-(5) give shorter periods on facts that may not be known at once: until the fact that
+    would exclude the shorter period is recorded, it counts (the earlier deadline; README: Conservative
+    choices), and `explain` says which fact it rests on."""
+    svc = entity(make_service, ["mdr"], mdr_manufacturer=True)
     ob = obs(svc, open_at(svc, "2026-02-26T10:00", device_involved=True, **facts))["mdr.report"]
     assert ob.due == iso(due) and article in ob.article
+    assert any("not recorded" in str(c) for c in ob.choices)
 
 
 def test_mdr_15_days_across_the_spring_clock_change(make_service):
     """MDR Art. 87(3) over 29 Mar 2026: 360 h elapsed ends an hour later on the wall clock."""
     svc = entity(make_service, ["mdr"], mdr_manufacturer=True)
-    ob = obs(svc, open_at(svc, "2026-03-20T10:00", device_involved=True))["mdr.report"]
+    ob = obs(svc, open_at(svc, "2026-03-20T10:00", device_involved=True, **_MDR_KNOWN))["mdr.report"]
     assert ob.due == iso("2026-04-04T11:00+02:00")
 
 
@@ -283,10 +301,23 @@ def test_ai_act_serious_incident_periods(make_service, facts, hours, article):
     """AI Act Art. 73(2): 15 days; 73(3): widespread infringement / critical infrastructure, 2 days;
     73(4): death, 10 days (not swapped)."""
     svc = entity(make_service, ["ai_act"], ai_provider=True)
-    ident = open_at(svc, "2028-01-10T10:00", ai_system_involved=True, **facts)
+    known = {"widespread_infringement": False, "patient_harm": "none"}
+    ident = open_at(svc, "2028-01-10T10:00", ai_system_involved=True, **{**known, **facts})
     ob = obs(svc, ident)["ai_act.report"]
     assert ob.due - at("2028-01-10T10:00") == __import__("datetime").timedelta(hours=hours)
     assert article in ob.article and ob.in_force
+
+
+@pytest.mark.parametrize(("facts", "hours", "article"), [
+    ({}, 48, "73(3)"), ({"widespread_infringement": False}, 240, "73(4)"),
+])
+def test_ai_act_a_fact_not_recorded_gives_the_shorter_period(make_service, facts, hours, article):
+    """AI Act Art. 73(3)-(4): a widespread infringement or a death not yet excluded counts (the earlier
+    deadline; README: Conservative choices)."""
+    svc = entity(make_service, ["ai_act"], ai_provider=True)
+    ob = obs(svc, open_at(svc, "2028-01-10T10:00", ai_system_involved=True, **facts))["ai_act.report"]
+    assert ob.due - at("2028-01-10T10:00") == __import__("datetime").timedelta(hours=hours)
+    assert article in ob.article and any("not recorded" in str(c) for c in ob.choices)
 
 
 @pytest.mark.parametrize(("aware", "binds"), [("2027-12-01T23:59", False), ("2027-12-02T00:00", True)])
