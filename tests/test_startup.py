@@ -64,6 +64,7 @@ def _click_options(params) -> tuple[dict, dict, list]:
             arguments.append(p.name)
         elif p.is_flag:
             flags.update({o: (p.name, True) for o in p.opts})
+            flags.update({o: (p.name, False) for o in p.secondary_opts})  # `--not-significant`
         else:
             values.update({o: p.name for o in p.opts})
     return values, flags, arguments
@@ -79,7 +80,7 @@ def test_each_option_is_declared_once():
     values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
     assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
-    assert set(fast.SPECS) == {"check", "status", "show", "explain", "list", "verify"}
+    assert set(fast.SPECS) == {"check", "status", "show", "explain", "list", "verify", "open"}
     for name, spec in fast.SPECS.items():
         assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
 
@@ -89,7 +90,7 @@ def test_each_option_is_declared_once():
     ["check", "--forma", "json"], ["check", "--now"], ["--now"], ["check", "--json=yes"], ["check", "--", "x"],
     ["check", "-qf", "json"], ["check", "-fjson"], ["check", "-f=json"], ["check", "extra"],
     ["check", "--lock-timeout", "1"], ["--lock-timeout", "soon", "check"], ["--lock-timeout", "1e3", "check"],
-    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware", "1h ago"],
+    ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware"], ["open", "t", "--significant=yes"],
     ["show"], ["explain"], ["list", "x"], ["verify", "--head"], ["show", "1", "2"], ["explain", "1", "nis2.final", "x"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
     ["--install-completion"], ["check", "--no-such"],
 ])
@@ -191,6 +192,8 @@ OPENS = [
     ["--ledger", "{L}", "--now", NOW, "open", "Futur", "--aware", "in 2h"],
     ["--ledger", "{L}", "--now", NOW, "open", "Ni", "--aware", "1h ago", "--not-serious"],
     ["--ledger", "{D}/missing.toml", "--now", NOW, "open", "x", "--aware", "1h ago"],
+    ["--ledger", "{L}", "--now", NOW, "open", "Pompe", "--aware", "1h ago", "--device", "--patient-harm", "serious",
+     "--no-public-health-threat", "--service-disruption", "--not-major", "--no-ai-system"],
 ]
 
 

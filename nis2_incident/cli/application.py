@@ -217,6 +217,11 @@ def lazy_group() -> Group:
 def typer_annotation(opt: "options.Opt"):
     """The Typer parameter of one option declared in `options.py` (the one declaration of it)."""
     kind = opt.type if (opt.flag or opt.default is not None or opt.required) else Optional[opt.type]
+    if opt.multiple:
+        kind = Optional[list[opt.type]]
+    if opt.off:  # a tri-state flag: `--on/--off`, None when neither is given
+        return Annotated[Optional[bool], typer.Option("/".join((*opt.decls, *opt.off)), help=opt.help,
+                                                      show_default=opt.show_default)]
     if opt.argument and opt.required:
         info = typer.Argument(metavar=opt.metavar, help=opt.help)
     elif opt.argument:

@@ -304,97 +304,54 @@ def paths_cmd(ledger: LedgerOpt = None, now: NowOpt = None, json_out: JsonOpt = 
 
 # --- recording -----------------------------------------------------------------------------
 
-Aware = Annotated[Optional[str], typer.Option("--aware", help="When you became aware (the clock start). WHEN.", show_default=False)]
-Detected = Annotated[Optional[str], typer.Option("--detected", help="When it was first detected. WHEN.", show_default=False)]
-Significant = Annotated[Optional[bool], typer.Option("--significant/--not-significant", help="Significance decided (Art. 23(3)); not significant needs --rationale. Default: undetermined, counted as significant.", show_default=False)]
-Undetermined = Annotated[bool, typer.Option("--undetermined", help="Set significance back to undetermined.")]
-Rationale = Annotated[Optional[str], typer.Option("--rationale", help="Why the incident is not significant.", show_default=False)]
-Malicious = Annotated[Optional[bool], typer.Option("--malicious/--not-malicious", help="Unlawful or malicious act suspected.", show_default=False)]
-CrossBorder = Annotated[Optional[bool], typer.Option("--cross-border/--no-cross-border", help="Possible cross-border impact.", show_default=False)]
-PersonalData = Annotated[Optional[bool], typer.Option("--personal-data/--no-personal-data", help="Personal data involved.", show_default=False)]
-Risk = Annotated[Optional[bool], typer.Option("--risk/--no-risk", help="GDPR: the breach is likely (or, --no-risk, unlikely) to result in a risk; --no-risk needs --risk-rationale.", show_default=False)]
-RiskRationale = Annotated[Optional[str], typer.Option("--risk-rationale", help="Why the breach is unlikely to result in a risk (GDPR Art. 33(1), 33(5)).", show_default=False)]
-Serious = Annotated[Optional[bool], typer.Option("--serious/--not-serious", help="Serious under CSP D.1111-16-2 (default undetermined, counted as serious); --not-serious needs --serious-rationale.", show_default=False)]
-SeriousRationale = Annotated[Optional[str], typer.Option("--serious-rationale", help="Why the incident is not serious under CSP D.1111-16-2.", show_default=False)]
-HighRisk = Annotated[Optional[bool], typer.Option("--high-risk/--no-high-risk", help="High risk to data subjects.", show_default=False)]
-Summary = Annotated[Optional[str], typer.Option("--summary", help="What happened, in a few lines.", show_default=False)]
-Severity = Annotated[Optional[str], typer.Option("--severity", help="Initial assessment of severity.", show_default=False)]
-Impact = Annotated[Optional[str], typer.Option("--impact", help="Initial assessment of impact.", show_default=False)]
-Ioc = Annotated[Optional[list[str]], typer.Option("--ioc", help="Indicator of compromise (repeatable).", show_default=False)]
-RootCause = Annotated[Optional[str], typer.Option("--root-cause", help="Type of threat or likely root cause.", show_default=False)]
-Mitigations = Annotated[Optional[str], typer.Option("--mitigations", help="Mitigation applied and ongoing.", show_default=False)]
+# The facts of `open` and `update`, declared once in options.py (FACTS).
+from .application import typer_annotation as _annotation  # noqa: E402
+
+_FACT = {o.param: _annotation(o) for o in options.FACTS}
+Aware = _FACT["aware"]
+Detected = _FACT["detected"]
+Significant = _FACT["significant"]
+Undetermined = _FACT["undetermined"]
+Rationale = _FACT["rationale"]
+Malicious = _FACT["malicious"]
+CrossBorder = _FACT["cross_border"]
+PersonalData = _FACT["personal_data"]
+Risk = _FACT["risk"]
+RiskRationale = _FACT["risk_rationale"]
+Serious = _FACT["serious"]
+SeriousRationale = _FACT["serious_rationale"]
+HighRisk = _FACT["high_risk"]
+Summary = _FACT["summary"]
+Severity = _FACT["severity"]
+Impact = _FACT["impact"]
+Ioc = _FACT["ioc"]
+RootCause = _FACT["root_cause"]
+Mitigations = _FACT["mitigations"]
+ServiceDisruption = _FACT["service_disruption"]
+Major = _FACT["major"]
+ClassifiedMajorAt = _FACT["classified_major_at"]
+ExploitedVulnerability = _FACT["exploited_vulnerability"]
+SevereIncident = _FACT["severe_incident"]
+CorrectiveMeasureAt = _FACT["corrective_measure_at"]
+PatientHarm = _FACT["patient_harm"]
+PublicHealthThreat = _FACT["public_health_threat"]
+Device = _FACT["device"]
+AiSystem = _FACT["ai_system"]
+Widespread = _FACT["widespread_infringement"]
 # issue 17: the facts of the other regimes (README: "Every duty, and triage")
-ServiceDisruption = Annotated[Optional[bool], typer.Option("--service-disruption/--no-service-disruption", help="NIS 1 / CER: significant disruption (or potential) of the essential service.", show_default=False)]
-Major = Annotated[Optional[bool], typer.Option("--major/--not-major", help="DORA: classified as a major ICT-related incident (Art. 18).", show_default=False)]
-ClassifiedMajorAt = Annotated[Optional[str], typer.Option("--classified-major-at", help="DORA: when it was classified major (WHEN; the initial notification is due 4 h later, at most 24 h after aware-at).", show_default=False)]
-ExploitedVulnerability = Annotated[Optional[bool], typer.Option("--exploited-vulnerability/--no-exploited-vulnerability", help="CRA: an actively exploited vulnerability in the product (Art. 14(1)).", show_default=False)]
-SevereIncident = Annotated[Optional[bool], typer.Option("--severe-incident/--no-severe-incident", help="CRA: a severe incident affecting the product's security (Art. 14(3), 14(5)).", show_default=False)]
-CorrectiveMeasureAt = Annotated[Optional[str], typer.Option("--corrective-measure-at", help="CRA: when a corrective or mitigating measure became available (WHEN; the vulnerability's final report is due 14 days later).", show_default=False)]
-PatientHarm = Annotated[Optional[str], typer.Option("--patient-harm", help="none | harm | serious | death: harm to a patient (serious: threat to life, probable permanent deficit, unanticipated serious deterioration). EIGS, MDR, materiovigilance, AI Act.", show_default=False)]
-PublicHealthThreat = Annotated[Optional[bool], typer.Option("--public-health-threat/--no-public-health-threat", help="MDR: a serious public health threat (Art. 87(4): 2 days).", show_default=False)]
-Device = Annotated[Optional[bool], typer.Option("--device/--no-device", help="A medical device is involved (MDR, materiovigilance; the CRA then does not apply).", show_default=False)]
-AiSystem = Annotated[Optional[bool], typer.Option("--ai-system/--no-ai-system", help="A high-risk AI system is involved (AI Act Art. 73).", show_default=False)]
-Widespread = Annotated[Optional[bool], typer.Option("--widespread-infringement/--no-widespread-infringement", help="AI Act: a widespread infringement or a serious disruption of critical infrastructure (Art. 73(3): 2 days).", show_default=False)]
 
 
-def _more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
-                corrective_measure_at, patient_harm, public_health_threat, device, ai_system, widespread) -> dict:
-    """The facts of issue 17's options, with the ledger's names (None: not given)."""
-    return {"service_disruption": service_disruption, "major": major, "classified_major_at": classified_major_at,
-            "vulnerability_exploited": exploited_vulnerability, "severe_incident": severe_incident,
-            "corrective_measure_at": corrective_measure_at, "patient_harm": patient_harm,
-            "public_health_threat": public_health_threat, "device_involved": device,
-            "ai_system_involved": ai_system, "widespread_infringement": widespread}
+from .core import _more_facts  # noqa: E402,F401  (update uses it)
 
 
 @app.command("open")
-def open_cmd(
-    title: Annotated[Optional[str], typer.Argument(help="A short title, e.g. 'Ransomware on the PACS' (on a terminal, asked for when left out).", show_default=False)] = None,
-    aware: Aware = None,
-    detected: Detected = None,
-    significant: Significant = None,
-    undetermined: Undetermined = False,
-    rationale: Rationale = None,
-    malicious: Malicious = None,
-    cross_border: CrossBorder = None,
-    personal_data: PersonalData = None,
-    high_risk: HighRisk = None,
-    risk: Risk = None,
-    risk_rationale: RiskRationale = None,
-    serious: Serious = None,
-    serious_rationale: SeriousRationale = None,
-    summary: Summary = None,
-    severity: Severity = None,
-    impact: Impact = None,
-    ioc: Ioc = None,
-    root_cause: RootCause = None,
-    mitigations: Mitigations = None,
-    service_disruption: ServiceDisruption = None,
-    major: Major = None,
-    classified_major_at: ClassifiedMajorAt = None,
-    exploited_vulnerability: ExploitedVulnerability = None,
-    severe_incident: SevereIncident = None,
-    corrective_measure_at: CorrectiveMeasureAt = None,
-    patient_harm: PatientHarm = None,
-    public_health_threat: PublicHealthThreat = None,
-    device: Device = None,
-    ai_system: AiSystem = None,
-    widespread_infringement: Widespread = None,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    lock_timeout: LockOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.OPEN)
+def open_cmd(**params):
     """Record an incident; prints its id and its deadlines. On a terminal, without TITLE or --aware, it
     asks for the facts (never when stdin is not a terminal)."""
     from . import core
 
-    core.open_incident(title, aware, detected, significant, undetermined, rationale, malicious, cross_border,
-                       personal_data, high_risk, risk, risk_rationale, serious, serious_rationale, summary,
-                       severity, impact, ioc, root_cause, mitigations, ledger, now, lock_timeout, json_out,
-                       more=_more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
-                             corrective_measure_at, patient_harm, public_health_threat, device, ai_system,
-                             widespread_infringement))
+    core.open_command(**params)
 
 
 @app.command("update")

@@ -333,6 +333,27 @@ def explain(ident: str, stage: Optional[str] = None, ledger: Optional[str] = Non
     return 0
 
 
+def _more_facts(service_disruption, major, classified_major_at, exploited_vulnerability, severe_incident,
+                corrective_measure_at, patient_harm, public_health_threat, device, ai_system, widespread) -> dict:
+    """The facts of issue 17's options, with the ledger's names (None: not given)."""
+    return {"service_disruption": service_disruption, "major": major, "classified_major_at": classified_major_at,
+            "vulnerability_exploited": exploited_vulnerability, "severe_incident": severe_incident,
+            "corrective_measure_at": corrective_measure_at, "patient_harm": patient_harm,
+            "public_health_threat": public_health_threat, "device_involved": device,
+            "ai_system_involved": ai_system, "widespread_infringement": widespread}
+
+
+_MORE = ("service_disruption", "major", "classified_major_at", "exploited_vulnerability", "severe_incident",
+         "corrective_measure_at", "patient_harm", "public_health_threat", "device", "ai_system",
+         "widespread_infringement")
+
+
+def open_command(**params) -> int:
+    """`open` with the parameters of `options.OPEN` (both ways in)."""
+    more = _more_facts(*(params.pop(name, None) for name in _MORE))
+    return open_incident(**params, more=more)
+
+
 def open_incident(title: Optional[str] = None, aware: Optional[str] = None, detected: Optional[str] = None,
                   significant: Optional[bool] = None, undetermined: bool = False, rationale: Optional[str] = None,
                   malicious: Optional[bool] = None, cross_border: Optional[bool] = None,

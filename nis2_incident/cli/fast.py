@@ -1,4 +1,4 @@
-"""`check`, `status`, `show`, `explain`, `list` and `verify` without Typer (issues 8 and 13): what cron runs every few
+"""`check`, `status`, `show`, `explain`, `list`, `verify` and `open` without Typer (issues 8 and 13): what cron runs every few
 minutes and what people run at 03:00.
 
 Importing Typer and building its command costs about 40 ms, a third of a `check`. `run(argv)` parses
@@ -35,9 +35,11 @@ class Spec:
 
 def spec_of(opts) -> Spec:
     """The parser's view of options declared in `options.py`: derived, never written a second time."""
-    values = {d: o.param for o in opts if not o.flag and not o.argument for d in o.decls}
-    flags = {d: (o.param, True) for o in opts if o.flag for d in o.decls}
-    return Spec(values=values, flags=flags, arguments=tuple(o.param for o in opts if o.argument),
+    values = {d: o.param for o in opts if not o.flag and not o.off and not o.argument for d in o.decls}
+    flags = {d: (o.param, True) for o in opts if o.flag or o.off for d in o.decls}
+    flags.update({d: (o.param, False) for o in opts if o.off for d in o.off})
+    return Spec(values=values, flags=flags, multiple=frozenset(o.param for o in opts if o.multiple),
+                arguments=tuple(o.param for o in opts if o.argument),
                 required=sum(1 for o in opts if o.argument and o.required))
 
 
@@ -144,7 +146,7 @@ def run(argv: list[str]) -> int | None:
         from . import core
 
         body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain,
-                "list": core.list_incidents, "verify": core.verify}[command]
+                "list": core.list_incidents, "verify": core.verify, "open": core.open_command}[command]
         return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params})
     except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
         fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()

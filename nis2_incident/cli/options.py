@@ -1,5 +1,5 @@
-"""The options of the global callback, `check`, `status`, `show`, `explain`, `list` and `verify`, declared
-once (issue 13 item 7).
+"""The options of the global callback, `check`, `status`, `show`, `explain`, `list`, `verify` and `open`
+(and the facts `update` shares with it), declared once (issue 13 item 7).
 
 Cron runs `check` every few minutes and people run `status`, `show` and `explain` at 03:00: importing
 Typer and building its command costs about 40 ms, a third of a `check`. So these options are plain data here, with
@@ -30,6 +30,8 @@ class Opt:
     argument: bool = False  # a positional argument
     metavar: str | None = None
     required: bool = False  # an argument that must be given
+    off: tuple[str, ...] = ()  # a tri-state flag's other spelling (`--not-significant`): sets False; neither: None
+    multiple: bool = False  # repeatable: a list of the values given
 
 
 LEDGER = Opt("ledger", ("--ledger",), f"Ledger file (else ${ENV_LEDGER}, else the per-user data file; see `paths`).")
@@ -91,9 +93,48 @@ REPORT = (
     LEDGER, NOW, JSON,
 )
 
+# The facts of an incident, for `open` and `update` (and the names of their parameters).
+FACTS = (
+    Opt("aware", ("--aware",), "When you became aware (the clock start). WHEN."),
+    Opt("detected", ("--detected",), "When it was first detected. WHEN."),
+    Opt("significant", ("--significant",), "Significance decided (Art. 23(3)); not significant needs --rationale. Default: undetermined, counted as significant.", bool, off=("--not-significant",)),
+    Opt("undetermined", ("--undetermined",), "Set significance back to undetermined.", bool, False, flag=True, show_default=True),
+    Opt("rationale", ("--rationale",), "Why the incident is not significant."),
+    Opt("malicious", ("--malicious",), "Unlawful or malicious act suspected.", bool, off=("--not-malicious",)),
+    Opt("cross_border", ("--cross-border",), "Possible cross-border impact.", bool, off=("--no-cross-border",)),
+    Opt("personal_data", ("--personal-data",), "Personal data involved.", bool, off=("--no-personal-data",)),
+    Opt("high_risk", ("--high-risk",), "High risk to data subjects.", bool, off=("--no-high-risk",)),
+    Opt("risk", ("--risk",), "GDPR: the breach is likely (or, --no-risk, unlikely) to result in a risk; --no-risk needs --risk-rationale.", bool, off=("--no-risk",)),
+    Opt("risk_rationale", ("--risk-rationale",), "Why the breach is unlikely to result in a risk (GDPR Art. 33(1), 33(5))."),
+    Opt("serious", ("--serious",), "Serious under CSP D.1111-16-2 (default undetermined, counted as serious); --not-serious needs --serious-rationale.", bool, off=("--not-serious",)),
+    Opt("serious_rationale", ("--serious-rationale",), "Why the incident is not serious under CSP D.1111-16-2."),
+    Opt("summary", ("--summary",), "What happened, in a few lines."),
+    Opt("severity", ("--severity",), "Initial assessment of severity."),
+    Opt("impact", ("--impact",), "Initial assessment of impact."),
+    Opt("ioc", ("--ioc",), "Indicator of compromise (repeatable).", multiple=True),
+    Opt("root_cause", ("--root-cause",), "Type of threat or likely root cause."),
+    Opt("mitigations", ("--mitigations",), "Mitigation applied and ongoing."),
+    Opt("service_disruption", ("--service-disruption",), "NIS 1 / CER: significant disruption (or potential) of the essential service.", bool, off=("--no-service-disruption",)),
+    Opt("major", ("--major",), "DORA: classified as a major ICT-related incident (Art. 18).", bool, off=("--not-major",)),
+    Opt("classified_major_at", ("--classified-major-at",), "DORA: when it was classified major (WHEN; the initial notification is due 4 h later, at most 24 h after aware-at)."),
+    Opt("exploited_vulnerability", ("--exploited-vulnerability",), "CRA: an actively exploited vulnerability in the product (Art. 14(1)).", bool, off=("--no-exploited-vulnerability",)),
+    Opt("severe_incident", ("--severe-incident",), "CRA: a severe incident affecting the product's security (Art. 14(3), 14(5)).", bool, off=("--no-severe-incident",)),
+    Opt("corrective_measure_at", ("--corrective-measure-at",), "CRA: when a corrective or mitigating measure became available (WHEN; the vulnerability's final report is due 14 days later)."),
+    Opt("patient_harm", ("--patient-harm",), "none | harm | serious | death: harm to a patient (serious: threat to life, probable permanent deficit, unanticipated serious deterioration). EIGS, MDR, materiovigilance, AI Act."),
+    Opt("public_health_threat", ("--public-health-threat",), "MDR: a serious public health threat (Art. 87(4): 2 days).", bool, off=("--no-public-health-threat",)),
+    Opt("device", ("--device",), "A medical device is involved (MDR, materiovigilance; the CRA then does not apply).", bool, off=("--no-device",)),
+    Opt("ai_system", ("--ai-system",), "A high-risk AI system is involved (AI Act Art. 73).", bool, off=("--no-ai-system",)),
+    Opt("widespread_infringement", ("--widespread-infringement",), "AI Act: a widespread infringement or a serious disruption of critical infrastructure (Art. 73(3): 2 days).", bool, off=("--no-widespread-infringement",)),
+)
+
+OPEN = (Opt("title", (), "A short title, e.g. 'Ransomware on the PACS' (on a terminal, asked for when left out).",
+            argument=True, metavar="TITLE"),
+        *FACTS, LEDGER, NOW, LOCK, JSON)
+
 LIST = (LEDGER, NOW, JSON)
 
 VERIFY = (Opt("head", ("--head",), "A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end."),
           LEDGER, NOW, JSON)
 
-COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY}
+COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY,
+            "open": OPEN}
