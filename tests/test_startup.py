@@ -80,7 +80,7 @@ def test_each_option_is_declared_once():
     values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
     assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
-    assert set(fast.SPECS) == {"check", "status", "show", "explain", "list", "verify", "open"}
+    assert set(fast.SPECS) == {"check", "status", "show", "explain", "list", "verify", "open", "draft", "export"}
     for name, spec in fast.SPECS.items():
         assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
 
@@ -218,6 +218,15 @@ USAGE = [
     ["--ledger", "{L}", "--now", NOW, "show", "1"],
     ["--ledger", "{L}", "--now", NOW, "explain", "1", "nis2.final"],
     ["--ledger", "{L}", "--now", NOW, "verify"],
+    ["--ledger", "{L}", "--now", NOW, "draft", "1", "nis2.notification", "--lang", "en", "--format", "markdown"],
+    ["--ledger", "{L}", "--now", NOW, "draft", "1", "early_warning", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "draft", "1", "nis2.bogus"],
+    # (CSV and iCalendar end lines with CR LF, which Click's test runner turns into LF on stdout: compared as files)
+    ["--ledger", "{L}", "--now", NOW, "export", "--format", "csv", "-o", "{D}/out.csv"],
+    ["--ledger", "{L}", "--now", NOW, "export", "--format", "ics", "--alarm", "3h", "--alarm", "15m", "--output={D}/out.ics"],
+    ["--ledger", "{L}", "--now", NOW, "export", "--json"],
+    ["--ledger", "{L}", "--now", NOW, "export", "--format", "xml"],
+    ["export", "--schema"],
 ]
 
 
@@ -274,7 +283,7 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
     assert _loaded([*base, "check", "--bogus"]) <= {"typer"} | light
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
     assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
-    assert "typer" in _loaded([*base, "draft", "1", "nis2.notification"])  # everything else: the Typer app
+    assert "typer" in _loaded([*base, "submit", "1", "nis2.notification"])  # everything else: the Typer app
 
 
 def test_check_and_status_on_postgresql_import_the_driver_but_neither_typer_nor_rich(tmp_path, pg_url):

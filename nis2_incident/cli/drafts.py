@@ -1,192 +1,27 @@
-"""`draft` (the text of a report) and `export` (JSON, CSV, iCalendar). Jinja2 and icalendar are loaded
-inside the commands that use them, so `check` from cron never imports them."""
+"""`draft` (the text of a report) and `export` (JSON, CSV, iCalendar) as Typer commands: their options are
+declared once in `options.py`, their bodies are in `outputs.py` (which the fast path runs too)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
-
-from .. import timeutil as tu
-from ..errors import InputError
-from .application import JsonOpt, LedgerOpt, NowOpt, app
-from .commands import _say, _service
-
-
-def _short_head(head: str) -> str:
-    seq, _, digest = head.partition(":")
-    return f"{seq}:{digest[:12]}" if digest else head
+from . import options
+from .application import app, with_options
+from .outputs import _for_stdout, file_sha256  # noqa: F401  (commands.py uses them from here)
 
 
 @app.command("draft")
-def draft_cmd(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Incident id (or its number).")],
-    stage: Annotated[str, typer.Argument(metavar="STAGE", help="e.g. nis2.early_warning, nis2.notification, gdpr.notification, gdpr.data_subjects, csp.report.")],
-    lang: Annotated[str, typer.Option("--lang", help="Language of the draft: fr or en.")] = "fr",
-    fmt: Annotated[str, typer.Option("--format", help="text (to paste into a portal or an e-mail) or markdown.")] = "text",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the draft to this file (atomically) instead of stdout.", show_default=False)] = None,
-    templates: Annotated[Optional[str], typer.Option("--templates", help="A folder of templates that override the shipped ones (else the profile's templates_dir).", show_default=False)] = None,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.DRAFT)
+def draft_cmd(**params):
     """The text of a report from the incident's facts, every missing fact marked; a follow-up says what
     changed since the previous filing to the same recipient."""
-    from ..drafts import check_options, pick_obligation, render
+    from . import outputs
 
-    lang, fmt = check_options(lang, fmt)
-    service = _service(ledger, now)
-    record, state, views = service.snapshot(ident)  # the views of this incident only
-    inc = state.incident(ident)
-    name = service.resolve_stage(stage, state.profile)
-    view = next(v for v in views if v.incident.id == inc.id)
-    ob = pick_obligation(view, name)
-    folder = templates or state.profile.templates_dir or None
-    draft = render(view, name, record.events, service.regimes, service.now, lang=lang, fmt=fmt,
-                   templates_dir=folder, head=_short_head(record.head))
-    if ob.state == "not_applicable":
-        _say(f"warning: {name} is not applicable to {inc.id} ({ob.note}); drafted anyway")
-    elif ob.filing is not None:
-        _say(f"warning: {name} was already filed at {tu.display(ob.filing.at, state.profile.timezone)}; "
-             "this is a further filing")
-    if output:
-        from ..fileout import write_atomic
-
-        path = write_atomic(output, draft.text.encode("utf-8"), service.store.path)
-    if json_out:
-        from ..render.jsonout import emit
-
-        prev = draft.previous
-        emit({"incident": inc.id, "stage": draft.stage, "lang": draft.lang, "format": draft.format,
-              "template": draft.template, "text": draft.text, "missing": draft.missing,
-              "missing_count": len(draft.missing), "sha256": draft.sha256, "output": str(path) if output else None,
-              "previous_filing": None if prev is None else {
-                  "seq": prev.seq, "stage": prev.stage, "at": tu.rfc3339(prev.at, state.profile.timezone),
-                  "reference": prev.reference},
-              "changes": [{k: c[k] for k in ("field", "label", "before", "after")} for c in draft.changes]})
-    elif not output:
-        sys.stdout.write(_for_stdout(draft.text))
-        sys.stdout.flush()
-    if draft.missing:
-        marker = "[À COMPLÉTER : …]" if lang == "fr" else "[TO BE COMPLETED: …]"
-        _say(f"{len(draft.missing)} missing fact(s), marked {marker} in the draft: {'; '.join(draft.missing)}")
-    else:
-        _say("no missing fact: every fact this report needs is recorded")
-    if draft.previous is not None:
-        _say(f"follow-up of {draft.previous.stage} filed {tu.display(draft.previous.at, state.profile.timezone)}: "
-             f"{len(draft.changes)} fact(s) changed since")
-    if output:
-        _say(f"wrote {path} (sha256 {draft.sha256}); after filing it: "
-             f"nis2-incident submit {inc.id} {draft.stage} --draft {path}")
+    outputs.draft(**params)
 
 
 @app.command("export")
-def export_cmd(
-    fmt: Annotated[str, typer.Option("--format", help="json (the whole record, versioned; also a JSON ledger document), csv (one row per obligation), ics (calendar of open deadlines with alarms), toml or jsonl (the ledger itself as a TOML document or a JSON Lines log, same hashes).")] = "json",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.", show_default=False)] = None,
-    alarm: Annotated[Optional[list[str]], typer.Option("--alarm", help="ics: an alarm this long before each due time, e.g. 2h, 30m (repeatable; default the profile's alarms, 2h and 30m).", show_default=False)] = None,
-    schema: Annotated[bool, typer.Option("--schema", help="Print the JSON Schema of the JSON export and exit.")] = False,
-    ledger: LedgerOpt = None,
-    now: NowOpt = None,
-    json_out: JsonOpt = False,
-):
+@with_options(options.EXPORT)
+def export_cmd(**params):
     """The record as JSON (with a published schema), CSV, or an iCalendar feed of the open deadlines."""
-    import json
+    from . import outputs
 
-    from .. import exports
-
-    if schema:
-        sys.stdout.write(json.dumps(exports.schema(), ensure_ascii=False, indent=2) + "\n")
-        return
-    kind = (fmt or "").strip().lower()
-    if json_out:
-        if kind not in ("json", ""):
-            raise InputError(f"--json goes with --format json, not --format {fmt}; accepted: one of them")
-        kind = "json"
-    if kind not in exports.FORMATS:
-        raise InputError(f"--format {fmt!r}; accepted: {', '.join(exports.FORMATS)}")
-    if alarm and kind != "ics":
-        raise InputError("--alarm is for --format ics; accepted: export --format ics --alarm 2h --alarm 30m")
-    service = _service(ledger, now)
-    # JSON and CSV are written as they are made, an incident (and an event) at a time: at 10,000
-    # incidents, holding every view and the whole text took over a gigabyte
-    if kind == "json":
-        import itertools
-
-        from ..render.jsonout import Dumped, chunks, detail, dumps
-
-        state, events, event_count, schema_version, head = service.record()
-        profile, tz = state.profile, state.profile.timezone
-        incidents = (Dumped(text) for text in service.texts(state, "export-json", lambda v: dumps(detail(v))))
-        data = exports.record(incidents, events(), event_count, profile.model_dump(), service.now,
-                              tz, str(service.store.path), schema_version, head)
-        pieces = itertools.chain(chunks(data), ("\n",))
-        summary = f"{state.count} incident(s), {event_count} event(s)"
-
-        def count():
-            return summary
-    elif kind == "csv":
-        tally = {"rows": 0}
-        pieces = exports.csv_chunks(service.each_view(service.state()), tally)
-
-        def count():  # known once written
-            return f"{tally['rows']} obligation(s)"
-    elif kind in ("toml", "jsonl"):
-        text, head, event_count = service.document(Path(f"ledger.{kind}"))
-        pieces = (text.decode("utf-8"),)
-        summary = f"the ledger as a {'TOML document' if kind == 'toml' else 'JSON Lines log'}, {event_count} event(s), head {head}"
-
-        def count():
-            return summary
-    else:
-        record, state, views = service.snapshot()
-        profile, tz = state.profile, state.profile.timezone
-        alarms = [tu.parse_duration(a) for a in (alarm or profile.alarms)]
-        pieces = (exports.ics(views, record.events, profile.name, tz, alarms, service.now,
-                              state.head_seq).decode("utf-8"),)
-        summary = f"{len(exports.calendar_items(views))} event(s), alarms " + \
-            (", ".join(tu.human_duration(a) for a in alarms) or "none") + " before"
-
-        def count():
-            return summary
-    if output:
-        from ..fileout import write_atomic
-
-        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces), service.store.path)
-        _say(f"wrote {path}: {kind}, {count()}")
-    else:
-        for piece in pieces:
-            sys.stdout.write(_for_stdout(piece))
-        sys.stdout.flush()
-        _say(f"exported {kind}: {count()}")
-
-
-def _for_stdout(text: str) -> str:
-    """A draft or an export as it is into a pipe or a file; on a terminal, its control characters
-    escaped (newlines kept), so a title cannot act on the terminal (issue 14)."""
-    if sys.stdout.isatty():
-        from ..render.safe import printable
-
-        return printable(text, newlines=True)
-    return text
-
-
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes, for `submit --draft FILE`; refused (exit 2) before anything is written."""
-    import hashlib
-
-    target = Path(path).expanduser()
-    try:
-        data = target.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"--draft {path}: no such file; accepted: the file of the text that was filed "
-                         "(e.g. written by `draft ID STAGE --output FILE`)") from None
-    except IsADirectoryError:
-        raise InputError(f"--draft {path}: is a folder; accepted: a file") from None
-    except OSError as exc:
-        raise InputError(f"--draft {path}: cannot read ({exc.strerror}); accepted: a readable file") from None
-    if not data.strip():
-        raise InputError(f"--draft {path}: the file is empty; accepted: the text that was filed")
-    return hashlib.sha256(data).hexdigest()
+    outputs.export(**params)

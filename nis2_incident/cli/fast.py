@@ -1,4 +1,4 @@
-"""`check`, `status`, `show`, `explain`, `list`, `verify` and `open` without Typer (issues 8 and 13): what cron runs every few
+"""`check`, `status`, `show`, `explain`, `list`, `verify`, `open`, `draft` and `export` without Typer (issues 8 and 13): what cron runs every few
 minutes and what people run at 03:00.
 
 Importing Typer and building its command costs about 40 ms, a third of a `check`. `run(argv)` parses
@@ -11,7 +11,7 @@ before (global) or after (command) the command name as Typer accepts them, each 
 argument or after `=`, flags on, the last one given winning, arguments anywhere after the command
 name. Anything else returns None and goes to the Typer app, unchanged: `--help`, `--version`, a
 misspelt or unknown option, a missing value, a flag given a value, `--`, short options other than
-`-f VALUE` and `-q`, too many arguments, bytes that are not UTF-8, `status --watch`. So every usage
+`-f VALUE`, `-o VALUE` and `-q`, too many arguments, bytes that are not UTF-8, `status --watch`. So every usage
 error keeps Click's message (exit 3 for `check`). tests/test_startup.py runs both ways in on the same
 argv and compares everything they print and write.
 """
@@ -129,6 +129,12 @@ def _options_and_arguments(argv: list[str], i: int, spec: Spec, into: dict, args
     return i
 
 
+def _outputs():
+    from . import outputs
+
+    return outputs
+
+
 def run(argv: list[str]) -> int | None:
     """Run argv's command here and return its exit code, or None to leave it to the Typer app. Whatever
     the command raises leaves through the one exit point, as from the Typer app."""
@@ -146,8 +152,9 @@ def run(argv: list[str]) -> int | None:
         from . import core
 
         body = {"check": core.check, "status": core.status, "show": core.show, "explain": core.explain,
-                "list": core.list_incidents, "verify": core.verify, "open": core.open_command}[command]
-        return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params})
+                "list": core.list_incidents, "verify": core.verify, "open": core.open_command,
+                "draft": lambda **kw: _outputs().draft(**kw), "export": lambda **kw: _outputs().export(**kw)}[command]
+        return body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params}) or 0
     except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
         fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()
         return exits.finish(exc, command, lambda: fmt, debug=SETTINGS.debug)

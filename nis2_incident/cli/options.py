@@ -1,5 +1,5 @@
-"""The options of the global callback, `check`, `status`, `show`, `explain`, `list`, `verify` and `open`
-(and the facts `update` shares with it), declared once (issue 13 item 7).
+"""The options of the global callback, `check`, `status`, `show`, `explain`, `list`, `verify`, `open` (and
+the facts `update` shares with it), `draft` and `export`, declared once (issue 13 item 7).
 
 Cron runs `check` every few minutes and people run `status`, `show` and `explain` at 03:00: importing
 Typer and building its command costs about 40 ms, a third of a `check`. So these options are plain data here, with
@@ -136,5 +136,30 @@ LIST = (LEDGER, NOW, JSON)
 VERIFY = (Opt("head", ("--head",), "A head kept elsewhere (SEQ:HASH or HASH): prove nothing was cut from the end."),
           LEDGER, NOW, JSON)
 
+DRAFT = (
+    Opt("ident", (), "Incident id (or its number).", argument=True, metavar="ID", required=True),
+    Opt("stage", (), "e.g. nis2.early_warning, nis2.notification, gdpr.notification, gdpr.data_subjects, csp.report.",
+        argument=True, metavar="STAGE", required=True),
+    Opt("lang", ("--lang",), "Language of the draft: fr or en.", default="fr", show_default=True),
+    Opt("fmt", ("--format",), "text (to paste into a portal or an e-mail) or markdown.", default="text",
+        show_default=True),
+    Opt("output", ("--output", "-o"), "Write the draft to this file (atomically) instead of stdout."),
+    Opt("templates", ("--templates",), "A folder of templates that override the shipped ones (else the profile's "
+                                       "templates_dir)."),
+    LEDGER, NOW, JSON,
+)
+
+EXPORT = (
+    Opt("fmt", ("--format",), "json (the whole record, versioned; also a JSON ledger document), csv (one row per "
+                              "obligation), ics (calendar of open deadlines with alarms), toml or jsonl (the ledger "
+                              "itself as a TOML document or a JSON Lines log, same hashes).", default="json",
+        show_default=True),
+    Opt("output", ("--output", "-o"), "Write to this file (atomically) instead of stdout."),
+    Opt("alarm", ("--alarm",), "ics: an alarm this long before each due time, e.g. 2h, 30m (repeatable; default the "
+                               "profile's alarms, 2h and 30m).", multiple=True),
+    Opt("schema", ("--schema",), "Print the JSON Schema of the JSON export and exit.", bool, False, flag=True),
+    LEDGER, NOW, JSON,
+)
+
 COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY,
-            "open": OPEN}
+            "open": OPEN, "draft": DRAFT, "export": EXPORT}
