@@ -52,32 +52,35 @@ def location(ledger: Path) -> Path:
     return folder() / f"{key}.json"
 
 
-def _read_sealed(path: Path):
-    """The bytes of a sealed file (see the module's docstring; a bytearray, read once), or None (missing, unreadable, not a regular file, too big, damaged, edited)."""
+def read_private(path: Path, limit: int = MAX_SIZE) -> bytes | None:
+    """The bytes of a derived file in the user's cache folder (the checkpoint, the views file, a
+    mirror), or None: missing, unreadable, a link (not followed), not a regular file (a FIFO never
+    blocks: opened non-blocking), over `limit` bytes, or growing while read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SIZE:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
-        buffer = bytearray(info.st_size + 1)  # read into one buffer: a views file is tens of MB
-        view, got = memoryview(buffer), 0
-        while True:
-            n = os.readv(fd, [view[got:]]) if got < len(buffer) else 0
-            if not n:
-                break
-            got += n
-        if got > info.st_size:  # it grew while read: a writer is replacing it (not in place): skip
-            return None
+        chunks = [os.read(fd, info.st_size + 1)]  # one read of the whole file: no copy to join them
+        while chunks[-1] and sum(map(len, chunks)) <= info.st_size:
+            chunks.append(os.read(fd, info.st_size + 1))
     except OSError:
         return None
     finally:
         os.close(fd)
-    view.release()
-    del buffer[got:]
-    data = buffer
+    data = chunks[0] if len(chunks) == 1 or not chunks[1] else b"".join(chunks)
+    return None if len(data) > info.st_size else data
+
+
+def _read_sealed(path: Path) -> bytes | None:
+    """The bytes of a sealed file (see the module's docstring), or None (as `read_private`, or damaged,
+    edited)."""
+    data = read_private(path)
+    if data is None:
+        return None
     if not data.startswith(_SEAL) or data[_SEALED - 2:_SEALED] != b'",':
         return None
     digest = hashlib.sha256(b"{")

@@ -57,25 +57,6 @@ def _sums(path: Path) -> Path:
     return path.with_suffix(".sums")
 
 
-def _read(path: Path, limit: int) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        chunks = [os.read(fd, info.st_size + 1)]  # one read of the whole file: no copy to join them
-        while chunks[-1] and sum(map(len, chunks)) <= info.st_size:
-            chunks.append(os.read(fd, info.st_size + 1))
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return chunks[0] if len(chunks) == 1 or not chunks[1] else b"".join(chunks)
-
-
 def tails_of(body) -> str:
     """SHA-256 of the last 75 bytes (`,"hash":"<64 hex>"}`) of each line in `body` (whole lines, each
     ending with a newline), in order: what `PgStore._same_rows` asks the server for."""
@@ -86,11 +67,13 @@ def tails_of(body) -> str:
 
 
 def load(key: str, header: bytes) -> Mirror | None:
+    from . import checkpoint
+
     path = location(key)
-    data = _read(path, MAX_SIZE)
+    data = checkpoint.read_private(path, MAX_SIZE)
     if data is None or not data.startswith(header) or not data.endswith(b"\n"):
         return None
-    sums = _read(_sums(path), 4096)
+    sums = checkpoint.read_private(_sums(path), 4096)
     try:
         sums = orjson.loads(sums) if sums is not None else None
         if not isinstance(sums, dict) or sums.get("size") != len(data):
