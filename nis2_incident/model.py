@@ -159,8 +159,9 @@ class Incident:
 
 
 class StoredProfile:
-    """A profile that `Profile` validated when it was stored in the log's checkpoint (issue 13): the same
-    attributes and `model_dump()` as the `Profile` it was dumped from, without importing pydantic."""
+    """A validated profile as folded from the record (`profile_schema.validate`) or kept in the log's
+    checkpoint (issue 13): the same attributes and `model_dump()` as the `Profile` built from the same
+    data, without importing pydantic."""
 
     __slots__ = ("_data",)
 
@@ -310,19 +311,17 @@ class State:
         if self.recorded_max is None or recorded > self.recorded_max:
             self.recorded_max = recorded
         if kind == "profile_set":
-            from pydantic import ValidationError
-
-            from .profile import Profile
+            # validated without pydantic (profile_schema: the same declaration as `Profile`, ~100 ms less)
+            from .profile_schema import ProfileInvalid, validate
 
             profile = self.profile
             merged = {**(profile.model_dump() if profile else {}), **data}
             try:
-                self.profile = Profile.model_validate(merged)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"]) or "profile"
-                raise LedgerError(f"event seq {seq}: profile.{loc}: {first['msg']}") from None
-            except Exception as exc:  # InputError from a validator that pydantic did not wrap
+                self.profile = StoredProfile(validate(merged))
+            except ProfileInvalid as exc:
+                loc, msg = exc.first
+                raise LedgerError(f"event seq {seq}: profile.{loc}: {msg}") from None
+            except Exception as exc:  # an error from a check that is not a ValueError (as through pydantic)
                 raise LedgerError(f"event seq {seq}: profile: {exc}") from None
             return
         if self.profile is None:

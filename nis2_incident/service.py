@@ -68,15 +68,13 @@ def folded(ledger: Ledger, source: str = "ledger") -> State:
 
 def check_top_profile(top: dict, state: State, source: str) -> None:
     """The top-level profile (the current view) must be the one the events set."""
-    from pydantic import ValidationError
-
-    from .profile import Profile
+    from .profile_schema import ProfileInvalid, validate  # (not pydantic: a read, profile_schema.py)
 
     expected = state.profile.model_dump() if state.profile else {}
     try:
         # compared as validated profiles, so fields added later with their defaults still match
-        top = Profile.model_validate(top).model_dump() if state.profile else top
-    except ValidationError:
+        top = validate(top) if state.profile else top
+    except ProfileInvalid:
         pass
     if top != expected:
         keys = sorted(k for k in set(top) | set(expected) if top.get(k) != expected.get(k))
