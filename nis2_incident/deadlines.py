@@ -197,12 +197,10 @@ def _add(start: datetime, hours: int | None, months: int | None, tz: str, steps:
 
 def next_working_day(day, subdivision: str | None = None):
     """`day`, or the first day after it that is neither a Saturday, a Sunday nor a French public
-    holiday (the `holidays` package: the national list, or a subdivision's, e.g. "57" Moselle)."""
-    import holidays
+    holiday (`calendar_fr`: the national list, or a subdivision's, e.g. "57" Moselle)."""
+    from . import calendar_fr
 
-    years = range(day.year, day.year + 2)
-    off = holidays.country_holidays("FR", subdiv=subdivision, years=years)
-    while day.weekday() >= 5 or day in off:
+    while not calendar_fr.is_working_day(day, subdivision):
         day += timedelta(days=1)
     return day
 
@@ -211,8 +209,8 @@ class LatestArguable:
     """The conservative choice that names the latest arguable date of a calendar-month period: the
     end of the last day, extended past a Saturday, a Sunday or a French public holiday to the next
     working day (Reg. 1182/71 Art. 3(2)(c) and 3(4); CPC art. 641-642). Information only: the
-    deadline shown is the conservative one. Its text is made when shown (`explain`), so `check` and
-    `status` never import the holidays package.
+    deadline shown is the conservative one. Its text is made when shown (`explain`), from the dates of
+    `calendar_fr`; the holidays package is imported only to name a holiday the text names.
 
     The national list of public holidays is used: Alsace-Moselle's extra days (Good Friday, 26 Dec)
     and the overseas departments' (abolition of slavery) would only give a later date, which is
@@ -222,13 +220,13 @@ class LatestArguable:
         self.day = day  # the local date of the conservative due instant
 
     def __str__(self) -> str:
-        import holidays
+        from . import calendar_fr
 
         national = next_working_day(self.day)
         moselle = next_working_day(self.day, "57")
         skipped = [self.day + timedelta(days=n) for n in range((national - self.day).days)]
-        off = holidays.country_holidays("FR", years=range(self.day.year, self.day.year + 2))
-        why = [f"{d:%a %d %b} ({off.get(d)})" if d in off else f"{d:%a %d %b}" for d in skipped]
+        why = [f"{d:%a %d %b} ({calendar_fr.name(d)})" if calendar_fr.is_holiday(d) else f"{d:%a %d %b}"
+               for d in skipped]
         text = ("No extension to the end of the day or past a weekend or public holiday is applied (the "
                 "conservative date); Reg. 1182/71 Art. 3(2)(c) and 3(4) or CPC art. 641-642 could be read to "
                 f"allow up to {national:%Y-%m-%d} 23:59 local time")
@@ -449,15 +447,14 @@ class _WeekendRule:
         self.local_due, self.tz = local_due, tz
 
     def __str__(self) -> str:
-        import holidays
+        from . import calendar_fr
 
         day = self.local_due.date()
         later = weekend_deadline(self.local_due, self.tz)
         if later is None:
             return (f"The due time falls on a working day ({day:%a %d %b}): the weekend rule of Delegated "
                     "Regulation (EU) 2025/301 Art. 5(4) does not move it.")
-        off = holidays.country_holidays("FR", years=range(day.year, day.year + 2))
-        why = off.get(day) or ("a Saturday" if day.weekday() == 5 else "a Sunday")
+        why = calendar_fr.name(day) or ("a Saturday" if day.weekday() == 5 else "a Sunday")
         return (f"The due time falls on {day:%a %d %b} ({why}): under Delegated Regulation (EU) 2025/301 "
                 f"Art. 5(4) the report may be submitted by 12:00 on the next working day, {later:%a %Y-%m-%d} "
                 "12:00 local time (not for credit institutions, CCPs, trading venues and NIS 2 entities, "
@@ -474,12 +471,11 @@ class _WeekendRule:
 def weekend_deadline(due: datetime, tz: str) -> datetime | None:
     """The noon-of-the-next-working-day instant (in zone `tz`) of DORA RTS 2025/301 Art. 5(4) for a due
     time on a weekend day or French public holiday there, else None."""
-    import holidays
+    from . import calendar_fr
 
     local_due = tu.to_local(due, tz)
     day = local_due.date()
-    off = holidays.country_holidays("FR", years=range(day.year, day.year + 2))
-    if day.weekday() < 5 and day not in off:
+    if calendar_fr.is_working_day(day):
         return None
     nxt = next_working_day(day + timedelta(days=1))
     return tu.local_to_instant(datetime(nxt.year, nxt.month, nxt.day, 12, 0), tz)
