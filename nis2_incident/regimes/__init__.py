@@ -236,14 +236,26 @@ def _add_version(versions: dict[str, list[Regime]], regime: Regime) -> None:
     versions[regime.id] = sorted([*kept, regime], key=_sort_key)
 
 
-@lru_cache(maxsize=1)
-def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
+def _shipped_files():
+    """The files of this package's folder. A plain folder (an installed package) is listed with `os`:
+    importing `importlib.resources` (and the zipfile module it brings) costs about 8 ms at every
+    start; a package in a zip archive is listed through it."""
+    import os
+
+    folder = Path(__path__[0])
+    if os.path.isdir(folder):
+        return [folder / name for name in os.listdir(folder)]
     from importlib import resources
 
+    return list(resources.files(__package__).iterdir())
+
+
+@lru_cache(maxsize=1)
+def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
     import tomllib
 
     versions: dict[str, list[Regime]] = {}
-    for entry in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+    for entry in sorted(_shipped_files(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             # The shipped files are read without pydantic (60 ms at every start of `check`): a test
             # checks that this gives exactly what validating them gives (tests/test_regimes.py).
