@@ -39,11 +39,12 @@ def _field(spec: FieldSpec):
     if spec.check is not None:
         kind = Annotated[kind, _after(spec.check)]
     extra = {"min_length": spec.min_length} if spec.min_length else {}
+    # (no `description` from `spec.doc`: the exercise schema, built from this model, is shipped as it is)
     if spec.required:
-        return kind, Field(..., description=spec.doc or None, **extra)
+        return kind, Field(..., **extra)
     if spec.factory is not None:
-        return kind, Field(default_factory=spec.factory, description=spec.doc or None, **extra)
-    return kind, Field(default=spec.default, description=spec.doc or None, **extra)
+        return kind, Field(default_factory=spec.factory, **extra)
+    return kind, Field(default=spec.default, **extra)
 
 
 Profile = create_model(

@@ -317,18 +317,23 @@ def incident_detail(v: IncidentView, now: datetime, within: timedelta) -> Group:
     return Group(*parts)
 
 
-def _hanging(prefix: str, text: str, style: str = "") -> Table:
-    """A line of `explain` whose continuation lines keep their indent (under the text, not the margin)."""
+def _hanging(prefix: str, text: str, style: str = "", width: int | None = None) -> Table:
+    """A line of `explain` whose continuation lines keep their indent (under the text, not the margin).
+    `width`: the console's (asked once per view by `explanation`: a Console per line cost 80 of them)."""
     grid = Table.grid()
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row(Text(prefix, style=style),
-                 Text(wrap_pieces(text, max(20, out_console().width - len(prefix))), style=style))
+    width = out_console().width if width is None else width
+    grid.add_row(Text(prefix, style=style), Text(wrap_pieces(text, max(20, width - len(prefix))), style=style))
     return grid
 
 
 def explanation(v: IncidentView, stage: str | None) -> Group:
     tz = v.profile.timezone
+    width = out_console().width
+
+    def _hanging_line(prefix: str, text: str, style: str = "") -> Table:
+        return _hanging(prefix, text, style, width)
     parts = [Text(f"{v.incident.id} — {v.incident.title} (times in {tz})", style="bold")]
     for ob in v.obligations:
         if stage and ob.stage != stage:
@@ -336,18 +341,18 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
         parts.append(Text(""))
         head = f"{ob.stage}{' #' + str(ob.instance) if ob.instance else ''} — {ob.title} / {ob.title_fr} → {ob.recipient}"
         parts.append(Text(head, style="bold"))
-        parts.append(_hanging("  state: ", f"{ob.state.replace('_', ' ')}; due: "
+        parts.append(_hanging_line("  state: ", f"{ob.state.replace('_', ' ')}; due: "
                               f"{tu.display(ob.due, tz, True) if ob.due else ob.due_kind}"))
-        parts.append(_hanging("  legal basis: ", ob.article))
+        parts.append(_hanging_line("  legal basis: ", ob.article))
         if not ob.in_force:
-            parts.append(_hanging("  in force: ", f"no: {ob.in_force_note}"))
+            parts.append(_hanging_line("  in force: ", f"no: {ob.in_force_note}"))
         if ob.undetermined and ob.state != "not_applicable":
-            parts.append(_hanging("  rests on undetermined facts: ", ", ".join(ob.undetermined)
+            parts.append(_hanging_line("  rests on undetermined facts: ", ", ".join(ob.undetermined)
                                   + " (counted as applying until decided; `triage ID` asks them)"))
         for s in ob.steps:
-            parts.append(_hanging("  • ", s))
+            parts.append(_hanging_line("  • ", s))
         if ob.note:
-            parts.append(_hanging("  note: ", ob.note))
+            parts.append(_hanging_line("  note: ", ob.note))
         if ob.filing:
             f = ob.filing
             line = (f"{tu.display(f.at, tz, True)}" + (f", due then {tu.display(f.due, tz)}" if f.due else "")
@@ -358,9 +363,9 @@ def explanation(v: IncidentView, stage: str | None) -> Group:
                          + (f" against the facts as they stand (due {tu.display(ob.due, tz)})" if ob.due else ""))
             if f.late_reason:
                 line += f"; reasons for the delay: {f.late_reason}"
-            parts.append(_hanging("  filed: ", line))
+            parts.append(_hanging_line("  filed: ", line))
         for c in ob.choices:  # text, or a text computed when shown (`deadlines.LatestArguable`)
-            parts.append(_hanging("  conservative choice: ", str(c), style="italic"))
+            parts.append(_hanging_line("  conservative choice: ", str(c), style="italic"))
         for point in ob.unconfirmed:  # issue 17: not confirmed in the official text (README: Unconfirmed points)
-            parts.append(_hanging("  unconfirmed: ", point, style="italic"))
+            parts.append(_hanging_line("  unconfirmed: ", point, style="italic"))
     return Group(*parts)
