@@ -23,24 +23,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
+from dateutil.easter import easter  # Western (Gregorian) Easter, the package's own source (about 3 ms to import)
+
 FIRST_YEAR = 2008  # from loi n° 2008-351 (Whit Monday a public holiday again); earlier: the package
 LAST_YEAR = 2100  # the package's last year (it knows no holiday after it); later: the package, as before
 SUBDIVISIONS = (None, "57")  # national; Moselle (the package's code for Alsace-Moselle's extra days)
-
-
-def easter(year: int) -> date:
-    """Western (Gregorian) Easter Sunday: the anonymous Gregorian algorithm (Meeus/Jones/Butcher), as
-    `dateutil.easter.easter(year)` gives it (the package's)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    m = (32 + 2 * e + 2 * i - h - k) % 7
-    n = (a + 11 * h + 22 * m) // 451
-    month, day = divmod(h + m - 7 * n + 114, 31)
-    return date(year, month, day + 1)
 
 
 @lru_cache(maxsize=64)
