@@ -1,6 +1,7 @@
 """The Typer app: global options, the one way out (`Group.main`), and the registered commands.
 
-Each option is declared once, in the command's signature. The console script (`cli.main`) runs
+Each option is declared once, in `options.py` (`with_options` gives a command the signature Typer
+reads), or, for the `ledger` and `exercise` sub-commands, in the command's signature. The console script (`cli.main`) runs
 `lazy_group()`: the same app, whose Click group builds only the command that runs (building all 22
 took about 50 ms) and converts values without pydantic (`_lighten`), so a command starts in about
 the time of importing its own stack (benchmarks/). `cli/__init__.py` keeps what needs no Typer.
