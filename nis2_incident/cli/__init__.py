@@ -4,7 +4,7 @@ Typer stays here; everything below takes plain values. Only this package reads t
 (through `--now` / `$NIS2_INCIDENT_NOW` or `timeutil.now_utc`).
 
 Two ways in (issues 8 and 13). `main()` first offers argv to `fast.py`, which runs every command but
-the `ledger` and `exercise` sub-commands without importing Typer (about 100 ms before a command
+the `exercise` sub-commands without importing Typer (about 100 ms before a command
 starts), for the argv shapes it fully understands: known options, spelled in full. Everything else
 (`--help`, `--version`, an unknown or misspelt option, a missing value, ...) goes to the Typer app of
 `application.py`, as before. Both read the options declared once in `options.py` and run the same

@@ -1,7 +1,7 @@
 """The Typer app: global options, the one way out (`Group.main`), and the registered commands.
 
 Each option is declared once, in `options.py` (`with_options` gives a command the signature Typer
-reads), or, for the `ledger` and `exercise` sub-commands, in the command's signature. The console script (`cli.main`) runs
+reads), or, for the `exercise` sub-commands, in the command's signature. The console script (`cli.main`) runs
 `lazy_group()`: the same app, whose Click group builds only the command that runs (building all 22
 took about 50 ms) and converts values without pydantic (`_lighten`), so a command starts in about
 the time of importing its own stack (benchmarks/). `cli/__init__.py` keeps what needs no Typer.
@@ -223,8 +223,8 @@ def typer_annotation(opt: "options.Opt"):
     if opt.off:  # a tri-state flag: `--on/--off`, None when neither is given
         return Annotated[Optional[bool], typer.Option("/".join((*opt.decls, *opt.off)), help=opt.help,
                                                       show_default=opt.show_default)]
-    if opt.argument and opt.required:
-        info = typer.Argument(metavar=opt.metavar, help=opt.help)
+    if opt.argument and opt.required:  # (show_default: nothing to show, no default; as each was declared)
+        info = typer.Argument(metavar=opt.metavar, help=opt.help, **({} if opt.metavar else {"show_default": False}))
     elif opt.argument:
         info = typer.Argument(metavar=opt.metavar, help=opt.help, show_default=False)
     else:

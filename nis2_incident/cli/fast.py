@@ -1,4 +1,4 @@
-"""Every command but the `ledger` and `exercise` sub-commands, without Typer (issues 8 and 13 item 7):
+"""Every command but the `exercise` sub-commands, without Typer (issues 8 and 13 item 7):
 what cron runs every few minutes, what people run at 03:00, and the on-call writes.
 
 Importing Typer and building its command costs about 100-120 ms of CPU (benchmarks/README.md, row 7),
@@ -13,7 +13,7 @@ argument or after `=`, flags on, the last one given winning, arguments anywhere 
 name. Anything else returns None and goes to the Typer app, unchanged: `--help`, `--version`, a
 misspelt or unknown option, a missing value, a flag given a value, `--`, short options other than
 `-f VALUE`, `-o VALUE` and `-q`, too many arguments, a required option left out (`init --name`), bytes
-that are not UTF-8, `status --watch`, `ledger …`, `exercise …`. So every usage error keeps Click's
+that are not UTF-8, `status --watch`, `exercise …`. So every usage error keeps Click's
 message (exit 3 for `check`). tests/test_startup.py runs both ways in on the same
 argv and compares everything they print and write.
 """
@@ -49,6 +49,7 @@ def spec_of(opts) -> Spec:
 
 GLOBAL = spec_of(options.GLOBAL)
 SPECS: dict[str, Spec] = {name: spec_of(opts) for name, opts in options.COMMANDS.items()}
+GROUPS = frozenset(name.partition(" ")[0] for name in SPECS if " " in name)  # `ledger`
 
 _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$", re.ASCII)  # a --lock-timeout read the same everywhere
 
@@ -62,7 +63,13 @@ def parse(argv: list[str]) -> tuple[str, dict, dict] | None:
             return None
     globals_: dict = {}
     i = _options(argv, 0, GLOBAL, globals_)
-    if i is None or i >= len(argv) or argv[i] not in SPECS:
+    if i is None or i >= len(argv):
+        return None
+    if argv[i] in GROUPS:  # `ledger migrate`: the group takes no option of its own (`--help` is Typer's)
+        if i + 1 >= len(argv) or f"{argv[i]} {argv[i + 1]}" not in SPECS:
+            return None
+        argv, i = [*argv[:i], f"{argv[i]} {argv[i + 1]}", *argv[i + 2:]], i
+    if argv[i] not in SPECS:
         return None
     command, spec, params = argv[i], SPECS[argv[i]], {}
     args: list[str] = []
@@ -141,7 +148,9 @@ BODIES = {"check": ("core", "check"), "status": ("core", "status"), "show": ("co
           "update": ("writes", "update"), "submit": ("writes", "submit"), "request": ("writes", "request"),
           "handled": ("writes", "handled"), "close": ("writes", "close"), "triage": ("writes", "triage"),
           "classify": ("writes", "classify"), "paths": ("writes", "paths"), "report": ("writes", "report"),
-          "init": ("writes", "init"), "profile": ("writes", "profile")}
+          "init": ("writes", "init"), "profile": ("writes", "profile"),
+          "ledger migrate": ("writes", "migrate"), "ledger pull": ("writes", "pull"),
+          "ledger push": ("writes", "push")}
 
 
 def body(command: str):
@@ -170,4 +179,5 @@ def run(argv: list[str]) -> int | None:
         return run_body(**{**{o.param: o.default for o in options.COMMANDS[command]}, **params}) or 0
     except BaseException as exc:  # noqa: B036 - the one exit point, as Group.main
         fmt = "json" if params.get("json_out") else (params.get("fmt") or "text").strip().lower()
-        return exits.finish(exc, command, lambda: fmt, debug=SETTINGS.debug)
+        # (the group's name for a sub-command, as the Typer app's `Group.main` names it)
+        return exits.finish(exc, command.partition(" ")[0], lambda: fmt, debug=SETTINGS.debug)

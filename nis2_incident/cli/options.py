@@ -1,5 +1,5 @@
-"""The options of the global callback and of every command but the `ledger` and `exercise`
-sub-commands, declared once (issue 13 item 7): `COMMANDS`, one table per command.
+"""The options of the global callback and of every command but the `exercise` sub-commands,
+declared once (issue 13 item 7): `COMMANDS`, one table per command.
 
 Importing Typer and building a command costs about 100 ms, as much as a whole `check`. So these
 options are plain data here, with no Typer: `application.py` turns each into the Typer parameter of
@@ -282,8 +282,34 @@ PROFILE = (
     LEDGER, NOW, LOCK, JSON,
 )
 
+# --- `ledger` sub-commands (`cli/ledger_cmd.py` builds them; keyed "ledger NAME" below) ---------
+
+LEDGER_MIGRATE = (
+    Opt("old", (), "The ledger to read (.jsonl log, .toml or .json document, or a postgresql:// connection "
+                   "string).", argument=True, required=True),
+    Opt("new", (), "The ledger to create, in the format its name says (.jsonl, .toml, .json, or an empty "
+                   "PostgreSQL database); never overwritten.", argument=True, required=True),
+    NOW, JSON,
+)
+
+LEDGER_PULL = (
+    Opt("to", ("--to",), "The local copy (a .jsonl log): created, or brought up to date; never given up if it holds "
+                         "events the record does not.", required=True),
+    LEDGER, NOW, JSON,
+)
+
+LEDGER_PUSH = (
+    Opt("source", (), "The local copy made by `ledger pull`, with the events recorded in it offline.",
+        argument=True, required=True),
+    Opt("rebase", ("--rebase",), "If the record moved since the pull, re-seal the offline events after its head "
+                                 "(each keeps its original seq, hash and time under `offline`).", bool, False,
+        flag=True, show_default=True),
+    LEDGER, NOW, JSON,
+)
+
 # Every command `fast.py` runs without Typer, and the Typer app builds from the same declarations.
 COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY,
             "open": OPEN, "draft": DRAFT, "export": EXPORT, "update": UPDATE, "submit": SUBMIT,
             "request": REQUEST, "handled": HANDLED, "close": CLOSE, "triage": TRIAGE, "classify": CLASSIFY,
-            "paths": PATHS, "report": REPORT, "init": INIT, "profile": PROFILE}
+            "paths": PATHS, "report": REPORT, "init": INIT, "profile": PROFILE,
+            "ledger migrate": LEDGER_MIGRATE, "ledger pull": LEDGER_PULL, "ledger push": LEDGER_PUSH}

@@ -1,5 +1,6 @@
 """The bodies of the commands that record (`update`, `submit`, `request`, `handled`, `close`, `triage`,
-`classify --apply`) and set up (`init`, `profile`), without Typer (issue 13 item 7): the fast path
+`classify --apply`, `ledger migrate|pull|push`) and set up (`init`, `profile`), and of `paths` and
+`report`, without Typer (issue 13 item 7): the fast path
 (`fast.py`) and the Typer commands (`commands.py`) run them, with the options declared once in
 `options.py` (UPDATE, SUBMIT, ..., INIT, PROFILE; the roles of both in ROLES).
 
@@ -504,4 +505,73 @@ def report(period: Optional[str] = None, start: Optional[str] = None, end: Optio
         sys.stdout.write(_for_stdout(text))
         sys.stdout.flush()
         _say(f"report {kind}: {summary}")
+    return 0
+
+
+# --- `ledger migrate`, `ledger pull`, `ledger push` (issues 13 and 15) -----------------------------
+
+def _where(text: str):
+    """A ledger named on the command line: a PostgreSQL connection string, else a file."""
+    from . import server_target
+
+    return server_target(text) or Path(text).expanduser()
+
+
+def _kind(store) -> str:
+    return getattr(store, "backend", store.kind)
+
+
+def migrate(old: str, new: str, now: Optional[str] = None, json_out: bool = False) -> int:
+    """`ledger migrate OLD NEW`: every event of OLD into a new ledger NEW, verified before and after."""
+    from ..ledger import Store
+    from ..service import Service
+
+    source, target = _where(old), _where(new)
+    if isinstance(source, Path) and isinstance(target, Path) and source.resolve() == target.resolve():
+        raise InputError(f"{new}: the same file as {old}; accepted: a new file name, e.g. ledger.jsonl")
+    if str(source) == str(target):
+        raise InputError(f"{target}: the same ledger as {source}; accepted: another database or a file name")
+    store = Store(target, lock_timeout=SETTINGS.lock_timeout)
+    service = Service(Store(source, lock_timeout=SETTINGS.lock_timeout), tu.now_utc(), regimes_dir=SETTINGS.regimes)
+    outcome = service.migrate(store)
+    info = outcome.value
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(info)
+    _report_write(outcome, f"migrated {info['events']} event(s), {info['incidents']} incident(s): "
+                           f"{info['from']} -> {info['to']} ({_kind(store)})")
+    return 0
+
+
+def pull(to: str, ledger: Optional[str] = None, now: Optional[str] = None, json_out: bool = False) -> int:
+    """`ledger pull --to FILE.jsonl`: the shared record copied to a local log."""
+    from .. import team
+
+    service = _service(ledger, now)
+    outcome = team.pull(service, Path(to).expanduser())
+    info = outcome.value
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(info)
+    _report_write(outcome, f"pulled {info['copied']} event(s): {info['from']} -> {info['to']} "
+                           f"({info['events']} in all)")
+    return 0
+
+
+def push(source: str, rebase: bool = False, ledger: Optional[str] = None, now: Optional[str] = None,
+         json_out: bool = False) -> int:
+    """`ledger push FILE.jsonl [--rebase]`: the events recorded offline appended to the shared record."""
+    from .. import team
+
+    service = _service(ledger, now)
+    outcome = team.push(service, Path(source).expanduser(), rebase)
+    info = outcome.value
+    if json_out:
+        from ..render.jsonout import emit
+
+        emit(info)
+    how = " (re-sealed after the record's head)" if info.get("rebased") else ""
+    _report_write(outcome, f"pushed {info['pushed']} event(s){how}: {info['from']} -> {info['to']}")
     return 0
