@@ -1,5 +1,5 @@
 """Each option declared once, and a fast start (issue 13 item 7). The console script (`cli.main`)
-runs every command but the `exercise` sub-commands without Typer (`fast.py`, reading the declarations
+runs every command (sub-commands included) without Typer (`fast.py`, reading the declarations
 of `options.py`) for the argv it fully understands, and everything else in the Typer app, whose Click group builds only the
 command that runs and converts values without pydantic (`application.lazy_group`).
 
@@ -80,12 +80,12 @@ def test_each_option_is_declared_once():
     values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
     assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
-    # every command, and the `ledger` group's sub-commands; the `exercise` group's still go through Typer
-    ledger = group.commands["ledger"].commands
-    assert set(fast.SPECS) == (set(group.commands) - {"ledger", "exercise"}) | {f"ledger {n}" for n in ledger} \
-        == set(fast.BODIES)
+    # every command, and the sub-commands of the `ledger` and `exercise` groups
+    groups = {"ledger": group.commands["ledger"].commands, "exercise": group.commands["exercise"].commands}
+    assert set(fast.SPECS) == (set(group.commands) - set(groups)) | {f"{g} {n}" for g, subs in groups.items()
+                                                                     for n in subs} == set(fast.BODIES)
     for name, spec in fast.SPECS.items():
-        built = ledger[name.split()[1]] if name.startswith("ledger ") else group.commands[name]
+        built = groups[name.split()[0]][name.split()[1]] if " " in name else group.commands[name]
         assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(built.params), name
 
 
@@ -107,7 +107,8 @@ def test_each_option_is_declared_once():
     ["profile", "--ose=yes"], ["profile", "--name"], ["profile", "x"], ["ledger"], ["ledger", "--help"],
     ["ledger", "migrate", "a"], ["ledger", "migrate", "a", "b", "c"], ["ledger", "bogus"], ["ledger", "pull"],
     ["ledger", "--json", "migrate", "a", "b"], ["ledger", "push", "x", "--rebase=1"], ["ledger", "migrate", "--help"],
-    ["exercise", "check", "x"], ["exercise", "new"],
+    ["exercise"], ["exercise", "--help"], ["exercise", "check"], ["exercise", "check", "a", "--format"],
+    ["exercise", "schema", "x"], ["exercise", "new", "a", "b"], ["exercise", "timeline"],
 ])
 def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
     assert fast.run(argv) is None
@@ -125,10 +126,13 @@ def test_the_moved_commands_are_parsed_on_the_fast_path():
         ("profile", {}, {"trust_service": True, "gdpr_role": "both"})
     assert fast.parse(["report", "--from", "2026-01-01", "-o", "r.html", "-f", "markdown"]) == \
         ("report", {}, {"start": "2026-01-01", "output": "r.html", "fmt": "markdown"})
+    assert fast.parse(["exercise", "check", "a.toml", "--json", "b", "c"]) == \
+        ("exercise check", {}, {"files": ["a.toml", "b", "c"], "json_out": True})
     assert fast.parse(["--now", "N", "ledger", "migrate", "a.jsonl", "--json", "b.toml"]) == \
         ("ledger migrate", {"now": "N"}, {"old": "a.jsonl", "new": "b.toml", "json_out": True})
     for argv in (["request", "1", "--due", "+48h"], ["handled", "1"], ["close", "1", "--at", "now"],
                  ["ledger", "pull", "--to", "x.jsonl"], ["ledger", "push", "x.jsonl", "--rebase"],
+                 ["exercise", "schema"], ["exercise", "new"], ["exercise", "timeline", "x.toml", "--json"],
                  ["triage", "1", "--json"], ["classify", "--apply"], ["paths"]):
         assert fast.parse(argv) is not None, argv
 
@@ -266,6 +270,7 @@ USAGE = [
 
 
 L = ["--ledger", "{L}", "--now", NOW]
+DRILLS = Path(__file__).resolve().parent.parent / "examples" / "exercises"
 CLASSIFY = ["classify", "--type", "healthcare_provider", "--staff", "320", "--turnover", "48M", "--balance", "40M"]
 # The commands moved off Typer (issue 13 item 7): what they print and write, errors included, and the
 # usage errors that go to the Typer app (Click's message and exit code on both sides).
@@ -330,6 +335,17 @@ WRITES = [
     ["ledger", "migrate", "{D}/missing.toml", "{D}/moved.jsonl"],
     ["ledger", "pull", "--to", "{D}/copy.jsonl", "--ledger", "{L}"],
     [*L, "ledger", "push", "{D}/copy.jsonl"],
+    ["exercise", "check", str(DRILLS), "--junit", "{D}/junit.xml"],
+    ["--ledger", "{L}", "--now", NOW, "exercise", "check", *map(str, sorted(DRILLS.glob("*.toml"))[:2]), "--json"],
+    ["exercise", "check", str(DRILLS), "--format", "github"],
+    ["exercise", "check", "{D}/no-such-drill.toml"],
+    ["exercise", "check", str(DRILLS), "--format", "html"],
+    ["exercise", "schema"],
+    ["exercise", "new"],
+    ["exercise", "new", "{D}/drills/drill.toml"],
+    ["exercise", "new", "{L}"],
+    ["exercise", "timeline", str(sorted(DRILLS.glob("*.toml"))[0]), "--json"],
+    ["exercise", "timeline", str(sorted(DRILLS.glob("*.toml"))[0])],
 ]
 # (`--help` is left out: Click's test runner wraps its text otherwise than a real run, on either side;
 # the help comes from the same declarations both ways: test_the_lazy_group_builds_the_same_commands_as_the_whole_app.)
@@ -353,6 +369,10 @@ MOVED_USAGE = [
     ["ledger", "pull", "--ledger", "{L}"],
     ["ledger", "push", "{D}/copy.jsonl", "--rebase=yes"],
     ["ledger", "bogus"],
+    ["exercise", "check"],
+    ["exercise", "check", str(DRILLS), "--format"],
+    ["exercise", "new", "a", "b"],
+    ["exercise", "schema", "--json"],
 ]
 
 
@@ -416,13 +436,13 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
     assert _loaded([*base, "check", "--bogus"]) <= {"typer"} | light
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
     assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
-    # every command, writes included (issue 13 item 7); only the `exercise` group is Typer's (and `--help`)
+    # every command, writes and sub-commands included (issue 13 item 7)
     for args in (["submit", "1", "nis2.notification"], ["update", "1", "--summary", "s", "--json"],
                  ["close", "1", "--json"], ["triage", "1", "--json"], ["paths"], ["profile", "--json"],
                  ["classify", "--type", "other", "--staff", "1", "--turnover", "1", "--balance", "1", "--json"],
-                 ["ledger", "migrate", str(ledger), str(tmp_path / "migrated.json")]):
+                 ["ledger", "migrate", str(ledger), str(tmp_path / "migrated.json")], ["exercise", "schema"]):
         assert "typer" not in _loaded([*base, *args]), args
-    assert "typer" in _loaded(["--ledger", str(ledger), "ledger", "--help"])
+    assert "typer" in _loaded(["--ledger", str(ledger), "ledger", "--help"])  # help: the Typer app's
 
 
 def test_check_and_status_on_postgresql_import_the_driver_but_neither_typer_nor_rich(tmp_path, pg_url):

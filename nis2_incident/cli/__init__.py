@@ -3,12 +3,12 @@
 Typer stays here; everything below takes plain values. Only this package reads the real clock
 (through `--now` / `$NIS2_INCIDENT_NOW` or `timeutil.now_utc`).
 
-Two ways in (issues 8 and 13). `main()` first offers argv to `fast.py`, which runs every command but
-the `exercise` sub-commands without importing Typer (about 100 ms before a command
+Two ways in (issues 8 and 13). `main()` first offers argv to `fast.py`, which runs every command (the
+`ledger` and `exercise` sub-commands included) without importing Typer (about 100 ms before a command
 starts), for the argv shapes it fully understands: known options, spelled in full. Everything else
 (`--help`, `--version`, an unknown or misspelt option, a missing value, ...) goes to the Typer app of
 `application.py`, as before. Both read the options declared once in `options.py` and run the same
-command bodies (`core.py`, `outputs.py`, `writes.py`); tests/test_startup.py checks that they give the
+command bodies (`core.py`, `outputs.py`, `writes.py`, `drills.py`); tests/test_startup.py checks that they give the
 same output.
 This module imports neither Typer nor Rich; `app` and the Typer helpers are loaded on first use.
 """

@@ -1,22 +1,12 @@
 """The Typer commands (names are contract: README, Commands), built from the declarations of
 `options.py` (`with_options`), each running the one body that `fast.py` also runs without Typer
-(`core.py`, `writes.py`; `check.py` and `drafts.py` hold the others). So `--help`, completion and
+(`core.py`, `writes.py`; `check.py`, `drafts.py`, `ledger_cmd.py` and `exercise.py` hold the others). So `--help`, completion and
 Click's usage errors come from here, and every option is declared once (issue 13 item 7)."""
 
 from __future__ import annotations
 
-import typer
-
 from . import options
-from .application import app, with_options
-
-
-def _run(command: str, params: dict) -> None:
-    from .fast import body
-
-    code = body(command)(**params)
-    if code:
-        raise typer.Exit(code)
+from .application import app, run_body as _run, with_options
 
 
 # --- set-up ------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Every command but the `exercise` sub-commands, without Typer (issues 8 and 13 item 7):
+"""Every command (`ledger` and `exercise` sub-commands included) without Typer (issues 8 and 13 item 7):
 what cron runs every few minutes, what people run at 03:00, and the on-call writes.
 
 Importing Typer and building its command costs about 100-120 ms of CPU (benchmarks/README.md, row 7),
 as much as the whole baseline. `run(argv)` parses argv itself for the commands of
 `options.COMMANDS`, with the options declared once there (from which the Typer app builds the same
-commands), and runs the same bodies (`BODIES`: `core.py`, `outputs.py`, `writes.py`) through the same
+commands), and runs the same bodies (`BODIES`: `core.py`, `outputs.py`, `writes.py`, `drills.py`) through the same
 exit point (`exits.finish`).
 
 It accepts only what it fully understands, with Click's meaning: the declared options spelled in full,
@@ -13,7 +13,7 @@ argument or after `=`, flags on, the last one given winning, arguments anywhere 
 name. Anything else returns None and goes to the Typer app, unchanged: `--help`, `--version`, a
 misspelt or unknown option, a missing value, a flag given a value, `--`, short options other than
 `-f VALUE`, `-o VALUE` and `-q`, too many arguments, a required option left out (`init --name`), bytes
-that are not UTF-8, `status --watch`, `exercise …`. So every usage error keeps Click's
+that are not UTF-8, `status --watch`, a group without its sub-command. So every usage error keeps Click's
 message (exit 3 for `check`). tests/test_startup.py runs both ways in on the same
 argv and compares everything they print and write.
 """
@@ -34,6 +34,7 @@ class Spec:
     arguments: tuple[str, ...] = ()  # positional parameters, in order
     required: int = 0  # how many of them must be given
     needed: frozenset[str] = frozenset()  # parameters of options that must be given (`init --name`)
+    variadic: bool = False  # the one argument takes every value given (`exercise check FILE...`)
 
 
 def spec_of(opts) -> Spec:
@@ -44,12 +45,13 @@ def spec_of(opts) -> Spec:
     return Spec(values=values, flags=flags, multiple=frozenset(o.param for o in opts if o.multiple),
                 arguments=tuple(o.param for o in opts if o.argument),
                 required=sum(1 for o in opts if o.argument and o.required),
-                needed=frozenset(o.param for o in opts if o.required and not o.argument))
+                needed=frozenset(o.param for o in opts if o.required and not o.argument),
+                variadic=any(o.argument and o.multiple for o in opts))
 
 
 GLOBAL = spec_of(options.GLOBAL)
 SPECS: dict[str, Spec] = {name: spec_of(opts) for name, opts in options.COMMANDS.items()}
-GROUPS = frozenset(name.partition(" ")[0] for name in SPECS if " " in name)  # `ledger`
+GROUPS = frozenset(name.partition(" ")[0] for name in SPECS if " " in name)  # `ledger`, `exercise`
 
 _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$", re.ASCII)  # a --lock-timeout read the same everywhere
 
@@ -65,7 +67,7 @@ def parse(argv: list[str]) -> tuple[str, dict, dict] | None:
     i = _options(argv, 0, GLOBAL, globals_)
     if i is None or i >= len(argv):
         return None
-    if argv[i] in GROUPS:  # `ledger migrate`: the group takes no option of its own (`--help` is Typer's)
+    if argv[i] in GROUPS:  # `ledger migrate`: a group takes no option of its own (`--help` is Typer's)
         if i + 1 >= len(argv) or f"{argv[i]} {argv[i + 1]}" not in SPECS:
             return None
         argv, i = [*argv[:i], f"{argv[i]} {argv[i + 1]}", *argv[i + 2:]], i
@@ -73,10 +75,16 @@ def parse(argv: list[str]) -> tuple[str, dict, dict] | None:
         return None
     command, spec, params = argv[i], SPECS[argv[i]], {}
     args: list[str] = []
-    if _options_and_arguments(argv, i + 1, spec, params, args) is None or len(args) > len(spec.arguments) \
-            or len(args) < spec.required or not spec.needed <= params.keys():
-        return None  # Click's usage error (missing or extra argument, missing option), from the Typer app
-    params.update(zip(spec.arguments, args))
+    if _options_and_arguments(argv, i + 1, spec, params, args) is None or not spec.needed <= params.keys():
+        return None  # Click's usage error (missing option, ...), from the Typer app
+    if spec.variadic:  # (the only argument of its command)
+        if not args and spec.required:
+            return None  # Click: "Missing argument 'FILE...'"
+        params[spec.arguments[0]] = args
+    elif len(args) > len(spec.arguments) or len(args) < spec.required:
+        return None  # Click's usage error (missing or extra argument), from the Typer app
+    else:
+        params.update(zip(spec.arguments, args))
     for key in ("lock_timeout",):
         for table in (globals_, params):
             if key in table:
@@ -150,7 +158,9 @@ BODIES = {"check": ("core", "check"), "status": ("core", "status"), "show": ("co
           "classify": ("writes", "classify"), "paths": ("writes", "paths"), "report": ("writes", "report"),
           "init": ("writes", "init"), "profile": ("writes", "profile"),
           "ledger migrate": ("writes", "migrate"), "ledger pull": ("writes", "pull"),
-          "ledger push": ("writes", "push")}
+          "ledger push": ("writes", "push"), "exercise check": ("drills", "check"),
+          "exercise schema": ("drills", "schema"), "exercise new": ("drills", "new"),
+          "exercise timeline": ("drills", "timeline")}
 
 
 def body(command: str):

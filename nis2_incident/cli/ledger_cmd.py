@@ -8,19 +8,11 @@ from __future__ import annotations
 import typer
 
 from . import options
-from .application import app, with_options
+from .application import app, run_body as _run, with_options
 
 ledger_app = typer.Typer(help="Convert the ledger between its formats (log, TOML, JSON, PostgreSQL), with the same "
                               "hashes; pull and push an offline copy of a shared record.",
                          no_args_is_help=True, rich_markup_mode=None)
-
-
-def _run(command: str, params: dict) -> None:
-    from .fast import body
-
-    code = body(command)(**params)
-    if code:
-        raise typer.Exit(code)
 
 
 @ledger_app.command("migrate")

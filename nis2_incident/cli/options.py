@@ -1,5 +1,5 @@
-"""The options of the global callback and of every command but the `exercise` sub-commands,
-declared once (issue 13 item 7): `COMMANDS`, one table per command.
+"""The options of the global callback and of every command (`ledger` and `exercise` sub-commands
+included), declared once (issue 13 item 7): `COMMANDS`, one table per command.
 
 Importing Typer and building a command costs about 100 ms, as much as a whole `check`. So these
 options are plain data here, with no Typer: `application.py` turns each into the Typer parameter of
@@ -307,9 +307,35 @@ LEDGER_PUSH = (
     LEDGER, NOW, JSON,
 )
 
+# --- `exercise` sub-commands (`cli/exercise.py` builds them; keyed "exercise NAME" below) -------------
+
+# Exercises replay on a ledger of their own at their own clock: `--ledger` and `--now` are accepted and unused.
+UNUSED_LEDGER = Opt("ledger", ("--ledger",), "Accepted like on every command and never read or written: exercises "
+                                             "run on a ledger of its own, in a temporary folder.")
+UNUSED_NOW = Opt("now", ("--now",), "Accepted like on every command and not used: an exercise runs at its own clock "
+                                    "(its T0, actions and expectations).")
+
+EXERCISE_CHECK = (
+    Opt("files", (), "Exercise files, folders (their *.toml, recursively) or globs.", argument=True, metavar="FILE",
+        required=True, multiple=True),
+    Opt("junit", ("--junit",), "Also write a JUnit XML report to this file (one test case per expectation)."),
+    Opt("fmt", ("--format",), "text (default), or github for GitHub Actions workflow annotations.", default="text",
+        show_default=True),
+    JSON, UNUSED_LEDGER, UNUSED_NOW,
+)
+
+EXERCISE_SCHEMA = ()
+
+EXERCISE_NEW = (Opt("file", (), "Where to write the template (default: stdout).", argument=True, metavar="[FILE]"),)
+
+EXERCISE_TIMELINE = (Opt("file", (), "An exercise file.", argument=True, metavar="FILE", required=True),
+                     JSON, UNUSED_LEDGER, UNUSED_NOW)
+
 # Every command `fast.py` runs without Typer, and the Typer app builds from the same declarations.
 COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY,
             "open": OPEN, "draft": DRAFT, "export": EXPORT, "update": UPDATE, "submit": SUBMIT,
             "request": REQUEST, "handled": HANDLED, "close": CLOSE, "triage": TRIAGE, "classify": CLASSIFY,
             "paths": PATHS, "report": REPORT, "init": INIT, "profile": PROFILE,
-            "ledger migrate": LEDGER_MIGRATE, "ledger pull": LEDGER_PULL, "ledger push": LEDGER_PUSH}
+            "ledger migrate": LEDGER_MIGRATE, "ledger pull": LEDGER_PULL, "ledger push": LEDGER_PUSH,
+            "exercise check": EXERCISE_CHECK, "exercise schema": EXERCISE_SCHEMA, "exercise new": EXERCISE_NEW,
+            "exercise timeline": EXERCISE_TIMELINE}
