@@ -70,13 +70,14 @@ def once(argv: list[str], env: dict, ok: tuple[int, ...] = (0,)) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # ru_maxrss: KiB on Linux
 
 
-def measure(argv: list[str], runs: int, env: dict, ok: tuple[int, ...] = (0,)) -> tuple[float, float, int, float]:
+def measure(argv: list[str], runs: int, env: dict, ok: tuple[int, ...] = (0,),
+            prepare=None) -> tuple[float, float, int, float]:
     """(median wall seconds, max peak MB, runs taken, median CPU seconds) over `runs` runs; fewer when
     a run is long: 3 when the first takes over 2 s, 1 when it takes over 8 s (a whole TOML document
-    at 10,000 incidents)."""
+    at 10,000 incidents). `prepare(env)`, when given, runs untimed before each run and gives its argv."""
     times, peaks, cpus = [], [], []
     for i in range(runs):
-        t, m, c = once(argv, env, ok)
+        t, m, c = once(prepare(env) if prepare else argv, env, ok)
         times.append(t)
         peaks.append(m)
         cpus.append(c)
@@ -112,11 +113,43 @@ def _report_output(path) -> str:
     return str(folder / "report.html")
 
 
-def cases(path: Path, copy: Path, n: int) -> dict[str, tuple[list[str], tuple[int, ...]]]:
-    """name -> (argv, accepted exit codes). The most recent incident (number n) is open (live, in the
-    checkpoint); the first (number 1) is settled (closed, every obligation met)."""
+def fresh(copy, *args: str):
+    """A `prepare` step for a write on one incident: open a new incident on the copy (untimed, through
+    the tool, so the checkpoint stays as warm as the timed run finds it), then the argv of `args` with
+    its id in place of `{ID}`. Every run then does the same thing: a first close, a first filing..."""
+    def prepare(env: dict) -> list[str]:
+        proc = subprocess.run(tool("--ledger", str(copy), "open", "Bench", "--aware", "1h ago", "--json"),
+                              capture_output=True, env=env)
+        if proc.returncode != 0:
+            raise Failed(f"open (to prepare {args[0]}): exit {proc.returncode}\n{proc.stderr.decode()}")
+        ident = json.loads(proc.stdout)["id"]
+        return tool("--ledger", str(copy), *(ident if a == "{ID}" else a for a in args))
+    return prepare
+
+
+def fresh_init(folder: Path):
+    """A `prepare` step for `init`: the file it creates removed first (init never overwrites)."""
+    target = folder / "bench-init.jsonl"
+
+    def prepare(env: dict) -> list[str]:
+        target.unlink(missing_ok=True)
+        return tool("--ledger", str(target), "init", "--name", "Bench", "--category", "essential", "--no-ose")
+    return prepare
+
+
+def cases(path: Path, copy: Path, n: int) -> dict[str, tuple]:
+    """name -> (argv, accepted exit codes[, prepare]). The most recent incident (number n) is open
+    (live, in the checkpoint); the first (number 1) is settled (closed, every obligation met). A write
+    that can be done once per incident (close, a first filing) has a `prepare` (see `fresh`), run
+    untimed before each run, which gives the run its argv."""
     last = str(n)
     led = ("--ledger", str(path))
+    where = Path(path).parent if isinstance(path, Path) else Path(tempfile.gettempdir())
+
+    def write(*args: str, ok=(0,)):
+        prepare = fresh(copy, *args)
+        return (None, ok, prepare)
+
     return {
         "check": (tool(*led, "check"), (0, 1, 2)),
         "status --json": (tool(*led, "status", "--json"), (0,)),
@@ -131,6 +164,18 @@ def cases(path: Path, copy: Path, n: int) -> dict[str, tuple[list[str], tuple[in
         # issue 18: a quarter's board report, the HTML file with its charts (NOW is 29 Nov 2026)
         "report (quarter)": (tool(*led, "report", "--period", "2026-Q3", "--output", _report_output(path)),
                              (0,)),
+        # the on-call writes (issue 13 item 7: every command without Typer), each on a fresh incident
+        "update": write("update", "{ID}", "--summary", "Bench amended", "--json"),
+        "submit": write("submit", "{ID}", "nis2.early_warning", "--channel", "portal"),
+        "request": write("request", "{ID}", "--due", "+48h"),
+        "handled": write("handled", "{ID}"),
+        "close": write("close", "{ID}"),
+        "triage --json": (tool(*led, "triage", last, "--json"), (0,)),
+        "paths": (tool(*led, "paths"), (0,)),
+        "classify --json": (tool("classify", "--type", "healthcare_provider", "--staff", "320", "--turnover", "48M",
+                                 "--balance", "40M", "--json"), (0,)),
+        "profile --json": (tool(*led, "profile", "--json"), (0,)),
+        "init": (None, (0,), fresh_init(where)),
     }
 
 
@@ -241,8 +286,8 @@ def main(argv=None) -> int:
         for fmt in formats:
             small, copy = ledger_for(fmt, work / f"warmup.{fmt}", 10, 2, env0, pg)
             env, _ = env_for(f"warmup-{fmt}")
-            for argv_, ok in cases(small, copy, 10).values():
-                once(argv_, env, ok)
+            for argv_, ok, *prepare in cases(small, copy, 10).values():
+                once(prepare[0](env) if prepare else argv_, env, ok)
         once(BASELINE, env0)
         sample_baseline(max(runs, 5))
         first = statistics.median(base_wall)
@@ -270,18 +315,20 @@ def main(argv=None) -> int:
         for n in sizes:
             for fmt in formats:
                 path, copy = ledger_for(fmt, work / f"ledger-{n}.{fmt}", n, open_count(n), env0, pg)
-                for name, (argv_, ok) in cases(path, copy, n).items():
+                for name, (argv_, ok, *prepare) in cases(path, copy, n).items():
                     if wanted is not None and name not in wanted:
                         continue
+                    prepare = prepare[0] if prepare else None
                     env, cache = env_for(f"{n}-{fmt}-{name}")
                     sample_baseline()
+                    cold_argv = prepare(env) if prepare else argv_  # before the checkpoint goes
                     shutil.rmtree(checkpoint_folder(cache), ignore_errors=True)
-                    cold_t, cold_m, cold_c = once(argv_, env, ok)
+                    cold_t, cold_m, cold_c = once(cold_argv, env, ok)
                     folder = checkpoint_folder(cache)
                     kept = folder.is_dir() and any(folder.iterdir())
-                    if fmt in ("jsonl", "postgresql") and not kept:
+                    if fmt in ("jsonl", "postgresql") and not kept and name not in ("paths", "classify --json", "init"):
                         print(f"  note: {name} on {Path(path).name} ({fmt}) wrote no checkpoint", flush=True)
-                    t, m, k, c = measure(argv_, runs, env, ok)
+                    t, m, k, c = measure(argv_, runs, env, ok, prepare)
                     warm_limit, cold_limit = targets(n, name)
                     row = {"size": n, "format": fmt, "command": name, "warm_s": t, "warm_mb": m, "warm_runs": k,
                            "warm_cpu_s": c, "cold_s": cold_t, "cold_mb": cold_m, "cold_cpu_s": cold_c,

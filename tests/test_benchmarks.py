@@ -51,8 +51,10 @@ def test_run_small(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["command"] for r in rows} == {"check", "status --json", "open", "show (open)", "show (settled)",
                                             "explain (open)", "draft (open)", "list --json", "export json", "verify",
-                                            "report (quarter)"}
+                                            "report (quarter)", "update", "submit", "request", "handled", "close",
+                                            "triage --json", "paths", "classify --json", "profile --json", "init"}
     # every command that reads the log for views keeps its checkpoint (whole reads such as verify,
     # list, export and draft do not write one)
-    views = {"check", "status --json", "open", "show (open)", "show (settled)", "explain (open)"}
+    views = {"check", "status --json", "open", "show (open)", "show (settled)", "explain (open)", "update",
+             "submit", "close", "triage --json"}
     assert all(r["checkpoint"] for r in rows if r["command"] in views)

@@ -1,6 +1,6 @@
 """Each option declared once, and a fast start (issue 13 item 7). The console script (`cli.main`)
-runs `check` and `status` without Typer (`fast.py`, reading the declarations of `options.py`) for the
-argv it fully understands, and everything else in the Typer app, whose Click group builds only the
+runs every command (sub-commands included) without Typer (`fast.py`, reading the declarations
+of `options.py`) for the argv it fully understands, and everything else in the Typer app, whose Click group builds only the
 command that runs and converts values without pydantic (`application.lazy_group`).
 
 Both must mean exactly what the Typer app means when built whole (the way `app()` and Click's test
@@ -80,9 +80,13 @@ def test_each_option_is_declared_once():
     values, flags, arguments = _click_options(group.params)
     flags.pop("--version")  # left to Typer (eager, prints and exits)
     assert (fast.GLOBAL.values, fast.GLOBAL.flags, list(fast.GLOBAL.arguments)) == (values, flags, arguments)
-    assert set(fast.SPECS) == {"check", "status", "show", "explain", "list", "verify", "open", "draft", "export"}
+    # every command, and the sub-commands of the `ledger` and `exercise` groups
+    groups = {"ledger": group.commands["ledger"].commands, "exercise": group.commands["exercise"].commands}
+    assert set(fast.SPECS) == (set(group.commands) - set(groups)) | {f"{g} {n}" for g, subs in groups.items()
+                                                                     for n in subs} == set(fast.BODIES)
     for name, spec in fast.SPECS.items():
-        assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(group.commands[name].params), name
+        built = groups[name.split()[0]][name.split()[1]] if " " in name else group.commands[name]
+        assert (spec.values, spec.flags, list(spec.arguments)) == _click_options(built.params), name
 
 
 @pytest.mark.parametrize("argv", [
@@ -93,9 +97,44 @@ def test_each_option_is_declared_once():
     ["check", "--debug"], ["status", "1", "2"], ["status", "--watch"], ["open", "t", "--aware"], ["open", "t", "--significant=yes"],
     ["show"], ["explain"], ["list", "x"], ["verify", "--head"], ["show", "1", "2"], ["explain", "1", "nis2.final", "x"], ["-", "check"], ["check", "-"], ["status", "t\udcff"], [],
     ["--install-completion"], ["check", "--no-such"],
+    # the commands moved off Typer (issue 13 item 7): usage errors stay Click's
+    ["update"], ["update", "1", "--bogus"], ["update", "1", "--significant=no"], ["update", "1", "--summary"],
+    ["submit", "1"], ["submit", "1", "nis2.final", "x"], ["submit", "1", "nis2.final", "--force=yes"],
+    ["request"], ["request", "1", "--due"], ["handled"], ["handled", "1", "--at"], ["close", "1", "2"],
+    ["close", "--help"], ["triage"], ["triage", "1", "--json=1"], ["classify", "--type"], ["classify", "x"],
+    ["paths", "x"], ["paths", "--help"], ["report", "--period"], ["report", "x"], ["init", "--name", "x"],
+    ["init", "--category", "essential"], ["init", "--name", "x", "--category", "essential", "--ose=yes"],
+    ["profile", "--ose=yes"], ["profile", "--name"], ["profile", "x"], ["ledger"], ["ledger", "--help"],
+    ["ledger", "migrate", "a"], ["ledger", "migrate", "a", "b", "c"], ["ledger", "bogus"], ["ledger", "pull"],
+    ["ledger", "--json", "migrate", "a", "b"], ["ledger", "push", "x", "--rebase=1"], ["ledger", "migrate", "--help"],
+    ["exercise"], ["exercise", "--help"], ["exercise", "check"], ["exercise", "check", "a", "--format"],
+    ["exercise", "schema", "x"], ["exercise", "new", "a", "b"], ["exercise", "timeline"],
 ])
 def test_what_the_fast_path_does_not_fully_understand_goes_to_typer(argv):
     assert fast.run(argv) is None
+
+
+def test_the_moved_commands_are_parsed_on_the_fast_path():
+    """What `both_ways` compares below really runs without Typer on one side: parsed from the declarations."""
+    assert fast.parse(["--ledger", "L", "update", "3", "--summary", "s", "--ioc", "a", "--ioc", "b", "--not-major"]) \
+        == ("update", {"ledger": "L"}, {"ident": "3", "summary": "s", "ioc": ["a", "b"], "major": False})
+    assert fast.parse(["submit", "1", "nis2.final", "--force", "--lock-timeout", "2"]) == \
+        ("submit", {}, {"ident": "1", "stage": "nis2.final", "force": True, "lock_timeout": 2.0})
+    assert fast.parse(["init", "--category", "essential", "--name=X", "--no-ose", "--regime", "nis2"]) == \
+        ("init", {}, {"category": "essential", "name": "X", "ose": False, "regime": ["nis2"]})
+    assert fast.parse(["profile", "--trust-service", "--gdpr-role", "both"]) == \
+        ("profile", {}, {"trust_service": True, "gdpr_role": "both"})
+    assert fast.parse(["report", "--from", "2026-01-01", "-o", "r.html", "-f", "markdown"]) == \
+        ("report", {}, {"start": "2026-01-01", "output": "r.html", "fmt": "markdown"})
+    assert fast.parse(["exercise", "check", "a.toml", "--json", "b", "c"]) == \
+        ("exercise check", {}, {"files": ["a.toml", "b", "c"], "json_out": True})
+    assert fast.parse(["--now", "N", "ledger", "migrate", "a.jsonl", "--json", "b.toml"]) == \
+        ("ledger migrate", {"now": "N"}, {"old": "a.jsonl", "new": "b.toml", "json_out": True})
+    for argv in (["request", "1", "--due", "+48h"], ["handled", "1"], ["close", "1", "--at", "now"],
+                 ["ledger", "pull", "--to", "x.jsonl"], ["ledger", "push", "x.jsonl", "--rebase"],
+                 ["exercise", "schema"], ["exercise", "new"], ["exercise", "timeline", "x.toml", "--json"],
+                 ["triage", "1", "--json"], ["classify", "--apply"], ["paths"]):
+        assert fast.parse(argv) is not None, argv
 
 
 # --- the same results both ways ---------------------------------------------------------------------
@@ -230,9 +269,123 @@ USAGE = [
 ]
 
 
-@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS + VIEWS + USAGE, ids=lambda a: " ".join(a)[:80])
+L = ["--ledger", "{L}", "--now", NOW]
+DRILLS = Path(__file__).resolve().parent.parent / "examples" / "exercises"
+CLASSIFY = ["classify", "--type", "healthcare_provider", "--staff", "320", "--turnover", "48M", "--balance", "40M"]
+# The commands moved off Typer (issue 13 item 7): what they print and write, errors included, and the
+# usage errors that go to the Typer app (Click's message and exit code on both sides).
+WRITES = [
+    [*L, "update", "1", "--summary", "chiffré", "--json"],
+    ["update", "1", "--significant", "--ioc", "a", "--ioc", "b", *L, "--lock-timeout", "2"],
+    [*L, "update", "1", "--title", "Nouveau", "--not-major", "--patient-harm", "harm", "--aware", "2026-03-28T09:30"],
+    [*L, "update", "1"],
+    [*L, "update", "1", "--summary", "chiffré", "--undetermined", "--significant"],
+    [*L, "update", "99", "--summary", "x"],
+    [*L, "update", "1", "--patient-harm", "maybe"],
+    [*L, "submit", "1", "nis2.early_warning", "--channel", "portal", "--reference", "R-1"],
+    [*L, "submit", "1", "gdpr.notification", "--at", "2026-03-30T19:00", "--late-reason", "weekend", "--json"],
+    [*L, "submit", "1", "nis2.bogus"],
+    [*L, "submit", "2", "csp.report"],
+    [*L, "submit", "2", "csp.report", "--force"],
+    [*L, "submit", "1", "nis2.notification", "--draft", "{D}/no-such-draft.txt"],
+    [*L, "request", "1", "--due", "+48h"],
+    [*L, "request", "1", "--due", "2026-04-02T18:00", "--at", "1h ago", "--stage", "nis2.intermediate", "--json"],
+    [*L, "request", "1"],
+    [*L, "handled", "1", "--at", "2026-03-29T10:00"],
+    [*L, "handled", "1", "--at", "2020-01-01T00:00"],
+    [*L, "close", "1", "--json"],
+    [*L, "close", "2"],
+    [*L, "triage", "1", "--json"],
+    [*L, "triage", "1"],
+    [*L, "triage", "99"],
+    CLASSIFY,
+    [*CLASSIFY, "--public", "--json"],
+    [*L, *CLASSIFY, "--apply", "--designated"],
+    ["classify", "--type", "healthcare_provider", "--staff", "many", "--turnover", "1M", "--balance", "1M"],
+    ["classify", "--staff", "10"],
+    ["--ledger", "{L}", "paths"],
+    ["paths", "--json", "--ledger", "{D}/elsewhere.jsonl"],
+    ["--ledger", " ", "paths"],
+    [*L, "report", "--period", "2026-Q1", "--format", "json"],
+    [*L, "report", "--period", "2026-03", "--format", "markdown", "-o", "{D}/report.md", "--lang", "en"],
+    [*L, "report", "--format", "pdf"],
+    [*L, "report", "--lang", "de"],
+    [*L, "report", "--json", "--format", "markdown"],
+    ["--ledger", "{D}/new.jsonl", "--now", NOW, "init", "--name", "Clinique", "--category", "important", "--json",
+     "--no-ose", "--gdpr-role", "processor"],
+    ["--ledger", "{D}/new.toml", "--now", NOW, "init", "--category", "essential", "--name", "CHU",
+     "--health-establishment", "--trust-service", "--regime", "nis2", "--regime", "csp", "--target", "csp.report=4h",
+     "--reminder", "24h=4h,1h", "--reminder-every", "0", "--timezone", "Europe/Paris", "--not-in-force", "ignore",
+     "--within", "12h", "--financial-entity"],
+    ["--ledger", "{D}/new.jsonl", "--now", NOW, "init", "--name", "CHU", "--category", "essential"],
+    [*L, "init", "--name", "CHU", "--category", "essential"],
+    ["--ledger", "{D}/new.jsonl", "init", "--name", "CHU", "--category", "bogus"],
+    ["--ledger", "{D}/new.jsonl", "init", "--name", "CHU", "--category", "essential", "--gdpr-role", "owner"],
+    ["--ledger", "{D}/new.jsonl", "init", "--name", "CHU", "--category", "essential", "--roles", "nis2"],
+    [*L, "profile"],
+    [*L, "profile", "--json"],
+    [*L, "profile", "--dpo", "Jeanne, dpo@example.org", "--no-trust-service", "--ose", "--alarm", "1h",
+     "--target", "csp.report=", "--reminder", "72h=none", "--not-in-force", "track"],
+    [*L, "profile", "--category", "bogus"],
+    [*L, "profile", "--templates-dir", "{D}/no-such-folder"],
+    [*L, "profile", "--target", "csp.report"],
+    ["ledger", "migrate", "{L}", "{D}/moved.jsonl"],
+    ["--now", NOW, "ledger", "migrate", "{L}", "{D}/moved.json", "--json"],
+    ["ledger", "migrate", "{L}", "{L}"],
+    ["ledger", "migrate", "{D}/missing.toml", "{D}/moved.jsonl"],
+    ["ledger", "pull", "--to", "{D}/copy.jsonl", "--ledger", "{L}"],
+    [*L, "ledger", "push", "{D}/copy.jsonl"],
+    ["exercise", "check", str(DRILLS), "--junit", "{D}/junit.xml"],
+    ["--ledger", "{L}", "--now", NOW, "exercise", "check", *map(str, sorted(DRILLS.glob("*.toml"))[:2]), "--json"],
+    ["exercise", "check", str(DRILLS), "--format", "github"],
+    ["exercise", "check", "{D}/no-such-drill.toml"],
+    ["exercise", "check", str(DRILLS), "--format", "html"],
+    ["exercise", "schema"],
+    ["exercise", "new"],
+    ["exercise", "new", "{D}/drills/drill.toml"],
+    ["exercise", "new", "{L}"],
+    ["exercise", "timeline", str(sorted(DRILLS.glob("*.toml"))[0]), "--json"],
+    ["exercise", "timeline", str(sorted(DRILLS.glob("*.toml"))[0])],
+]
+# (`--help` is left out: Click's test runner wraps its text otherwise than a real run, on either side;
+# the help comes from the same declarations both ways: test_the_lazy_group_builds_the_same_commands_as_the_whole_app.)
+MOVED_USAGE = [
+    [*L, "update", "1", "--bogus"],
+    [*L, "update"],
+    [*L, "update", "1", "--significant=no"],
+    [*L, "submit", "1"],
+    [*L, "submit", "1", "nis2.final", "--force=yes"],
+    [*L, "request", "1", "--due"],
+    [*L, "handled"],
+    [*L, "close", "1", "2"],
+    [*L, "triage", "1", "--lock-timeout", "soon"],
+    [*L, "classify", "--staff"],
+    [*L, "paths", "x"],
+    [*L, "report", "--period"],
+    ["--ledger", "{D}/new.jsonl", "init", "--name", "CHU"],
+    ["--ledger", "{D}/new.jsonl", "init", "--category", "essential", "--name", "CHU", "--ose=1"],
+    [*L, "profile", "--gdpr"],
+    ["ledger", "migrate", "{L}"],
+    ["ledger", "pull", "--ledger", "{L}"],
+    ["ledger", "push", "{D}/copy.jsonl", "--rebase=yes"],
+    ["ledger", "bogus"],
+    ["exercise", "check"],
+    ["exercise", "check", str(DRILLS), "--format"],
+    ["exercise", "new", "a", "b"],
+    ["exercise", "schema", "--json"],
+]
+
+
+@pytest.mark.parametrize("argv", CHECKS + STATUSES + OPENS + VIEWS + USAGE + WRITES + MOVED_USAGE,
+                         ids=lambda a: " ".join(a)[:80])
 def test_main_and_the_whole_app_give_the_same_result(tmp_path, argv, capsys, monkeypatch):
     both_ways(tmp_path, argv, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize("argv", WRITES, ids=lambda a: " ".join(a)[:80])
+def test_the_moved_commands_run_without_typer_from_main(argv):
+    """The other half of the comparison above: `main()` runs each of them on the fast path."""
+    assert fast.parse(argv) is not None
 
 
 def test_the_ledger_from_the_environment_both_ways(tmp_path, capsys, monkeypatch):
@@ -283,7 +436,13 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
     assert _loaded([*base, "check", "--bogus"]) <= {"typer"} | light
     assert not _loaded([*base, "open", "x", "--aware", "1h ago", "--json"]) & {"jinja2", "icalendar", "pydantic"}
     assert "rich" in _loaded([*base, "status"])  # drawn for people: Rich, as before
-    assert "typer" in _loaded([*base, "submit", "1", "nis2.notification"])  # everything else: the Typer app
+    # every command, writes and sub-commands included (issue 13 item 7)
+    for args in (["submit", "1", "nis2.notification"], ["update", "1", "--summary", "s", "--json"],
+                 ["close", "1", "--json"], ["triage", "1", "--json"], ["paths"], ["profile", "--json"],
+                 ["classify", "--type", "other", "--staff", "1", "--turnover", "1", "--balance", "1", "--json"],
+                 ["ledger", "migrate", str(ledger), str(tmp_path / "migrated.json")], ["exercise", "schema"]):
+        assert "typer" not in _loaded([*base, *args]), args
+    assert "typer" in _loaded(["--ledger", str(ledger), "ledger", "--help"])  # help: the Typer app's
 
 
 def test_check_and_status_on_postgresql_import_the_driver_but_neither_typer_nor_rich(tmp_path, pg_url):

@@ -3,12 +3,13 @@
 Typer stays here; everything below takes plain values. Only this package reads the real clock
 (through `--now` / `$NIS2_INCIDENT_NOW` or `timeutil.now_utc`).
 
-Two ways in (issue 8). `main()` first offers argv to `fast.py`, which runs `check`, `status` and
-`open` without importing Typer (whose parameter handling imports pydantic: 130 ms before a command
+Two ways in (issues 8 and 13). `main()` first offers argv to `fast.py`, which runs every command (the
+`ledger` and `exercise` sub-commands included) without importing Typer (about 100 ms before a command
 starts), for the argv shapes it fully understands: known options, spelled in full. Everything else
-(`--help`, `--version`, an unknown or misspelt option, a missing value, interactive `open`, ...) goes
-to the Typer app of `application.py`, as before. Both run the same command bodies (`core.py`), and
-tests/test_fastpath.py checks that their options are the same and that they give the same output.
+(`--help`, `--version`, an unknown or misspelt option, a missing value, ...) goes to the Typer app of
+`application.py`, as before. Both read the options declared once in `options.py` and run the same
+command bodies (`core.py`, `outputs.py`, `writes.py`, `drills.py`); tests/test_startup.py checks that they give the
+same output.
 This module imports neither Typer nor Rich; `app` and the Typer helpers are loaded on first use.
 """
 
@@ -125,8 +126,8 @@ def __getattr__(name: str):
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Console entry point. `check` and `status`, for the argv shapes `fast.py` fully understands, run
-    without Typer; everything else runs in the Typer app, which builds only the command that runs. Both
+    """Console entry point. The commands of `options.COMMANDS`, for the argv shapes `fast.py` fully
+    understands, run without Typer; everything else runs in the Typer app, which builds only the command that runs. Both
     leave through the one exit point (`exits.finish`)."""
     from . import fast
 

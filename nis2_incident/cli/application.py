@@ -1,6 +1,7 @@
 """The Typer app: global options, the one way out (`Group.main`), and the registered commands.
 
-Each option is declared once, in the command's signature. The console script (`cli.main`) runs
+Each option is declared once, in `options.py` (`with_options` gives a command the signature Typer
+reads). The console script (`cli.main`) runs
 `lazy_group()`: the same app, whose Click group builds only the command that runs (building all 22
 took about 50 ms) and converts values without pydantic (`_lighten`), so a command starts in about
 the time of importing its own stack (benchmarks/). `cli/__init__.py` keeps what needs no Typer.
@@ -217,13 +218,13 @@ def lazy_group() -> Group:
 def typer_annotation(opt: "options.Opt"):
     """The Typer parameter of one option declared in `options.py` (the one declaration of it)."""
     kind = opt.type if (opt.flag or opt.default is not None or opt.required) else Optional[opt.type]
-    if opt.multiple:
-        kind = Optional[list[opt.type]]
+    if opt.multiple:  # a repeatable option, or an argument taking every value left (`exercise check FILE...`)
+        kind = list[opt.type] if opt.required else Optional[list[opt.type]]
     if opt.off:  # a tri-state flag: `--on/--off`, None when neither is given
         return Annotated[Optional[bool], typer.Option("/".join((*opt.decls, *opt.off)), help=opt.help,
                                                       show_default=opt.show_default)]
-    if opt.argument and opt.required:
-        info = typer.Argument(metavar=opt.metavar, help=opt.help)
+    if opt.argument and opt.required:  # (show_default: nothing to show, no default; as each was declared)
+        info = typer.Argument(metavar=opt.metavar, help=opt.help, **({} if opt.metavar else {"show_default": False}))
     elif opt.argument:
         info = typer.Argument(metavar=opt.metavar, help=opt.help, show_default=False)
     else:
@@ -241,6 +242,16 @@ def with_options(opts, *extra: inspect.Parameter):
         fn.__annotations__ = {p.name: p.annotation for p in params}
         return fn
     return decorate
+
+
+def run_body(command: str, params: dict) -> None:
+    """What a Typer command does: the body `fast.py` runs for `command` (`fast.BODIES`), its exit code
+    raised as Typer's exit (0: the command's return)."""
+    from .fast import body
+
+    code = body(command)(**params)
+    if code:
+        raise typer.Exit(code)
 
 
 # Options shared by every command (also accepted before the command name), declared in options.py.

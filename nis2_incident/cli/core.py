@@ -1,6 +1,7 @@
 """What the commands do, without Typer: the helpers every command uses, and the bodies of `check`,
-`status` and `open`, which both the Typer app (`check.py`, `commands.py`) and the Typer-free fast
-path (`fast.py`) run. Nothing here imports Typer; Rich only where something is drawn for people.
+`status`, `show`, `explain`, `list`, `verify` and `open`, which both the Typer app (`check.py`,
+`commands.py`) and the Typer-free fast path (`fast.py`) run (the others: `outputs.py`, `writes.py`).
+Nothing here imports Typer; Rich only where something is drawn for people.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ def _has_offset_or_relative(text: str) -> bool:
 
 
 _say = say  # every message of a command goes to stderr through the one writer
+
+
+def echo(text: str) -> None:
+    """One line of data on stdout, as `typer.echo` wrote it (the text, a newline, flushed) without
+    loading Click; what it prints has had its control characters escaped (`render.safe.printable`),
+    so Click's stripping of ANSI styles off a terminal had nothing to strip."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _report_write(outcome: Outcome, done: str) -> None:
@@ -367,7 +376,7 @@ def open_incident(title: Optional[str] = None, aware: Optional[str] = None, dete
     facts = _facts(detected, significant, undetermined, rationale, malicious, cross_border, personal_data,
                    high_risk, summary, severity, impact, ioc, root_cause, mitigations, risk, risk_rationale,
                    serious, serious_rationale)
-    facts |= more or {}  # issue 17's facts (commands._more_facts)
+    facts |= more or {}  # issue 17's facts (_more_facts)
     if title is None or not aware:
         from .prompts import open_interactively
 

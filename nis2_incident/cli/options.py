@@ -1,12 +1,12 @@
-"""The options of the global callback, `check`, `status`, `show`, `explain`, `list`, `verify`, `open` (and
-the facts `update` shares with it), `draft` and `export`, declared once (issue 13 item 7).
+"""The options of the global callback and of every command (`ledger` and `exercise` sub-commands
+included), declared once (issue 13 item 7): `COMMANDS`, one table per command.
 
-Cron runs `check` every few minutes and people run `status`, `show` and `explain` at 03:00: importing
-Typer and building its command costs about 40 ms, a third of a `check`. So these options are plain data here, with
-no Typer: `application.py` turns each into the Typer parameter of the command's signature (`typer_
-annotation`), and `fast.py` reads the same declarations to parse the argv shapes it fully understands
-without Typer. Nothing is declared twice; the shared ones (`LEDGER`, `NOW`, `JSON`, `LOCK`) are also
-the `--ledger`, `--now`, `--json` and `--lock-timeout` of every other command.
+Importing Typer and building a command costs about 100 ms, as much as a whole `check`. So these
+options are plain data here, with no Typer: `application.py` turns each into the Typer parameter of
+the command's signature (`typer_annotation`, `with_options`), and `fast.py` reads the same
+declarations to parse the argv shapes it fully understands without Typer. Nothing is declared twice;
+the shared ones (`LEDGER`, `NOW`, `JSON`, `LOCK`, `IDENT`, the incident facts `FACTS` of `open` and
+`update`, the roles `ROLES` of `init` and `profile`) are used by every command that takes them.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ SHOW = (IDENT, LEDGER, NOW, JSON)
 EXPLAIN = (IDENT, Opt("stage", (), "Only this stage, e.g. nis2.final.", argument=True, metavar="[STAGE]"),
            LEDGER, NOW, JSON)
 
-# `report` (issue 18): built by Typer only (not in COMMANDS, which `fast.py` parses without it)
+# `report` (issue 18)
 REPORT = (
     Opt("period", ("--period",), "The period: a year (2026), a month (2026-11) or a quarter (2026-Q3), in the "
                                  "profile's zone (default: the quarter of --now)."),
@@ -161,5 +161,181 @@ EXPORT = (
     LEDGER, NOW, JSON,
 )
 
+# --- recording (the on-call writes) -------------------------------------------------------------
+
+UPDATE = (IDENT, Opt("title", ("--title",), "A new title."), *FACTS, LEDGER, NOW, LOCK, JSON)
+
+SUBMIT = (
+    IDENT,
+    Opt("stage", (), "e.g. nis2.early_warning, nis2.notification, nis2.final.", argument=True, metavar="STAGE",
+        required=True),
+    Opt("at", ("--at",), "When it was submitted (WHEN; default now)."),
+    Opt("reference", ("--reference",), "The authority's reference."),
+    Opt("channel", ("--channel",), "How it was sent (portal, e-mail, phone...)."),
+    Opt("late_reason", ("--late-reason",), "Why it is late, if it is."),
+    Opt("draft", ("--draft",), "The file of the text that was filed: its SHA-256 is kept in the record "
+                               "(draft_sha256)."),
+    Opt("force", ("--force",), "Record the filing even though the incident is closed (refused without it, exit 5).",
+        bool, False, flag=True, show_default=True),
+    LEDGER, NOW, LOCK, JSON,
+)
+
+REQUEST = (
+    IDENT,
+    Opt("due", ("--due",), "The date the authority set (WHEN; relative forms count from --at)."),
+    Opt("at", ("--at",), "When the authority asked (WHEN; default now)."),
+    Opt("stage", ("--stage",), "The requested report.", default="nis2.intermediate", show_default=True),
+    LEDGER, NOW, LOCK, JSON,
+)
+
+HANDLED = (IDENT, Opt("at", ("--at",), "When handling concluded (WHEN; default now)."), LEDGER, NOW, LOCK, JSON)
+
+CLOSE = (IDENT, Opt("at", ("--at",), "When it was closed (WHEN; default now)."), LEDGER, NOW, LOCK, JSON)
+
+TRIAGE = (IDENT, LEDGER, NOW, LOCK, JSON)
+
+CLASSIFY = (
+    Opt("entity_type", ("--type",), "healthcare_provider, eu_reference_laboratory, pharma_rnd, pharma_manufacturer, "
+                                    "critical_medical_devices, medical_devices or other."),
+    Opt("staff", ("--staff",), "Staff headcount in annual work units (AWU), decimals allowed: 249.5."),
+    Opt("turnover", ("--turnover",), "Annual turnover in euros (48000000, 48M, 750k)."),
+    Opt("balance", ("--balance",), "Annual balance-sheet total in euros."),
+    Opt("public", ("--public",), "Publicly owned (does not make it large).", bool, False, flag=True,
+        show_default=True),
+    Opt("qualified_trust_service", ("--qualified-trust-service",), "A qualified trust service provider.", bool,
+        False, flag=True, show_default=True),
+    Opt("designated", ("--designated",), "Designated by the Member State.", bool, False, flag=True,
+        show_default=True),
+    Opt("critical_entity", ("--critical-entity",), "Identified as critical under Directive (EU) 2022/2557.", bool,
+        False, flag=True, show_default=True),
+    Opt("apply", ("--apply",), "Write the resulting category to the ledger's profile.", bool, False, flag=True,
+        show_default=True),
+    LEDGER, NOW, LOCK, JSON,
+)
+
+PATHS = (LEDGER, NOW, JSON)
+
+# --- set-up: `init` and `profile` ----------------------------------------------------------------
+
+# The entity's roles (issue 17), declared once for `init` and `profile` (README: Roles). Each gates the
+# regimes whose file names it; turning one on also enables its regimes (profile.ROLE_REGIMES).
+from ..roles import ROLE_HELP as _ROLE_HELP  # noqa: E402  (plain data, no pydantic)
+
+ROLES = (
+    *(Opt(key, (f"--{key.replace('_', '-')}",), _ROLE_HELP[key], bool, off=(f"--no-{key.replace('_', '-')}",))
+      for key in ("ose", "critical_entity", "financial_entity", "cra_manufacturer", "mdr_manufacturer",
+                  "ai_provider")),
+    Opt("gdpr_role", ("--gdpr-role",), "controller | processor | both (GDPR Art. 4(7)-(8); a processor notifies its "
+                                       "controller, Art. 33(2): regime gdpr_processor). Default controller."),
+    Opt("not_in_force", ("--not-in-force",), "track | ignore: obligations of a rule not in force at aware-at (NIS 2 "
+                                             "in France today) are computed and marked (track, the default), or "
+                                             "given the state not_in_force and left out of `check` (ignore)."),
+)
+ROLE_PARAMS = tuple(o.param for o in ROLES)
+
+_REMINDER = "`check`'s reminder ladder for one period, PERIOD=STEP,STEP..., e.g. 24h=4h,2h,1h (repeatable; "
+_REMINDER_EVERY = "Repeat `check`'s announcement this often while overdue or not filed"
+
+INIT = (
+    Opt("name", ("--name",), "The reporting entity's name.", required=True, show_default=True),
+    Opt("category", ("--category",), "essential | important (Directive (EU) 2022/2555 Art. 3; `classify` helps "
+                                     "decide).", required=True, show_default=True),
+    Opt("timezone", ("--timezone",), "IANA time zone used to read and show times.", default="Europe/Paris",
+        show_default=True),
+    Opt("trust_service", ("--trust-service",), "The entity is a trust service provider (notification due at 24 h).",
+        bool, False, flag=True, show_default=True),
+    Opt("health_establishment", ("--health-establishment",), "A health establishment under CSP L.1111-8-2.", bool,
+        False, flag=True, show_default=True),
+    Opt("regime", ("--regime",), "Enable a regime (repeatable; replaces the default: nis2 and gdpr, plus csp with "
+                                 "--health-establishment).", multiple=True),
+    Opt("within", ("--within",), "Default warning window of `check`.", default="6h", show_default=True),
+    Opt("target", ("--target",), "Own target for a stage without a legal hour count, STAGE=DURATION, e.g. "
+                                 "csp.report=4h (repeatable).", multiple=True),
+    Opt("regimes_dir", ("--regimes-dir",), "A folder of regime files that add to or override the shipped ones."),
+    Opt("reminder", ("--reminder",), _REMINDER + "default 24h=4h,2h,1h 72h=12h,4h,1h 1month=7d,3d,1d).",
+        multiple=True),
+    Opt("reminder_every", ("--reminder-every",), _REMINDER_EVERY + " (default 6h; 0 for once)."),
+    *ROLES,
+    Opt("roles", ("--roles",), "PostgreSQL ledger only: also create the roles PREFIX_reader, PREFIX_writer and "
+                               "PREFIX_owner and grant them (README, Team mode)."),
+    LEDGER, NOW, JSON,
+)
+
+PROFILE = (
+    Opt("name", ("--name",), "The reporting entity's name."),
+    Opt("category", ("--category",), "essential | important."),
+    Opt("trust_service", ("--trust-service",), "A trust service provider.", bool, off=("--no-trust-service",)),
+    Opt("health_establishment", ("--health-establishment",), "A health establishment under CSP L.1111-8-2.", bool,
+        off=("--no-health-establishment",)),
+    Opt("regime", ("--regime",), "The enabled regimes (repeatable; replaces the list).", multiple=True),
+    Opt("within", ("--within",), "Default warning window of `check`."),
+    Opt("target", ("--target",), "Own target STAGE=DURATION (repeatable; STAGE= removes one).", multiple=True),
+    Opt("regimes_dir", ("--regimes-dir",), "A folder of regime files ('' for none)."),
+    Opt("templates_dir", ("--templates-dir",), "A folder of draft templates that override the shipped ones ('' for "
+                                               "none)."),
+    Opt("alarm", ("--alarm",), "Calendar alarm before each due time in `export --format ics` (repeatable; replaces "
+                               "the list; default 2h and 30m).", multiple=True),
+    Opt("dpo", ("--dpo",), "The data protection officer's name and contact details, for GDPR drafts."),
+    Opt("reminder", ("--reminder",), _REMINDER + "PERIOD= removes one).", multiple=True),
+    Opt("reminder_every", ("--reminder-every",), _REMINDER_EVERY + " (0 for once)."),
+    *ROLES,
+    LEDGER, NOW, LOCK, JSON,
+)
+
+# --- `ledger` sub-commands (`cli/ledger_cmd.py` builds them; keyed "ledger NAME" below) ---------
+
+LEDGER_MIGRATE = (
+    Opt("old", (), "The ledger to read (.jsonl log, .toml or .json document, or a postgresql:// connection "
+                   "string).", argument=True, required=True),
+    Opt("new", (), "The ledger to create, in the format its name says (.jsonl, .toml, .json, or an empty "
+                   "PostgreSQL database); never overwritten.", argument=True, required=True),
+    NOW, JSON,
+)
+
+LEDGER_PULL = (
+    Opt("to", ("--to",), "The local copy (a .jsonl log): created, or brought up to date; never given up if it holds "
+                         "events the record does not.", required=True),
+    LEDGER, NOW, JSON,
+)
+
+LEDGER_PUSH = (
+    Opt("source", (), "The local copy made by `ledger pull`, with the events recorded in it offline.",
+        argument=True, required=True),
+    Opt("rebase", ("--rebase",), "If the record moved since the pull, re-seal the offline events after its head "
+                                 "(each keeps its original seq, hash and time under `offline`).", bool, False,
+        flag=True, show_default=True),
+    LEDGER, NOW, JSON,
+)
+
+# --- `exercise` sub-commands (`cli/exercise.py` builds them; keyed "exercise NAME" below) -------------
+
+# Exercises replay on a ledger of their own at their own clock: `--ledger` and `--now` are accepted and unused.
+UNUSED_LEDGER = Opt("ledger", ("--ledger",), "Accepted like on every command and never read or written: exercises "
+                                             "run on a ledger of its own, in a temporary folder.")
+UNUSED_NOW = Opt("now", ("--now",), "Accepted like on every command and not used: an exercise runs at its own clock "
+                                    "(its T0, actions and expectations).")
+
+EXERCISE_CHECK = (
+    Opt("files", (), "Exercise files, folders (their *.toml, recursively) or globs.", argument=True, metavar="FILE",
+        required=True, multiple=True),
+    Opt("junit", ("--junit",), "Also write a JUnit XML report to this file (one test case per expectation)."),
+    Opt("fmt", ("--format",), "text (default), or github for GitHub Actions workflow annotations.", default="text",
+        show_default=True),
+    JSON, UNUSED_LEDGER, UNUSED_NOW,
+)
+
+EXERCISE_SCHEMA = ()
+
+EXERCISE_NEW = (Opt("file", (), "Where to write the template (default: stdout).", argument=True, metavar="[FILE]"),)
+
+EXERCISE_TIMELINE = (Opt("file", (), "An exercise file.", argument=True, metavar="FILE", required=True),
+                     JSON, UNUSED_LEDGER, UNUSED_NOW)
+
+# Every command `fast.py` runs without Typer, and the Typer app builds from the same declarations.
 COMMANDS = {"check": CHECK, "status": STATUS, "show": SHOW, "explain": EXPLAIN, "list": LIST, "verify": VERIFY,
-            "open": OPEN, "draft": DRAFT, "export": EXPORT}
+            "open": OPEN, "draft": DRAFT, "export": EXPORT, "update": UPDATE, "submit": SUBMIT,
+            "request": REQUEST, "handled": HANDLED, "close": CLOSE, "triage": TRIAGE, "classify": CLASSIFY,
+            "paths": PATHS, "report": REPORT, "init": INIT, "profile": PROFILE,
+            "ledger migrate": LEDGER_MIGRATE, "ledger pull": LEDGER_PULL, "ledger push": LEDGER_PUSH,
+            "exercise check": EXERCISE_CHECK, "exercise schema": EXERCISE_SCHEMA, "exercise new": EXERCISE_NEW,
+            "exercise timeline": EXERCISE_TIMELINE}

@@ -13,8 +13,6 @@ from __future__ import annotations
 import sys
 from typing import Callable, Optional
 
-import typer
-
 from .. import timeutil as tu
 from ..errors import InputError
 from .exits import say
@@ -46,7 +44,16 @@ def on_terminal() -> bool:
         return False
 
 
+def prompt(text: str, default: Optional[str] = None) -> str:
+    """Click's prompt on stdout (`classify`'s questions); Ctrl-C or Ctrl-D: Click's Abort, to the exit point."""
+    import typer  # only when something is asked: the commands run without Typer (issue 13 item 7)
+
+    return typer.prompt(text, default=default)
+
+
 def _ask(text: str, default: Optional[str] = None, interrupted: str = "nothing was recorded") -> str:
+    import typer  # only when something is asked: the commands run without Typer (issue 13 item 7)
+
     try:
         value = typer.prompt(text, default=default, show_default=bool(default), err=True)
     except typer.Abort:
