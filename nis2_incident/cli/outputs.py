@@ -98,14 +98,16 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
     if kind == "json":
         import itertools
 
-        from ..render.jsonout import Dumped, chunks, detail, dumps
+        from ..render.jsonout import Indented, chunks, detail, dumps, encoded, indented
 
         state, events, event_count, schema_version, head = service.record()
         profile, tz = state.profile, state.profile.timezone
-        incidents = (Dumped(text) for text in service.texts(state, "export-json", lambda v: dumps(detail(v))))
+        # each incident's text laid out for its place in `incidents` (a list at level 1), as kept
+        incidents = (Indented(text) for text in service.texts(
+            state, "export-json-indented", lambda v: indented(dumps(detail(v)), 1), encoded=True))
         data = exports.record(incidents, events(), event_count, profile.model_dump(), service.now,
                               tz, str(service.store.path), schema_version, head)
-        pieces = itertools.chain(chunks(data), ("\n",))
+        pieces = encoded(itertools.chain(chunks(data), ("\n",)))
         summary = f"{state.count} incident(s), {event_count} event(s)"
 
         def count():
@@ -137,14 +139,35 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces), service.store.path)
+        path = write_atomic(output, (piece if type(piece) is bytes else piece.encode("utf-8") for piece in pieces),
+                            service.store.path)
         _say(f"wrote {path}: {kind}, {count()}")
     else:
-        for piece in pieces:
-            sys.stdout.write(_for_stdout(piece))
-        sys.stdout.flush()
+        _write_out(pieces)
         _say(f"exported {kind}: {count()}")
     return 0
+
+
+def _write_out(pieces) -> None:
+    """Pieces of text (`str`, or UTF-8 `bytes`) to stdout as `_for_stdout` says: bytes go to its
+    binary buffer as they are, unless stdout is a terminal (then escaped as text) or has no buffer."""
+    out = sys.stdout
+    buffer = None if out.isatty() else getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+    for piece in pieces:
+        if type(piece) is bytes:
+            if buffer is not None:
+                buffer.write(piece)
+                continue
+            piece = piece.decode("utf-8")
+        if buffer is not None:
+            buffer.write(piece.encode("utf-8"))
+        else:
+            out.write(_for_stdout(piece))
+    if buffer is not None:
+        buffer.flush()
+    out.flush()
 
 
 def _for_stdout(text: str) -> str:

@@ -154,10 +154,24 @@ class Dumped(str):
     kept by the service, `Service.texts`)."""
 
 
+class Indented(bytes):
+    """An item of a `Lazy` list given as its UTF-8 text already laid out for its place: `dumps`'s
+    text with each newline followed by the indentation `chunks` adds at that level (see `indented`).
+    Written as it is: a settled incident's text kept that way by the service (`Service.texts`) is
+    neither decoded, re-indented nor encoded again (at 10,000 incidents, 140 MB of text)."""
+
+
+def indented(text: str, level: int) -> str:
+    """`text` (as `dumps` writes it) laid out as an item of a `Lazy` list at `level` (see `Indented`)."""
+    return text.replace("\n", "\n" + "  " * (level + 1))
+
+
 class Lazy:
     """A list written item by item (`chunks`): at 10,000 incidents, `list --json` and the JSON export
     would otherwise hold every item and the whole text at once (hundreds of MB). Its items are plain
-    JSON values (each is dumped by `dumps`)."""
+    JSON values (each is dumped by `dumps`), `Dumped` texts, or `bytes`: a run of compact JSON values,
+    one a line, in UTF-8 (a stretch of a log's verified lines, `Service.record`), each written as one
+    item on a line of its own, as it is (no value is decoded or encoded again)."""
 
     def __init__(self, items):
         self.items = items
@@ -167,13 +181,26 @@ def chunks(value, level: int = 0):
     """The text of `json.dumps(value, ensure_ascii=False, indent=2)`, in pieces, where `value` (or a
     table in it) may hold `Lazy` lists. Written by hand because `json` only streams through
     `JSONEncoder.iterencode`, which needs the whole list; JSON escapes the newlines in strings, so
-    re-indenting an item's text line by line is exact (tests/test_output.py compares with json)."""
+    re-indenting an item's text line by line is exact (tests/test_output.py compares with json). A
+    `Lazy` item given as `bytes` (compact values, one a line) is written compact, one value a line:
+    the same JSON value as `json.dumps` writes, other whitespace (the export's `events`). Items given
+    as `bytes` or `Indented` are yielded as `bytes` pieces (the others as `str`; see `encoded`)."""
     pad = "  " * level
     if isinstance(value, Lazy):
         empty = True
+        between = None
         for item in value.items:
-            text = (item if type(item) is Dumped else dumps(item)).replace("\n", "\n" + pad + "  ")
-            yield ("[\n" if empty else ",\n") + pad + "  " + text
+            kind = type(item)
+            if kind is bytes or kind is Indented:  # written as bytes, as they are
+                if kind is bytes:  # compact values, one a line: JSON has no raw newline within a value
+                    if not item:
+                        continue
+                    between = between or (",\n" + pad + "  ").encode()
+                    item = item.replace(b"\n", between)
+                yield (("[\n" if empty else ",\n") + pad + "  ").encode() + item
+            else:
+                text = (item if kind is Dumped else dumps(item)).replace("\n", "\n" + pad + "  ")
+                yield ("[\n" if empty else ",\n") + pad + "  " + text
             empty = False
         yield "[]" if empty else "\n" + pad + "]"
     elif isinstance(value, dict) and value and any(isinstance(v, (Lazy, dict, list)) for v in value.values()):
@@ -188,6 +215,12 @@ def chunks(value, level: int = 0):
         yield "\n" + pad + "]"
     else:
         yield dumps(value).replace("\n", "\n" + pad)
+
+
+def encoded(pieces):
+    """`chunks`'s pieces as UTF-8 bytes."""
+    for piece in pieces:
+        yield piece if type(piece) is bytes else piece.encode("utf-8")
 
 
 def emit_chunks(value) -> None:
