@@ -481,6 +481,27 @@ class Service:
 
         return state, compact, len(ledger.events), ledger.schema_version, ledger.head
 
+    def dossier(self, ident: str) -> tuple[State, IncidentView, list[dict], str]:
+        """For `draft`: the state, the incident's view, the incident's own events (in ledger order) and
+        the head, reading only that incident: from a log, through its checkpoint as `one` reads (a
+        settled incident from its own lines), then its events from the lines that name it among the
+        verified ones (those up to `tail.end`: checked by this read, or vouched for by the
+        checkpoint's SHA-256 of its prefix, taken in this read). A draft needs them for the facts as
+        they stood at the previous filing to the same recipient (`drafts.render`)."""
+        self._kept = None
+        if self.store.kind == "log":
+            ledger, state = self._read(partial=True)
+            inc = state.incident(ident)
+            raw, tail = self._raw, ledger.tail
+            if raw is not None and tail is not None:
+                events = _own_events(raw, raw.index(b"\n") + 1, tail.end, inc.id)
+                if state.left_out:  # "as of" (issue 12): the events recorded by then, as the fold has them
+                    events = [ev for ev in events if tu.parse_instant(ev["recorded_at"]) <= self.now]
+                return state, self.view(state, inc), events, f"{state.head_seq}:{state.head_hash}"
+        ledger, state = self._read(keep=True)
+        inc = state.incident(ident)
+        return state, self.view(state, inc), [ev for ev in ledger.events if ev.get("incident") == inc.id], ledger.head
+
     def one(self, ident: str, explain: bool = False) -> tuple[State, IncidentView]:
         state = self.state()
         return state, self.view(state, state.incident(ident), explain)
@@ -1134,6 +1155,38 @@ class Service:
             return view
 
         return self._write(change)
+
+
+def _own_events(raw: bytes, first: int, end: int, ident: str) -> list[dict]:
+    """The events of incident `ident` among the lines of `raw[first:end]` (whole lines, already
+    verified), in order. A line is canonical JSON with sorted keys, so an event of `ident` holds
+    `"incident":"<ident>"` (a quote inside a string is escaped, so the text cannot stand inside one);
+    each line that holds it is decoded and kept if its own `incident` is `ident` (an object nested in
+    `data` could hold the same text). An id that canonical JSON would escape (not plain printable
+    ASCII) is looked for by decoding every line."""
+    import orjson
+
+    if not ident.isascii() or not ident.isprintable() or '"' in ident or "\\" in ident:
+        found, pos = [], first
+        while pos < end:
+            nl = raw.index(b"\n", pos)
+            ev = orjson.loads(raw[pos:nl])
+            if ev.get("incident") == ident:
+                found.append(ev)
+            pos = nl + 1
+        return found
+    needle = b'"incident":"' + ident.encode("ascii") + b'"'
+    found, pos = [], first
+    while True:
+        hit = raw.find(needle, pos, end)
+        if hit < 0:
+            return found
+        start = raw.rfind(b"\n", first - 1, hit) + 1
+        nl = raw.index(b"\n", hit)
+        ev = orjson.loads(raw[start:nl])
+        if ev.get("incident") == ident:
+            found.append(ev)
+        pos = nl + 1
 
 
 def _stored(value, profile: Profile):

@@ -28,14 +28,13 @@ def draft(ident: str, stage: str, lang: str = "fr", fmt: str = "text", output: O
 
     lang, fmt = check_options(lang, fmt)
     service = _service(ledger, now)
-    record, state, views = service.snapshot(ident)  # the views of this incident only
-    inc = state.incident(ident)
+    state, view, events, head = service.dossier(ident)  # this incident only: its view and its events
+    inc = view.incident
     name = service.resolve_stage(stage, state.profile)
-    view = next(v for v in views if v.incident.id == inc.id)
     ob = pick_obligation(view, name)
     folder = templates or state.profile.templates_dir or None
-    draft = render(view, name, record.events, service.regimes, service.now, lang=lang, fmt=fmt,
-                   templates_dir=folder, head=_short_head(record.head))
+    draft = render(view, name, events, service.regimes, service.now, lang=lang, fmt=fmt,
+                   templates_dir=folder, head=_short_head(head))
     if ob.state == "not_applicable":
         _say(f"warning: {name} is not applicable to {inc.id} ({ob.note}); drafted anyway")
     elif ob.filing is not None:
