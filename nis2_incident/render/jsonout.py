@@ -17,14 +17,37 @@ from ..service import IncidentView
 _ORJSON = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def obligation(ob: Obligation, tz: str) -> dict:
+def stamper(tz: str):
+    """`tu.rfc3339(instant, tz)`, remembered for each instant object it was given: a view repeats the
+    same few instants (aware-at as several clocks' start, a due time as its target): at 10,000
+    incidents, 600,000 calls for 110,000 instants. The memo holds each instant it names, so an id is
+    never reused while it is there; use one per view."""
+    memo: dict[int, tuple] = {}
+    rfc3339 = tu.rfc3339
+
+    def stamp(instant):
+        if instant is None:
+            return None
+        hit = memo.get(id(instant))
+        if hit is not None and hit[0] is instant:
+            return hit[1]
+        text = rfc3339(instant, tz)
+        memo[id(instant)] = (instant, text)
+        return text
+
+    return stamp
+
+
+def obligation(ob: Obligation, tz: str, stamp=None) -> dict:
     f = ob.filing
+    if stamp is None:
+        stamp = stamper(tz)
     return {
         "regime": ob.regime,
         "stage": ob.stage,
-        "due": tu.rfc3339(ob.due, tz),
+        "due": stamp(ob.due),
         "state": ob.state,
-        "submitted_at": tu.rfc3339(f.at, tz) if f else None,
+        "submitted_at": stamp(f.at) if f else None,
         "reference": f.reference if f else None,
         # additions beyond the contract's minimum
         "title": ob.title,
@@ -32,13 +55,13 @@ def obligation(ob: Obligation, tz: str) -> dict:
         "recipient": ob.recipient,
         "article": ob.article,
         "due_kind": ob.due_kind,
-        "clock_start": tu.rfc3339(ob.clock_start, tz),
+        "clock_start": stamp(ob.clock_start),
         "clock_start_label": ob.clock_start_label or None,
         "channel": f.channel if f else None,
         "late_reason": f.late_reason if f else None,
         "note": ob.note,
         "instance": ob.instance or None,
-        "target": tu.rfc3339(ob.target, tz),
+        "target": stamp(ob.target),
         "recipient_channel": ob.channel,
         # issue 17: false for a rule not in force at aware-at (NIS 2 in France today), with why
         "in_force": ob.in_force,
@@ -48,21 +71,23 @@ def obligation(ob: Obligation, tz: str) -> dict:
     }
 
 
-def incident(view: IncidentView, now=None) -> dict:
+def incident(view: IncidentView, now=None, stamp=None) -> dict:
     inc, tz = view.incident, view.profile.timezone
     nxt = view.next_obligation
+    if stamp is None:
+        stamp = stamper(tz)
     return {
         "id": inc.id,
         "title": inc.title,
         "status": inc.status,
-        "aware_at": tu.rfc3339(inc.aware_at, tz),
+        "aware_at": stamp(inc.aware_at),
         "significance": inc.significance,
-        "obligations": [obligation(o, tz) for o in view.obligations],
+        "obligations": [obligation(o, tz, stamp) for o in view.obligations],
         # additions
         "significance_rationale": inc.significance_rationale,
-        "detected_at": tu.rfc3339(inc.detected_at, tz),
-        "handled_at": tu.rfc3339(inc.handled_at, tz),
-        "closed_at": tu.rfc3339(inc.closed_at, tz),
+        "detected_at": stamp(inc.detected_at),
+        "handled_at": stamp(inc.handled_at),
+        "closed_at": stamp(inc.closed_at),
         "summary": inc.summary,
         "malicious": inc.malicious,
         "cross_border": inc.cross_border,
@@ -76,16 +101,16 @@ def incident(view: IncidentView, now=None) -> dict:
         # issue 17: the facts of the other regimes
         "service_disruption": inc.service_disruption,
         "major": inc.major,
-        "classified_major_at": tu.rfc3339(inc.classified_major_at, tz),
+        "classified_major_at": stamp(inc.classified_major_at),
         "vulnerability_exploited": inc.vulnerability_exploited,
         "severe_incident": inc.severe_incident,
-        "corrective_measure_at": tu.rfc3339(inc.corrective_measure_at, tz),
+        "corrective_measure_at": stamp(inc.corrective_measure_at),
         "patient_harm": inc.patient_harm,
         "public_health_threat": inc.public_health_threat,
         "device_involved": inc.device_involved,
         "ai_system_involved": inc.ai_system_involved,
         "widespread_infringement": inc.widespread_infringement,
-        "next_due": tu.rfc3339(nxt.due, tz) if nxt else None,
+        "next_due": stamp(nxt.due) if nxt else None,
         "next_stage": nxt.stage if nxt else None,
     }
 
@@ -93,24 +118,25 @@ def incident(view: IncidentView, now=None) -> dict:
 def detail(view: IncidentView) -> dict:
     """`show --json`: the incident plus its filings and timeline."""
     tz = view.profile.timezone
-    out = incident(view)
+    stamp = stamper(tz)
+    out = incident(view, stamp=stamp)
     # `due` and `late`: as judged at filing; `late_now`: against the facts as they stand (issue 12), for
     # the filing that answers an obligation (null for a further filing)
     now_state = {o.filing.seq: o.state for o in view.obligations if o.filing is not None and o.state in ("met", "late")}
     out["filings"] = [
-        {"seq": f.seq, "stage": f.stage, "at": tu.rfc3339(f.at, tz), "reference": f.reference,
-         "channel": f.channel, "late_reason": f.late_reason, "due": tu.rfc3339(f.due, tz), "late": f.late,
+        {"seq": f.seq, "stage": f.stage, "at": stamp(f.at), "reference": f.reference,
+         "channel": f.channel, "late_reason": f.late_reason, "due": stamp(f.due), "late": f.late,
          "draft_sha256": f.draft_sha256,
          "late_now": (now_state[f.seq] == "late") if f.seq in now_state else None}
         for f in view.incident.filings
     ]
     out["requests"] = [
-        {"seq": r.seq, "stage": r.stage, "at": tu.rfc3339(r.at, tz), "due": tu.rfc3339(r.due, tz)}
+        {"seq": r.seq, "stage": r.stage, "at": stamp(r.at), "due": stamp(r.due)}
         for r in view.incident.requests
     ]
     out["timeline"] = [
-        {"seq": t.seq, "type": t.type, "recorded_at": tu.rfc3339(t.recorded_at, tz),
-         "at": tu.rfc3339(t.at, tz), "text": t.text}
+        {"seq": t.seq, "type": t.type, "recorded_at": stamp(t.recorded_at),
+         "at": stamp(t.at), "text": t.text}
         for t in view.incident.timeline
     ]
     return out
