@@ -177,3 +177,11 @@ def test_chunks_write_compact_runs_and_laid_out_texts_as_the_same_values(items, 
     if items:
         assert text.endswith("[\n" + ",\n".join("    " + json.dumps(v, ensure_ascii=False, separators=(",", ":"))
                                                  for v in items) + "\n  ]\n}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_wide, level=st.integers(0, 3))
+def test_an_item_dumped_for_its_place_is_its_text_re_indented(value, level):
+    from nis2_incident.render.jsonout import dumps, dumps_item, indented
+
+    assert dumps_item(value, level) == indented(dumps(value), level)

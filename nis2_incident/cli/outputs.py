@@ -97,13 +97,13 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
     if kind == "json":
         import itertools
 
-        from ..render.jsonout import Indented, chunks, detail, dumps, encoded, indented
+        from ..render.jsonout import Indented, chunks, detail, dumps_item, encoded
 
         state, events, event_count, schema_version, head = service.record()
         profile, tz = state.profile, state.profile.timezone
         # each incident's text laid out for its place in `incidents` (a list at level 1), as kept
         incidents = (Indented(text) for text in service.texts(
-            state, "export-json-indented", lambda v: indented(dumps(detail(v)), 1), encoded=True))
+            state, "export-json-indented", lambda v: dumps_item(detail(v), 1), encoded=True))
         data = exports.record(incidents, events(), event_count, profile.model_dump(), service.now,
                               tz, str(service.store.path), schema_version, head)
         pieces = encoded(itertools.chain(chunks(data), ("\n",)))
