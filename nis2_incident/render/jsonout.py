@@ -266,8 +266,18 @@ def encoded(pieces):
 
 
 def emit_chunks(value) -> None:
-    """`emit` for a value holding `Lazy` lists: the same text, written as it is made."""
-    write = sys.stdout.write
+    """`emit` for a value holding `Lazy` lists: the same text, written as it is made (pieces made as
+    bytes go to stdout's binary buffer as they are, where it has one)."""
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+        for piece in encoded(chunks(value)):
+            buffer.write(piece)
+        buffer.write(b"\n")
+        buffer.flush()
+        return
+    write = out.write
     for piece in chunks(value):
-        write(piece)
+        write(piece if type(piece) is str else piece.decode("utf-8"))
     write("\n")
