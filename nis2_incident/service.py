@@ -518,6 +518,27 @@ class Service:
         inc = state.incident(ident)
         return state, self.view(state, inc), [ev for ev in ledger.events if ev.get("incident") == inc.id], ledger.head
 
+    def calendar(self) -> tuple[State, list[IncidentView], str]:
+        """For the iCalendar export: the state, the views of the incidents that can still change with
+        time in opening order (a settled incident has no open obligation, so nothing in the feed), and
+        the hash of the ledger's first event (`exports.ledger_id`). From a log, through its checkpoint:
+        the first event's hash from its line, which the read verified or the checkpoint's prefix
+        vouches for; so a feed of 10,000 incidents computes the live ones only."""
+        self._kept = None
+        if self.store.kind == "log":
+            ledger, state = self._read(partial=True)
+            raw, tail = self._raw, ledger.tail
+            if raw is not None and tail is not None:
+                first = raw.index(b"\n") + 1
+                nl = raw.find(b"\n", first, tail.end)
+                digest = raw[nl - 66:nl - 2].decode("ascii") if nl > first else ""
+                order = {ident: i for i, ident in enumerate(state.numbers)}
+                live = sorted(state.live, key=lambda inc: order.get(inc.id, len(order)))
+                return state, [self.view(state, inc) for inc in live], digest
+        ledger, state = self._read(keep=True)
+        return state, [self.view(state, inc) for inc in state.incidents.values()], \
+            ledger.events[0]["hash"] if ledger.events else ""
+
     def one(self, ident: str, explain: bool = False) -> tuple[State, IncidentView]:
         state = self.state()
         return state, self.view(state, state.incident(ident), explain)

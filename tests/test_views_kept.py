@@ -51,3 +51,36 @@ def test_a_kept_text_is_taken_only_with_its_dictionary(tmp_path, args, damage):
     assert again.exit_code == 0 and again.stdout == first.stdout
     shutil.rmtree(checkpoint.folder())
     assert cli(path, *args).stdout == first.stdout  # as without any derived file
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.toml"])
+def test_the_calendar_from_the_live_incidents_is_the_feed_of_every_incident(tmp_path, name):
+    """`export --format ics` computes the views of the incidents that can still change with time only
+    (through the log's checkpoint): the feed is the one made from every incident's view, with and
+    without a checkpoint, and after a settled incident gets a new event (live again)."""
+    from conftest import at
+
+    from nis2_incident import exports
+    from nis2_incident import timeutil as tu
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    path = build(tmp_path / name)
+
+    def whole() -> bytes:
+        service = Service(Store(path), at(NOWS[3]))
+        record, state, views = service.snapshot()
+        profile = state.profile
+        return exports.ics(views, record.events, profile.name, profile.timezone,
+                           [tu.parse_duration(a) for a in profile.alarms], service.now, state.head_seq)
+
+    expected = whole()
+    assert b"BEGIN:VEVENT" in expected
+    shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected  # no checkpoint
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected  # its checkpoint
+    r = runner.invoke(app, ["--ledger", str(path), "--now", NOWS[3], "submit", "1", "nis2.final", "--force",
+                            "--reference", "again"], catch_exceptions=False)  # settled incident 1: a new event
+    assert r.exit_code == 0, r.stderr
+    expected = whole()
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected

@@ -125,10 +125,10 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
         def count():
             return summary
     else:
-        record, state, views = service.snapshot()
+        state, views, first_hash = service.calendar()  # the live incidents' views: settled ones owe nothing
         profile, tz = state.profile, state.profile.timezone
         alarms = [tu.parse_duration(a) for a in (alarm or profile.alarms)]
-        pieces = (exports.ics(views, record.events, profile.name, tz, alarms, service.now,
+        pieces = (exports.ics(views, first_hash, profile.name, tz, alarms, service.now,
                               state.head_seq).decode("utf-8"),)
         summary = f"{len(exports.calendar_items(views))} event(s), alarms " + \
             (", ".join(tu.human_duration(a) for a in alarms) or "none") + " before"

@@ -103,8 +103,11 @@ def csv_text(views) -> str:
     return "".join(csv_chunks(views))
 
 
-def ledger_id(events: list[dict]) -> str:
-    """A stable id of this ledger: the start of its first event's hash."""
+def ledger_id(events: list[dict] | str) -> str:
+    """A stable id of this ledger: the start of its first event's hash (`events`: the ledger's
+    events, or that hash; empty for a ledger without events)."""
+    if isinstance(events, str):
+        return events[:16] or "empty"
     return events[0]["hash"][:16] if events else "empty"
 
 
@@ -136,8 +139,10 @@ def _utc_zone(tz: str) -> bool:
     return tz.upper() in ("UTC", "ETC/UTC", "ETC/UCT", "UCT", "GMT", "ETC/GMT", "ZULU", "ETC/ZULU")
 
 
-def ics(views: list[IncidentView], events: list[dict], entity: str, tz: str, alarms: list[timedelta],
+def ics(views: list[IncidentView], events: list[dict] | str, entity: str, tz: str, alarms: list[timedelta],
         now: datetime, head_seq: int) -> bytes:
+    """The feed of the open obligations of `views` (those of settled incidents have none); `events`:
+    the ledger's, or its first event's hash (see `ledger_id`)."""
     import icalendar
 
     cal = icalendar.Calendar()
