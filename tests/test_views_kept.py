@@ -84,3 +84,32 @@ def test_the_calendar_from_the_live_incidents_is_the_feed_of_every_incident(tmp_
     assert r.exit_code == 0, r.stderr
     expected = whole()
     assert cli(path, "export", "--format", "ics").stdout_bytes == expected
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.toml"])
+def test_the_csv_with_kept_rows_is_the_csv_of_every_incident(tmp_path, name, monkeypatch):
+    """`export --format csv` takes a settled incident's rows as kept (`Service.texts`): the same text as
+    the rows of every incident's view, with and without a checkpoint, and the same count."""
+    from conftest import at
+
+    from nis2_incident import exports
+    from nis2_incident import service as service_mod
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    path = build(tmp_path / name)
+    service = Service(Store(path), at(NOWS[3]))
+    views = service.snapshot()[2]
+    expected = exports.csv_text(views).encode("utf-8")
+    count = f"{sum(len(v.obligations) for v in views)} obligation(s)"
+    shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+    first = cli(path, "export", "--format", "csv")
+    assert first.stdout_bytes == expected and count in first.stderr
+    computed = []
+    real = service_mod.Service.view
+    monkeypatch.setattr(service_mod.Service, "view",
+                        lambda self, state, inc, *a: computed.append(inc.id) or real(self, state, inc, *a))
+    again = cli(path, "export", "--format", "csv")
+    assert again.stdout_bytes == expected and count in again.stderr
+    if name.endswith(".jsonl"):
+        assert computed and "INC-2026-001" not in computed  # settled: its rows as kept

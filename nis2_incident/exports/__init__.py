@@ -67,36 +67,50 @@ def record(incidents, events, event_count: int, profile: dict, now: datetime, tz
     }
 
 
+def csv_header() -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(CSV_COLUMNS)
+    return buf.getvalue()
+
+
+def csv_rows(v: IncidentView) -> str:
+    """The CSV rows of one incident: one per obligation (see `csv_chunks`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    inc, tz = v.incident, v.profile.timezone
+    for ob in v.obligations:
+        f = ob.filing
+        row = {
+            "incident": inc.id, "incident_title": inc.title, "incident_status": inc.status,
+            "aware_at": tu.rfc3339(inc.aware_at, tz), "regime": ob.regime, "stage": ob.stage,
+            "instance": ob.instance or "", "title": ob.title, "title_fr": ob.title_fr,
+            "recipient": ob.recipient, "recipient_channel": ob.channel, "article": ob.article,
+            "state": ob.state, "due_kind": ob.due_kind, "due": tu.rfc3339(ob.due, tz) or "",
+            "target": tu.rfc3339(ob.target, tz) or "", "clock_start": tu.rfc3339(ob.clock_start, tz) or "",
+            "submitted_at": tu.rfc3339(f.at, tz) if f else "",
+            "late": ("true" if f.late else "false") if f else "",
+            "reference": (f.reference or "") if f else "", "channel": (f.channel or "") if f else "",
+            "late_reason": (f.late_reason or "") if f else "",
+            "draft_sha256": (f.draft_sha256 or "") if f else "", "note": ob.note or "",
+        }
+        writer.writerow([row[c] for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def csv_counted(v: IncidentView) -> str:
+    """`csv_rows` after a first line giving their number (how `export` keeps a settled incident's rows,
+    `Service.texts`: the count is not found again by parsing them)."""
+    return f"{len(v.obligations)}\n{csv_rows(v)}"
+
+
 def csv_chunks(views, tally: dict | None = None):
     """One row per obligation (every state), for spreadsheets. UTF-8, comma-separated, CRLF (RFC 4180);
     written an incident at a time. `tally["rows"]` counts the obligations written."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
+    yield csv_header()
     for v in views:
-        inc, tz = v.incident, v.profile.timezone
-        for ob in v.obligations:
-            f = ob.filing
-            row = {
-                "incident": inc.id, "incident_title": inc.title, "incident_status": inc.status,
-                "aware_at": tu.rfc3339(inc.aware_at, tz), "regime": ob.regime, "stage": ob.stage,
-                "instance": ob.instance or "", "title": ob.title, "title_fr": ob.title_fr,
-                "recipient": ob.recipient, "recipient_channel": ob.channel, "article": ob.article,
-                "state": ob.state, "due_kind": ob.due_kind, "due": tu.rfc3339(ob.due, tz) or "",
-                "target": tu.rfc3339(ob.target, tz) or "", "clock_start": tu.rfc3339(ob.clock_start, tz) or "",
-                "submitted_at": tu.rfc3339(f.at, tz) if f else "",
-                "late": ("true" if f.late else "false") if f else "",
-                "reference": (f.reference or "") if f else "", "channel": (f.channel or "") if f else "",
-                "late_reason": (f.late_reason or "") if f else "",
-                "draft_sha256": (f.draft_sha256 or "") if f else "", "note": ob.note or "",
-            }
-            writer.writerow([row[c] for c in CSV_COLUMNS])
-            if tally is not None:
-                tally["rows"] = tally.get("rows", 0) + 1
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-    yield buf.getvalue()
+        yield csv_rows(v)
+        if tally is not None:
+            tally["rows"] = tally.get("rows", 0) + len(v.obligations)
 
 
 def csv_text(views) -> str:
