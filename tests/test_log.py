@@ -150,6 +150,12 @@ def test_documents_and_the_log_convert_with_the_same_events_hashes_and_head(tmp_
         out = tmp_path / f"export.{kind}"
         assert cli(toml_path, "export", "--format", kind, "--output", str(out)).exit_code == 0
         assert cli(out, "verify").stdout.strip().splitlines()[-1] == head
+    # the JSON export of the log (its events copied from the log's lines, one a line) is a JSON ledger
+    # document too, with the same hashes and head
+    record = tmp_path / "record.json"
+    assert cli(log_path, "export", "--format", "json", "--output", str(record)).exit_code == 0
+    assert cli(record, "verify").stdout.strip().splitlines()[-1] == head
+    assert json.loads(record.read_bytes())["events"] == [json.loads(x) for x in lines(log_path)[1:]]
     assert (tmp_path / "export.jsonl").read_bytes() == log_path.read_bytes()
     # never over an existing file
     r = runner.invoke(app, ["ledger", "migrate", str(toml_path), str(back)])

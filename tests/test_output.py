@@ -8,6 +8,7 @@ import csv
 import io
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledgers import NOWS, build, runner
@@ -57,9 +58,22 @@ def run(ledger, *args):
     return r.stdout, r.stderr
 
 
-def test_list_json_and_the_exports_hold_every_incident_and_event(tmp_path):
-    ledger = build(tmp_path / "ledger.toml")
-    events = codec.decode(ledger.read_bytes(), ledger)["events"]
+def export_layout(record: dict) -> str:
+    """The JSON export's text: `json.dumps(indent=2)`'s, but for `events`, one compact event a line
+    (each as stored: a log's line is the event's JSON)."""
+    whole = json.dumps({**record, "events": []}, ensure_ascii=False, indent=2)
+    assert list(record)[-1] == "events" and whole.endswith('\n  "events": []\n}')
+    if not record["events"]:
+        return whole + "\n"
+    lines = ",\n".join("    " + json.dumps(ev, ensure_ascii=False, separators=(",", ":")) for ev in record["events"])
+    return whole[:-len("[]\n}")] + "[\n" + lines + "\n  ]\n}\n"
+
+
+@pytest.mark.parametrize("name", ["ledger.toml", "ledger.json", "ledger.jsonl"])
+def test_list_json_and_the_exports_hold_every_incident_and_event(tmp_path, name):
+    ledger = build(tmp_path / name)
+    events = [json.loads(line) for line in ledger.read_bytes().splitlines()[1:]] if name.endswith(".jsonl") \
+        else codec.decode(ledger.read_bytes(), ledger)["events"]
     listed = json.loads(run(ledger, "list", "--json")[0])
     shown = [json.loads(run(ledger, "show", str(n), "--json")[0]) for n in range(1, 8)]
     assert [i["id"] for i in listed] == [s["id"] for s in shown]
@@ -71,7 +85,13 @@ def test_list_json_and_the_exports_hold_every_incident_and_event(tmp_path):
     assert [i["id"] for i in record["incidents"]] == [s["id"] for s in shown]
     assert record["incidents"] == shown
     assert f"{len(shown)} incident(s), {len(events)} event(s)" in err
-    assert out == json.dumps(record, ensure_ascii=False, indent=2) + "\n"  # the layout of a whole dump
+    assert out == export_layout(record)  # a whole dump's layout, the events one a line
+    if name.endswith(".jsonl"):  # each event line is the log's line itself, and the value it decodes to
+        stored = ledger.read_text("utf-8").splitlines()[1:]
+        assert out.split('"events": [\n', 1)[1].splitlines()[:-2] == [
+            f"    {line}," for line in stored[:-1]] + [f"    {stored[-1]}"]
+        again, _ = run(ledger, "export", "--format", "json")  # through the checkpoint the first one kept
+        assert again == out
 
     out, err = run(ledger, "export", "--format", "csv")
     rows = list(csv.reader(io.StringIO(out, newline="")))
@@ -136,3 +156,32 @@ def test_dumps_refuses_what_json_refuses():
                 dumps(value)
         else:
             assert dumps(value) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(values, max_size=6), cut=st.integers(0, 6), flags=st.lists(st.booleans(), min_size=64, max_size=64))
+def test_chunks_write_compact_runs_and_laid_out_texts_as_the_same_values(items, cut, flags):
+    """A `Lazy` list's items given as runs of compact values (one a line, the export's events) give
+    the same JSON value, one value a line; items given as `Indented` texts give `json.dumps`'s text."""
+    from nis2_incident.render.jsonout import Indented, dumps, encoded, indented
+
+    runs = [b"\n".join(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode() for v in part)
+            for part in (items[:cut], items[cut:])]
+    cycle = iter(flags * 50)
+    top = {"a": lazied(items, cycle), "kept": Lazy(Indented(indented(dumps(v), 1).encode()) for v in items),
+           "events": Lazy(iter(runs))}
+    text = b"".join(encoded(chunks(top))).decode("utf-8")
+    assert json.loads(text) == {"a": items, "kept": items, "events": items}
+    whole = json.dumps({"a": items, "kept": items, "events": []}, ensure_ascii=False, indent=2)
+    assert text.startswith(whole[:-len("[]\n}")])  # all but the events: json.dumps's text
+    if items:
+        assert text.endswith("[\n" + ",\n".join("    " + json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+                                                 for v in items) + "\n  ]\n}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_wide, level=st.integers(0, 3))
+def test_an_item_dumped_for_its_place_is_its_text_re_indented(value, level):
+    from nis2_incident.render.jsonout import dumps, dumps_item, indented
+
+    assert dumps_item(value, level) == indented(dumps(value), level)

@@ -396,10 +396,12 @@ def list_incidents(ledger: Optional[str] = None, now: Optional[str] = None, json
     service = _service(ledger, now)
     state = service.state()
     if json_out:
-        from ..render.jsonout import Dumped, Lazy, dumps, emit_chunks, incident
+        from ..render.jsonout import Indented, Lazy, dumps_item, emit_chunks, incident
 
-        # one at a time (at 10,000 incidents, all at once is hundreds of MB); settled ones as kept
-        emit_chunks(Lazy(Dumped(text) for text in service.texts(state, "list-json", lambda v: dumps(incident(v)))))
+        # one at a time (at 10,000 incidents, all at once is hundreds of MB); settled ones as kept, laid
+        # out for their place in the list and written as they are kept
+        emit_chunks(Lazy(Indented(text) for text in service.texts(
+            state, "list-json-indented", lambda v: dumps_item(incident(v), 0), encoded=True)))
         return 0
     from ..render.views import incident_list, out_console
 

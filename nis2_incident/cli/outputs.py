@@ -28,14 +28,13 @@ def draft(ident: str, stage: str, lang: str = "fr", fmt: str = "text", output: O
 
     lang, fmt = check_options(lang, fmt)
     service = _service(ledger, now)
-    record, state, views = service.snapshot(ident)  # the views of this incident only
-    inc = state.incident(ident)
+    state, view, events, head = service.dossier(ident)  # this incident only: its view and its events
+    inc = view.incident
     name = service.resolve_stage(stage, state.profile)
-    view = next(v for v in views if v.incident.id == inc.id)
     ob = pick_obligation(view, name)
     folder = templates or state.profile.templates_dir or None
-    draft = render(view, name, record.events, service.regimes, service.now, lang=lang, fmt=fmt,
-                   templates_dir=folder, head=_short_head(record.head))
+    draft = render(view, name, events, service.regimes, service.now, lang=lang, fmt=fmt,
+                   templates_dir=folder, head=_short_head(head))
     if ob.state == "not_applicable":
         _say(f"warning: {name} is not applicable to {inc.id} ({ob.note}); drafted anyway")
     elif ob.filing is not None:
@@ -98,21 +97,32 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
     if kind == "json":
         import itertools
 
-        from ..render.jsonout import Dumped, chunks, detail, dumps
+        from ..render.jsonout import Indented, chunks, detail, dumps_item, encoded
 
         state, events, event_count, schema_version, head = service.record()
         profile, tz = state.profile, state.profile.timezone
-        incidents = (Dumped(text) for text in service.texts(state, "export-json", lambda v: dumps(detail(v))))
+        # each incident's text laid out for its place in `incidents` (a list at level 1), as kept
+        incidents = (Indented(text) for text in service.texts(
+            state, "export-json-indented", lambda v: dumps_item(detail(v), 1), encoded=True))
         data = exports.record(incidents, events(), event_count, profile.model_dump(), service.now,
                               tz, str(service.store.path), schema_version, head)
-        pieces = itertools.chain(chunks(data), ("\n",))
+        pieces = encoded(itertools.chain(chunks(data), ("\n",)))
         summary = f"{state.count} incident(s), {event_count} event(s)"
 
         def count():
             return summary
     elif kind == "csv":
         tally = {"rows": 0}
-        pieces = exports.csv_chunks(service.each_view(service.state()), tally)
+        state = service.state()
+
+        def rows():  # a settled incident's rows as kept (`Service.texts`), after their number
+            yield exports.csv_header()
+            for text in service.texts(state, "csv-rows", exports.csv_counted):
+                number, _, body = text.partition("\n")
+                tally["rows"] += int(number)
+                yield body
+
+        pieces = rows()
 
         def count():  # known once written
             return f"{tally['rows']} obligation(s)"
@@ -124,10 +134,10 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
         def count():
             return summary
     else:
-        record, state, views = service.snapshot()
+        state, views, first_hash = service.calendar()  # the live incidents' views: settled ones owe nothing
         profile, tz = state.profile, state.profile.timezone
         alarms = [tu.parse_duration(a) for a in (alarm or profile.alarms)]
-        pieces = (exports.ics(views, record.events, profile.name, tz, alarms, service.now,
+        pieces = (exports.ics(views, first_hash, profile.name, tz, alarms, service.now,
                               state.head_seq).decode("utf-8"),)
         summary = f"{len(exports.calendar_items(views))} event(s), alarms " + \
             (", ".join(tu.human_duration(a) for a in alarms) or "none") + " before"
@@ -137,14 +147,35 @@ def export(fmt: str = "json", output: Optional[str] = None, alarm: Optional[list
     if output:
         from ..fileout import write_atomic
 
-        path = write_atomic(output, (piece.encode("utf-8") for piece in pieces), service.store.path)
+        path = write_atomic(output, (piece if type(piece) is bytes else piece.encode("utf-8") for piece in pieces),
+                            service.store.path)
         _say(f"wrote {path}: {kind}, {count()}")
     else:
-        for piece in pieces:
-            sys.stdout.write(_for_stdout(piece))
-        sys.stdout.flush()
+        _write_out(pieces)
         _say(f"exported {kind}: {count()}")
     return 0
+
+
+def _write_out(pieces) -> None:
+    """Pieces of text (`str`, or UTF-8 `bytes`) to stdout as `_for_stdout` says: bytes go to its
+    binary buffer as they are, unless stdout is a terminal (then escaped as text) or has no buffer."""
+    out = sys.stdout
+    buffer = None if out.isatty() else getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+    for piece in pieces:
+        if type(piece) is bytes:
+            if buffer is not None:
+                buffer.write(piece)
+                continue
+            piece = piece.decode("utf-8")
+        if buffer is not None:
+            buffer.write(piece.encode("utf-8"))
+        else:
+            out.write(_for_stdout(piece))
+    if buffer is not None:
+        buffer.flush()
+    out.flush()
 
 
 def _for_stdout(text: str) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 from .. import timeutil as tu
 from ..deadlines import Obligation
 from ..errors import DraftTemplateError, InputError, NotFound
-from ..model import FACT_FIELDS, Filing, Incident, fold
+from ..model import FACT_FIELDS, Filing, Incident, State
 from ..service import IncidentView
 
 LANGS = ("fr", "en")
@@ -378,8 +378,9 @@ def _french(ob, regime, stage) -> tuple[str, str, str, str]:
 
 def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, now: datetime, lang: str = "fr",
            fmt: str = "text", templates_dir: str | Path | None = None, head: str = "") -> Draft:
-    """The draft of `stage` for this incident. `events` are the ledger's (for the facts as they were at
-    the previous filing); `regimes` give each stage's legal content."""
+    """The draft of `stage` for this incident. `events` are the incident's own (or the ledger's: only
+    the incident's are used), for the facts as they were at the previous filing; `regimes` give each
+    stage's legal content."""
     import jinja2
 
     lang, fmt = check_options(lang, fmt)
@@ -434,7 +435,13 @@ def render(view: IncidentView, stage: str, events: list[dict], regimes: dict, no
     changes: list[dict] = []
     previous_ctx = None
     if prev is not None:
-        then = fold([e for e in events if e["seq"] <= prev.seq]).incidents.get(inc.id)
+        # the incident's own events up to that filing, folded on the profile (the facts compared do not
+        # depend on it, nor on other incidents' events)
+        then = State(profile=profile)
+        for e in events:
+            if e["seq"] <= prev.seq and e.get("incident") == inc.id:
+                then.apply(e)
+        then = then.incidents.get(inc.id)
         if then is not None:
             changes = changes_since(then, inc, lang, tz)
         previous_ctx = {"stage": prev.stage, "at": tu.display(prev.at, tz, True), "reference": prev.reference,

@@ -67,44 +67,61 @@ def record(incidents, events, event_count: int, profile: dict, now: datetime, tz
     }
 
 
+def csv_header() -> str:
+    buf = io.StringIO()
+    csv.writer(buf).writerow(CSV_COLUMNS)
+    return buf.getvalue()
+
+
+def csv_rows(v: IncidentView) -> str:
+    """The CSV rows of one incident: one per obligation (see `csv_chunks`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    inc, tz = v.incident, v.profile.timezone
+    for ob in v.obligations:
+        f = ob.filing
+        row = {
+            "incident": inc.id, "incident_title": inc.title, "incident_status": inc.status,
+            "aware_at": tu.rfc3339(inc.aware_at, tz), "regime": ob.regime, "stage": ob.stage,
+            "instance": ob.instance or "", "title": ob.title, "title_fr": ob.title_fr,
+            "recipient": ob.recipient, "recipient_channel": ob.channel, "article": ob.article,
+            "state": ob.state, "due_kind": ob.due_kind, "due": tu.rfc3339(ob.due, tz) or "",
+            "target": tu.rfc3339(ob.target, tz) or "", "clock_start": tu.rfc3339(ob.clock_start, tz) or "",
+            "submitted_at": tu.rfc3339(f.at, tz) if f else "",
+            "late": ("true" if f.late else "false") if f else "",
+            "reference": (f.reference or "") if f else "", "channel": (f.channel or "") if f else "",
+            "late_reason": (f.late_reason or "") if f else "",
+            "draft_sha256": (f.draft_sha256 or "") if f else "", "note": ob.note or "",
+        }
+        writer.writerow([row[c] for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def csv_counted(v: IncidentView) -> str:
+    """`csv_rows` after a first line giving their number (how `export` keeps a settled incident's rows,
+    `Service.texts`: the count is not found again by parsing them)."""
+    return f"{len(v.obligations)}\n{csv_rows(v)}"
+
+
 def csv_chunks(views, tally: dict | None = None):
     """One row per obligation (every state), for spreadsheets. UTF-8, comma-separated, CRLF (RFC 4180);
     written an incident at a time. `tally["rows"]` counts the obligations written."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
+    yield csv_header()
     for v in views:
-        inc, tz = v.incident, v.profile.timezone
-        for ob in v.obligations:
-            f = ob.filing
-            row = {
-                "incident": inc.id, "incident_title": inc.title, "incident_status": inc.status,
-                "aware_at": tu.rfc3339(inc.aware_at, tz), "regime": ob.regime, "stage": ob.stage,
-                "instance": ob.instance or "", "title": ob.title, "title_fr": ob.title_fr,
-                "recipient": ob.recipient, "recipient_channel": ob.channel, "article": ob.article,
-                "state": ob.state, "due_kind": ob.due_kind, "due": tu.rfc3339(ob.due, tz) or "",
-                "target": tu.rfc3339(ob.target, tz) or "", "clock_start": tu.rfc3339(ob.clock_start, tz) or "",
-                "submitted_at": tu.rfc3339(f.at, tz) if f else "",
-                "late": ("true" if f.late else "false") if f else "",
-                "reference": (f.reference or "") if f else "", "channel": (f.channel or "") if f else "",
-                "late_reason": (f.late_reason or "") if f else "",
-                "draft_sha256": (f.draft_sha256 or "") if f else "", "note": ob.note or "",
-            }
-            writer.writerow([row[c] for c in CSV_COLUMNS])
-            if tally is not None:
-                tally["rows"] = tally.get("rows", 0) + 1
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-    yield buf.getvalue()
+        yield csv_rows(v)
+        if tally is not None:
+            tally["rows"] = tally.get("rows", 0) + len(v.obligations)
 
 
 def csv_text(views) -> str:
     return "".join(csv_chunks(views))
 
 
-def ledger_id(events: list[dict]) -> str:
-    """A stable id of this ledger: the start of its first event's hash."""
+def ledger_id(events: list[dict] | str) -> str:
+    """A stable id of this ledger: the start of its first event's hash (`events`: the ledger's
+    events, or that hash; empty for a ledger without events)."""
+    if isinstance(events, str):
+        return events[:16] or "empty"
     return events[0]["hash"][:16] if events else "empty"
 
 
@@ -136,8 +153,10 @@ def _utc_zone(tz: str) -> bool:
     return tz.upper() in ("UTC", "ETC/UTC", "ETC/UCT", "UCT", "GMT", "ETC/GMT", "ZULU", "ETC/ZULU")
 
 
-def ics(views: list[IncidentView], events: list[dict], entity: str, tz: str, alarms: list[timedelta],
+def ics(views: list[IncidentView], events: list[dict] | str, entity: str, tz: str, alarms: list[timedelta],
         now: datetime, head_seq: int) -> bytes:
+    """The feed of the open obligations of `views` (those of settled incidents have none); `events`:
+    the ledger's, or its first event's hash (see `ledger_id`)."""
     import icalendar
 
     cal = icalendar.Calendar()

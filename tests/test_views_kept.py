@@ -1,0 +1,115 @@
+"""The texts of settled incidents kept in the views file (`Service.texts`), compressed with a preset
+dictionary kept in the same file: a text is taken only when it decompresses whole with that
+dictionary; otherwise it is made again, and the output is the same either way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nis2_incident import checkpoint
+from nis2_incident.cli import app
+from ledgers import NOWS, build
+
+runner = CliRunner()
+
+
+def cli(ledger: Path, *args: str):
+    return runner.invoke(app, ["--ledger", str(ledger), "--now", NOWS[3], *args], catch_exceptions=False)
+
+
+def kept(path: Path) -> tuple[str, dict]:
+    """The views file's entries, as `load_views` reads them under the key they were saved with."""
+    data = checkpoint.views_location(path).read_bytes()
+    head = json.loads(b"{" + data[len(b'{"seal":"') + 64 + 2:data.index(b"\n")])
+    return head["key"], checkpoint.load_views(path, head["key"])
+
+
+@pytest.mark.parametrize("args", [["list", "--json"], ["export", "--format", "json"]])
+@pytest.mark.parametrize("damage", ["no dictionary", "another dictionary", "cut short"])
+def test_a_kept_text_is_taken_only_with_its_dictionary(tmp_path, args, damage):
+    path = build(tmp_path / "ledger.jsonl")
+    first = cli(path, *args)
+    assert first.exit_code == 0
+    key, entries = kept(path)
+    assert entries[""][0] == "zdict" and len(entries) > 2  # the dictionary, then the settled incidents' texts
+    assert cli(path, *args).stdout == first.stdout  # with the kept texts
+    entries = {ident: (digest, bytes(packed)) for ident, (digest, packed) in entries.items()}
+    if damage == "no dictionary":
+        del entries[""]
+    elif damage == "another dictionary":
+        entries[""] = ("zdict", b'{"other": "words", "id": "INC-2026-999"}' * 50)
+    else:
+        entries = {ident: (digest, packed if not ident else packed[:len(packed) // 2])
+                   for ident, (digest, packed) in entries.items()}
+    checkpoint.save_views(path, key, entries)  # sealed again: only the content is wrong
+    again = cli(path, *args)
+    assert again.exit_code == 0 and again.stdout == first.stdout
+    shutil.rmtree(checkpoint.folder())
+    assert cli(path, *args).stdout == first.stdout  # as without any derived file
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.toml"])
+def test_the_calendar_from_the_live_incidents_is_the_feed_of_every_incident(tmp_path, name):
+    """`export --format ics` computes the views of the incidents that can still change with time only
+    (through the log's checkpoint): the feed is the one made from every incident's view, with and
+    without a checkpoint, and after a settled incident gets a new event (live again)."""
+    from conftest import at
+
+    from nis2_incident import exports
+    from nis2_incident import timeutil as tu
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    path = build(tmp_path / name)
+
+    def whole() -> bytes:
+        service = Service(Store(path), at(NOWS[3]))
+        record, state, views = service.snapshot()
+        profile = state.profile
+        return exports.ics(views, record.events, profile.name, profile.timezone,
+                           [tu.parse_duration(a) for a in profile.alarms], service.now, state.head_seq)
+
+    expected = whole()
+    assert b"BEGIN:VEVENT" in expected
+    shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected  # no checkpoint
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected  # its checkpoint
+    r = runner.invoke(app, ["--ledger", str(path), "--now", NOWS[3], "submit", "1", "nis2.final", "--force",
+                            "--reference", "again"], catch_exceptions=False)  # settled incident 1: a new event
+    assert r.exit_code == 0, r.stderr
+    expected = whole()
+    assert cli(path, "export", "--format", "ics").stdout_bytes == expected
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.toml"])
+def test_the_csv_with_kept_rows_is_the_csv_of_every_incident(tmp_path, name, monkeypatch):
+    """`export --format csv` takes a settled incident's rows as kept (`Service.texts`): the same text as
+    the rows of every incident's view, with and without a checkpoint, and the same count."""
+    from conftest import at
+
+    from nis2_incident import exports
+    from nis2_incident import service as service_mod
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    path = build(tmp_path / name)
+    service = Service(Store(path), at(NOWS[3]))
+    views = service.snapshot()[2]
+    expected = exports.csv_text(views).encode("utf-8")
+    count = f"{sum(len(v.obligations) for v in views)} obligation(s)"
+    shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+    first = cli(path, "export", "--format", "csv")
+    assert first.stdout_bytes == expected and count in first.stderr
+    computed = []
+    real = service_mod.Service.view
+    monkeypatch.setattr(service_mod.Service, "view",
+                        lambda self, state, inc, *a: computed.append(inc.id) or real(self, state, inc, *a))
+    again = cli(path, "export", "--format", "csv")
+    assert again.stdout_bytes == expected and count in again.stderr
+    if name.endswith(".jsonl"):
+        assert computed and "INC-2026-001" not in computed  # settled: its rows as kept
