@@ -169,15 +169,19 @@ def save(ledger: Path, body: dict) -> None:
 # for an incident whose last line, in bytes the checkpoint's prefix vouches for, has that hash. Same
 # folder, same seal, same rules as the checkpoint; `verify` never reads it.
 
-def views_location(ledger: Path) -> Path:
-    return location(ledger).with_suffix(".views.json")
+def views_location(ledger: Path, kind: str) -> Path:
+    """One views file per kind of text (`list --json`'s, the JSON export's, the CSV rows), so that
+    running one command after the other does not make the other's texts again."""
+    if not kind.replace("-", "").isalnum() or not kind.isascii():
+        raise ValueError(f"not a kind of text: {kind!r}")
+    return location(ledger).with_suffix(f".views.{kind}.json")
 
 
-def load_views(ledger: Path, key: str) -> dict[str, tuple[str, memoryview]]:
+def load_views(ledger: Path, kind: str, key: str) -> dict[str, tuple[str, memoryview]]:
     """{incident id: (hash of its last event, its text compressed)} made under `key`, or {}. The file is
     sealed like the checkpoint; its body is a header line, then for each incident the line `id TAB hash
     TAB N` and the N bytes of its text compressed (zlib), so that reading it holds its bytes once."""
-    data = _read_sealed(views_location(ledger))
+    data = _read_sealed(views_location(ledger, kind))
     if data is None:
         return {}
     first = data.find(b"\n")
@@ -205,12 +209,12 @@ def load_views(ledger: Path, key: str) -> dict[str, tuple[str, memoryview]]:
     return out
 
 
-def save_views(ledger: Path, key: str, views: dict[str, tuple[str, bytes]]) -> None:
+def save_views(ledger: Path, kind: str, key: str, views: dict[str, tuple[str, bytes]]) -> None:
     """Write the views file (`load_views`), sealed, atomically; silently give up on any error."""
     head = json.dumps({"version": VERSION, "key": key, "ledger": _identity(ledger)}, ensure_ascii=False)
     pieces = [piece for ident, (digest, packed) in views.items() if "\t" not in ident and "\n" not in ident
               for piece in (f"{ident}\t{digest}\t{len(packed)}\n".encode("utf-8", "replace"), packed)]
-    _write_sealed_bytes(views_location(ledger), b"{" + head[1:].encode("utf-8", "replace") + b"\n", pieces)
+    _write_sealed_bytes(views_location(ledger, kind), b"{" + head[1:].encode("utf-8", "replace") + b"\n", pieces)
 
 
 def first_time(ledger: Path, topic: str) -> bool:

@@ -399,7 +399,7 @@ class Service:
                 yield made_text(inc)
             return
         key = self._views_key(state, kind)
-        kept = checkpoint.load_views(self.store.path, key)
+        kept = checkpoint.load_views(self.store.path, kind, key)
         # zlib with a preset dictionary (kept in the file under the empty id, which no incident has):
         # the text of the first settled incident made for the file. The texts of one kind share most of
         # their keys and wording, so at 10,000 incidents (the JSON export's, 140 MB) this compresses in
@@ -444,7 +444,7 @@ class Service:
             fresh[ident] = entry
             yield text
         if made or len(fresh) != len(kept):
-            checkpoint.save_views(self.store.path, key, {"": ("zdict", zdict), **fresh} if fresh else {})
+            checkpoint.save_views(self.store.path, kind, key, {"": ("zdict", zdict), **fresh} if fresh else {})
 
     def _views_key(self, state: State, kind: str) -> str:
         """What a settled incident's text depends on besides its events: this code, the kind of text,

@@ -213,8 +213,8 @@ def test_list_json_takes_a_settled_incidents_view_as_kept_and_gives_the_same_tex
 
     path = build(tmp_path / "ledger.jsonl")
     first = cli(path, "list", "--json")
-    assert first.exit_code == 0 and checkpoint.views_location(path).is_file()
-    assert stat.S_IMODE(checkpoint.views_location(path).stat().st_mode) == 0o600
+    assert first.exit_code == 0 and checkpoint.views_location(path, "list-json-indented").is_file()
+    assert stat.S_IMODE(checkpoint.views_location(path, "list-json-indented").stat().st_mode) == 0o600
     computed = []
     real = service_mod.Service.view
     monkeypatch.setattr(service_mod.Service, "view", lambda self, state, inc, *a: computed.append(inc.id) or real(self, state, inc, *a))
@@ -230,7 +230,7 @@ def test_list_json_takes_a_settled_incidents_view_as_kept_and_gives_the_same_tex
 def test_a_damaged_views_file_is_ignored(tmp_path, damage):
     path = build(tmp_path / "ledger.jsonl")
     expected = cli(path, "list", "--json").stdout
-    where = checkpoint.views_location(path)
+    where = checkpoint.views_location(path, "list-json-indented")
     data = bytearray(where.read_bytes())
     if damage == "flip":
         data[-3] ^= 0x01  # inside the settled incident's compressed text: the seal no longer matches

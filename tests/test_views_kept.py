@@ -22,11 +22,14 @@ def cli(ledger: Path, *args: str):
     return runner.invoke(app, ["--ledger", str(ledger), "--now", NOWS[3], *args], catch_exceptions=False)
 
 
-def kept(path: Path) -> tuple[str, dict]:
+def kept(path: Path, kind: str) -> tuple[str, dict]:
     """The views file's entries, as `load_views` reads them under the key they were saved with."""
-    data = checkpoint.views_location(path).read_bytes()
+    data = checkpoint.views_location(path, kind).read_bytes()
     head = json.loads(b"{" + data[len(b'{"seal":"') + 64 + 2:data.index(b"\n")])
-    return head["key"], checkpoint.load_views(path, head["key"])
+    return head["key"], checkpoint.load_views(path, kind, head["key"])
+
+
+KINDS = {"list": "list-json-indented", "export": "export-json-indented"}
 
 
 @pytest.mark.parametrize("args", [["list", "--json"], ["export", "--format", "json"]])
@@ -35,7 +38,8 @@ def test_a_kept_text_is_taken_only_with_its_dictionary(tmp_path, args, damage):
     path = build(tmp_path / "ledger.jsonl")
     first = cli(path, *args)
     assert first.exit_code == 0
-    key, entries = kept(path)
+    kind = KINDS[args[0]]
+    key, entries = kept(path, kind)
     assert entries[""][0] == "zdict" and len(entries) > 2  # the dictionary, then the settled incidents' texts
     assert cli(path, *args).stdout == first.stdout  # with the kept texts
     entries = {ident: (digest, bytes(packed)) for ident, (digest, packed) in entries.items()}
@@ -46,7 +50,7 @@ def test_a_kept_text_is_taken_only_with_its_dictionary(tmp_path, args, damage):
     else:
         entries = {ident: (digest, packed if not ident else packed[:len(packed) // 2])
                    for ident, (digest, packed) in entries.items()}
-    checkpoint.save_views(path, key, entries)  # sealed again: only the content is wrong
+    checkpoint.save_views(path, kind, key, entries)  # sealed again: only the content is wrong
     again = cli(path, *args)
     assert again.exit_code == 0 and again.stdout == first.stdout
     shutil.rmtree(checkpoint.folder())
@@ -113,3 +117,24 @@ def test_the_csv_with_kept_rows_is_the_csv_of_every_incident(tmp_path, name, mon
     assert again.stdout_bytes == expected and count in again.stderr
     if name.endswith(".jsonl"):
         assert computed and "INC-2026-001" not in computed  # settled: its rows as kept
+
+
+def test_list_and_export_keep_their_texts_apart(tmp_path, monkeypatch):
+    """`list --json`, then `export`, then `list --json` again: each kind of text has its own views file,
+    so the second `list --json` computes no settled incident's view (one shared file would have been
+    made again for the export's texts in between)."""
+    from nis2_incident import service as service_mod
+
+    path = build(tmp_path / "ledger.jsonl")
+    first = cli(path, "list", "--json")
+    exported = cli(path, "export", "--format", "json")
+    assert first.exit_code == 0 and exported.exit_code == 0
+    assert all(checkpoint.views_location(path, kind).is_file() for kind in KINDS.values())
+    computed = []
+    real = service_mod.Service.view
+    monkeypatch.setattr(service_mod.Service, "view",
+                        lambda self, state, inc, *a: computed.append(inc.id) or real(self, state, inc, *a))
+    assert cli(path, "list", "--json").stdout == first.stdout
+    assert cli(path, "export", "--format", "json").stdout == exported.stdout
+    settled = set(kept(path, KINDS["list"])[1]) - {""}
+    assert settled and not settled & set(computed)
