@@ -152,7 +152,7 @@ class Service:
         self._kept = state
 
     def _read(self, partial: bool = False, writing: bool = False, keep: bool = False,
-              as_of: bool = True) -> tuple[Ledger, State]:
+              as_of: bool = True, stream: bool = False, hashes: bool = True) -> tuple[Ledger, State]:
         """The one read: the store's events, chain-verified, folded. `partial`: a log may be read
         through its checkpoint (`checkpoint.py`): the lines it vouches for (by the SHA-256 of the
         exact bytes) are not decoded again, only the live incidents are folded, and every line after
@@ -165,7 +165,10 @@ class Service:
         "As of" (issue 12): a read for views (not `writing`, and `as_of`) folds only the events
         recorded at or before `now`; `ledger.events` and its head are then the record as it stood, and
         `notify` says how many events were left out. A write sees every event (and `_event` refuses
-        to record in an incident's past). Every check of the chain still covers every line."""
+        to record in an incident's past). Every check of the chain still covers every line.
+
+        `stream` (`verify`): a log is read a piece at a time (`LogStore.stream`), never held whole,
+        and no checkpoint is read or written; `hashes`: keep every event's hash (a kept head)."""
         store = self.store
         instant = self.now if as_of and not writing else None
         self._settled_lines = None
@@ -173,6 +176,10 @@ class Service:
             ledger = store.read()
             state = fold(ledger.events, instant)
             self._suggest_the_log(state)
+        elif stream:
+            raw = self._raw = None
+            state = State(as_of=instant)
+            ledger = store.stream(state.apply, hashes=hashes)
         else:
             raw = store.read_bytes()
             self._raw = raw
@@ -186,7 +193,7 @@ class Service:
             return self._past(ledger, state, instant)
         state = self._whole(ledger, state)
         self._checkpoint_base = None
-        if store.kind == "log" and partial and not writing:  # a read for views: keep a checkpoint for the next one
+        if store.kind == "log" and partial and not writing and not stream:  # a read for views: keep a checkpoint for the next one
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
@@ -520,7 +527,7 @@ class Service:
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn
         tail (bytes never acknowledged) fails it, naming the line; the next write cuts it."""
-        ledger, state = self._read()
+        ledger, state = self._read(stream=True, hashes=head is not None)
         return self._verdict(ledger, state, head)
 
     def _verdict(self, ledger: Ledger, state: State, head: str | None = None) -> dict:
@@ -533,7 +540,9 @@ class Service:
                                  + f"; the chain verifies up to seq {state.head_seq}, and the next write cuts "
                                  "the torn bytes", None)
         hashes = tail.hashes if tail is not None else [ev["hash"] for ev in ledger.events]
-        result = {"ok": True, "events": len(hashes), "incidents": len(state.incidents),
+        # (a streamed read keeps the hashes only for a kept head: the count is the last seq verified)
+        count = (tail.last["seq"] if tail.last else 0) if tail is not None else len(hashes)
+        result = {"ok": True, "events": count, "incidents": len(state.incidents),
                   "head": ledger.head, "head_check": None}
         if head is not None:
             try:
