@@ -273,13 +273,13 @@ class LogStore(Store):
     kind = "log"
 
     def read(self, raw: bytes | None = None, start: int = 0, prev: tuple[int, str] | None = None,
-             version: int | None = None, apply=None, keep: bool = True) -> Ledger:
+             version: int | None = None, apply=None, keep: bool = True, hashes: bool = True) -> Ledger:
         """Decode and chain-verify the lines (from offset `start`, after the event `prev`, when a
         checkpoint vouches for what comes before), calling `apply` on each event; keep them in
         `events` only with `keep` (else `base` is the head). A torn tail is left out
         (`ledger.tail.torn`)."""
         raw = self.read_bytes() if raw is None else raw
-        found = log.scan(raw, self.path, start, prev, version, apply=apply, keep=keep)
+        found = log.scan(raw, self.path, start, prev, version, apply=apply, keep=keep, hashes=hashes)
         base = {"seq": prev[0], "hash": prev[1]} if prev is not None else None
         return Ledger(profile=None, events=found.events, schema_version=found.schema_version, tail=found,
                       size=len(raw), base=base if keep else (found.last or base))
