@@ -88,9 +88,32 @@ def build(incidents: int, open_: int, seed: int, now) -> Ledger:
         record(t, {"type": "handled", "incident": ident, "data": {"at": stamp(handled)}})
         closed = max(handled + timedelta(days=rng.randint(1, 10)), t)
         record(closed, {"type": "closed", "incident": ident, "data": {"at": stamp(closed)}})
-    for _, _, event in sorted(pending, key=lambda p: (p[0], p[1])):
+    events = [event for _, _, event in sorted(pending, key=lambda p: (p[0], p[1]))]
+    mark_closings(events, profile.model_dump(), stamp(start))
+    for event in events:
         ledger.append(event)
     return ledger
+
+
+def mark_closings(events: list[dict], profile: dict, created: str) -> None:
+    """Give each `closed` event the `settled` mark that `close` would have written (`Service.conclude`:
+    every obligation met, late or not applicable at the closing), from the fold of the events so far.
+    Every closed incident's `closed` event is its last here, so its final fold is its state then."""
+    from nis2_incident import service
+    from nis2_incident.model import State
+    from nis2_incident.regimes import builtin
+
+    state = State()
+    state.apply({"seq": 1, "type": "profile_set", "recorded_at": created, "data": profile, "hash": ""})
+    for seq, event in enumerate(events, start=2):
+        state.apply({**event, "seq": seq, "hash": ""})
+    regimes = builtin()
+    mark = service.rules_mark(state.profile, regimes)
+    for event in events:
+        if event["type"] == "closed" and mark is not None:
+            inc = state.incident(event["incident"])
+            if service.settled_at(inc, state.profile, regimes, tu.parse_instant(event["recorded_at"])):
+                event["data"] = {**event["data"], "settled": mark}
 
 
 def with_format(out: Path, fmt: str | None) -> Path:

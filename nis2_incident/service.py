@@ -90,6 +90,53 @@ SETTLED_STATES = ("met", "late", "not_applicable", "not_in_force")
 DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the log (issue 13)
 
 
+@lru_cache(maxsize=1)
+def _deciding_code() -> str:
+    """SHA-256 of the version and of the source of the modules that decide whether an incident is
+    settled (its obligations' states), or "" if they cannot be read: then no `settled` mark is
+    written or taken. Their bytes, not their size and time (as `code_key`): the mark is in the ledger,
+    read on other machines and after reinstalls."""
+    from pathlib import Path
+
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "roles.py",
+                 "regimes/__init__.py"):
+        try:
+            digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+        except OSError:
+            return ""
+    return digest.hexdigest()
+
+
+def rules_mark(profile, regimes) -> str | None:
+    """The `settled` mark of a `closed` event (issue 13): a digest of what an incident's obligations
+    are computed from besides its own events (the deciding code, the profile, every version of every
+    regime in use). An incident whose last event is a `closed` carrying the mark of the rules in force
+    is settled without computing its obligations; any other mark (another profile, other regime
+    files, another version of the code) is ignored and the obligations computed, as for a ledger
+    written before marks existed. None when the code cannot be read (no mark then)."""
+    code = _deciding_code()
+    if not code or profile is None:
+        return None
+    rules = repr(sorted(getattr(regimes, "versions", regimes).items()))
+    import orjson  # the profile as the checkpoint keeps it (a read through it has that one)
+
+    stated = orjson.dumps(profile.model_dump(), option=orjson.OPT_SORT_KEYS, default=str)
+    digest = hashlib.sha256(code.encode() + b"\0" + stated + b"\0" + rules.encode("utf-8", "replace"))
+    return digest.hexdigest()[:32]
+
+
+def settled_at(inc: Incident, profile, regimes, now: datetime, closing: bool = False) -> bool:
+    """Closed (or being closed: `closing`), and every obligation met, late, not applicable or not in
+    force at `now`: states that no longer change with the clock (only with a later event of the
+    incident, the profile or the rules). (Closing itself changes no obligation.)"""
+    return (closing or inc.closed_at is not None) and all(
+        o.state in SETTLED_STATES for o in deadlines.compute(inc, profile, regimes, now))
+
+
 class _NeedFull(Exception):
     """A write through the checkpoint touched an incident it does not hold: redo it on the whole ledger."""
 
@@ -133,6 +180,7 @@ class Service:
         self.notify: Callable[[str], None] | None = None  # where to say so (the CLI: a note on stderr)
         self._told: int | None = None
         self._spare = False  # the read under way is for the live incidents' views only (`views`)
+        self._mark: tuple | None = None  # ((profile, regimes), `rules_mark` of them), computed once
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -294,8 +342,21 @@ class Service:
 
     def _settled(self, state: State, inc: Incident) -> bool:
         """Closed, and every obligation met, late or not applicable: states that no longer depend on
-        the clock, so a settled incident has nothing to show in `check` or `status` at any `now`."""
-        return inc.closed_at is not None and all(o.state in SETTLED_STATES for o in self._obligations(state, inc))
+        the clock, so a settled incident has nothing to show in `check` or `status` at any `now`.
+        An incident whose last event is a `closed` marked settled under the rules in force (`rules_mark`,
+        written by `conclude` only when this test held then) is settled without computing them."""
+        if inc.closed_at is None:
+            return False
+        mark = state.marks.get(inc.id)
+        if mark is not None and mark == self._rules_mark(state):
+            return True
+        return all(o.state in SETTLED_STATES for o in self._obligations(state, inc))
+
+    def _rules_mark(self, state: State) -> str | None:
+        key = (state.profile, self.regimes)
+        if self._mark is None or self._mark[0][0] is not key[0] or self._mark[0][1] is not key[1]:
+            self._mark = (key, rules_mark(*key))
+        return self._mark[1]
 
     def _keep_checkpoint(self, ledger: Ledger, state: State, raw: bytes, appended: list[bytes] = ()) -> None:
         """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
@@ -1130,7 +1191,15 @@ class Service:
             stamp = {"at": self._stamp(when, state.profile)}
             if kind == "closed" and inc.handled_at is None:
                 self._event(ledger, state, "handled", stamp, inc.id)
-            self._event(ledger, state, kind, stamp, inc.id)
+            data = stamp
+            if kind == "closed":
+                # settled from now on (every obligation met, late or not applicable): said in the
+                # event, so that a read without a checkpoint need not compute it again (issue 13)
+                mark = rules_mark(state.profile, self.regimes)
+                if mark is not None and settled_at(state.incident(inc.id), state.profile, self.regimes, self.now,
+                                                 closing=True):
+                    data = {**stamp, "settled": mark}
+            self._event(ledger, state, kind, data, inc.id)
             view = self.view(state, state.incident(inc.id))
             if kind == "closed" and view.open_obligations:
                 warnings.append("closed with obligations still open: "
