@@ -210,6 +210,7 @@ class State:
         # (any later event of the incident removes it): what `Service._settled` may take instead of
         # computing the obligations, when the mark is that of the rules in force (issue 13)
         self.marks: dict[str, str] = {}
+        self.unread: set[str] = set()  # settled by their mark, never folded (`Service._sifted`)
         self.recorded_max: datetime | None = None  # the latest `recorded_at` folded (issue 12, "as of")
 
     @property

@@ -234,6 +234,8 @@ class Service:
             self._raw = raw
             if partial and not keep:
                 done = self._from_checkpoint(raw, writing, instant)
+                if done is None and not writing:
+                    done = self._sifted(raw, instant)
                 if done is not None:
                     return done
             state = State(as_of=instant)
@@ -340,6 +342,96 @@ class Service:
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
+    def _sifted(self, raw: bytes, instant: datetime | None):
+        """A read for views without a checkpoint (issue 13): every line's hash and place in the chain
+        checked from its bytes (`log.sift`), and only the lines of incidents that are not settled by
+        their mark (their last line a `closed` carrying `rules_mark` of the rules in force) decoded,
+        verified in full and folded, with the `profile_set` lines; a settled incident's own lines are
+        decoded when it is asked for (as through the checkpoint), and `verify` decodes every line.
+        None (then the whole read, which says what is wrong) for a log that has no mark, a line
+        `sift` cannot vouch for, any error, or events after `instant`: results never depend on it."""
+        import orjson
+
+        from .ledger import log
+
+        store = self.store
+        try:
+            version, start = log.parse_header(raw, store.path)
+            found = log.sift(raw, store.path, start)
+        except (log.NotSure, IntegrityError, InputError):
+            return None
+        except Exception as exc:  # a LedgerError of the header: the whole read says it
+            from .errors import LedgerError
+
+            if isinstance(exc, LedgerError):
+                return None
+            raise
+        if not found.marks or (instant is not None and found.latest is not None and instant < found.latest):
+            return None
+        found.schema_version = version
+        unread, offsets, owners = set(found.marks), found.offsets, found.owners
+        state = State(as_of=instant)
+        state._index = {}
+        lines: dict[str, list[int]] = {}
+        plain = all(raw.find(mark, start) < 0 for mark in log._NOT_PLAIN)
+        count, end = len(offsets), found.end
+        # the lines to read, in order: those of the incidents not settled by their mark, the profile's,
+        # and the `opened` line of each settled one (its number, for the index)
+        todo = [k for k, owner in enumerate(owners) if owner not in unread]
+        todo += [k for k in found.opened if owners[k] in unread]
+        todo.sort()
+        from .errors import LedgerError
+
+        try:
+            for k in todo:
+                pos, owner = offsets[k], owners[k]
+                nl = (offsets[k + 1] if k + 1 < count else end) - 1
+                if owner in unread:  # an `opened` line: the incident's number, as the fold gives it
+                    number = orjson.loads(raw[pos:nl])["data"].get("number")
+                    state._index[owner] = number if number is not None else state.count + 1
+                    continue
+                prev = raw[pos - 67:pos - 3].decode() if k else chain.GENESIS
+                ev, _ = log.read_line(raw, pos, nl, k + 2, store.path, k, prev, plain)
+                state.apply(ev)
+            if state.left_out or found.last is None:
+                return None
+            state.head_seq, state.head_hash = found.last["seq"], found.last["hash"]
+            if found.latest is not None and (state.recorded_max is None or found.latest > state.recorded_max):
+                state.recorded_max = found.latest
+            if state.profile is None:
+                return None
+            self._bind(state)
+            mark = self._rules_mark(state)
+
+            def load_one(ident: str) -> list[dict] | None:
+                if not lines:  # (made when first asked for: `check` and `status` never ask)
+                    for k, owner in enumerate(owners):
+                        if owner in unread:
+                            lines.setdefault(owner, []).append(offsets[k])
+                starts = lines.get(ident)
+                return [orjson.loads(raw[x:raw.index(b"\n", x)]) for x in starts] if starts else None
+
+            def load_all() -> State:
+                return self._read()[1]
+
+            state._load_one, state._load_all = load_one, load_all
+            for ident, made in found.marks.items():
+                if made != mark:  # marked under other rules: folded, and its obligations computed
+                    unread.discard(ident)
+                    if not state._fetch(ident):
+                        return None
+                    state._settled.discard(ident)
+            state.unread = unread
+            state._settled |= unread
+        except (LedgerError, ValueError, KeyError, TypeError):
+            return None
+        ledger = Ledger(profile=None, events=[], schema_version=version, tail=found, size=len(raw),
+                        base=found.last)
+        state = self._whole(ledger, state)
+        self._checkpoint_base = None
+        self._keep_checkpoint(ledger, state, raw)
+        return ledger, state
+
     def _settled(self, state: State, inc: Incident) -> bool:
         """Closed, and every obligation met, late or not applicable: states that no longer depend on
         the clock, so a settled incident has nothing to show in `check` or `status` at any `now`.
@@ -393,6 +485,9 @@ class Service:
         live.sort()
         settled = set()
         for ident in {i for _, i in live}:
+            if ident in state.unread:  # settled by its mark, never folded (`_sifted`)
+                settled.add(ident)
+                continue
             if self._settled(state, state.incident(ident)):
                 settled.add(ident)
                 if self._spare:  # a read for the live views only: a settled incident's obligations are
@@ -401,8 +496,8 @@ class Service:
         for start, ident in live:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
-        if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
-            state.mark_settled(settled)
+        if not state.partial or state.unread:  # what is settled is known now: views need not show it
+            state.mark_settled(settled | state._settled)  # again (`State.live`)
         settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
         self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {

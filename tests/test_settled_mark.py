@@ -199,3 +199,58 @@ def test_marks_at_scale_same_results_with_and_without_checkpoint(tmp_path):
     no_checkpoint()
     assert read(old) == cold  # no mark: every closed incident's obligations computed
     assert len(json.loads(cold[0][1])) == 30
+
+
+def test_a_cold_read_decodes_no_line_of_a_settled_incident_but_checks_every_hash(ledger, monkeypatch):
+    from nis2_incident.ledger import log
+
+    decoded = []
+    real = log.read_line
+    monkeypatch.setattr(log, "read_line", lambda raw, pos, nl, number, *rest: decoded.append(number)
+                        or real(raw, pos, nl, number, *rest))
+    expected = live(ledger)
+    lines = ledger.read_bytes().splitlines()
+    settled = [n for n, line in enumerate(lines, start=1) if b'"incident":"INC-2026-001"' in line]
+    decoded.clear()
+    no_checkpoint()
+    assert json.loads(ok(ledger, "status", "--json").stdout)[0]["id"] == expected[0]
+    assert decoded and not set(decoded) & set(settled)
+    # a byte of the settled incident's first line changed: refused as by a whole read (exit 3, its line)
+    first = settled[0]
+    altered = b"\n".join(line.replace(b"Panne", b"Pannf") if n == first else line
+                         for n, line in enumerate(lines, start=1)) + b"\n"
+    ledger.write_bytes(altered)
+    for args in (["status", "--json"], ["check"], ["show", "2"], ["verify"]):
+        no_checkpoint()
+        r = cli(ledger, *args)
+        assert r.exit_code == 3 and f"line {first}" in r.stderr and "altered" in r.stderr, (args, r.stderr)
+
+
+def test_verify_still_decodes_every_line_of_a_settled_incident(ledger):
+    """A settled incident's line rewritten in another JSON form with its hash and the chain
+    recomputed (hash and chain hold): `verify` decodes every line and refuses it; a read without a
+    checkpoint does not take it by its bytes either (not the shape of a line nis2-incident writes)."""
+    import hashlib
+
+    header, *events = ledger.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(events) if b'"type":"handled","hash"' in line
+                 and b"INC-2026-001" in line)
+    event = json.loads(events[index])
+    body = json.dumps({k: v for k, v in event.items() if k != "hash"}, indent=1).replace("\n", " ")
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    events[index] = body[:-1].encode() + b',"hash":"' + digest.encode() + b'"}\n'
+    old = event["hash"]
+    for i in range(index + 1, len(events)):  # reseal the chain after it, as a forger would
+        ev = json.loads(events[i])
+        ev["prev"] = old
+        from nis2_incident.ledger import chain, log
+
+        ev["hash"] = chain.event_hash(ev)
+        old = ev["hash"]
+        events[i] = log.line_of(ev)
+    ledger.write_bytes(header + b"".join(events))
+    r = cli(ledger, "verify")
+    assert r.exit_code == 3 and "canonical form" in r.stderr and f"line {index + 2}" in r.stderr
+    no_checkpoint()
+    r = cli(ledger, "status", "--json")
+    assert r.exit_code == 3 and "canonical form" in r.stderr
