@@ -6,7 +6,8 @@ Events are built with the project's own ledger code (Ledger.append seals each on
 written once, by the store's own `Store.create` (the log's lines, or the whole TOML/JSON document), so
 a 10,000-incident ledger takes seconds, not the hours that one process per event would. A closed
 incident has 5-10 events (opened, amendments, the filings of every stage that applies, handled,
-closed); an open one has its amendments and the filings whose time has come. The file name's
+closed, with the `settled` mark `close` writes: `mark_closings`); an open one has its amendments and
+the filings whose time has come. The file name's
 extension chooses the format (`.jsonl`: the JSON Lines log, the default; `.toml`, `.json`:
 documents); `--format` sets it. The same arguments give the same bytes, in every format. No
 checkpoint is written: the first command that reads a log builds it in the user's cache folder
