@@ -348,8 +348,9 @@ class Service:
         their mark (their last line a `closed` carrying `rules_mark` of the rules in force) decoded,
         verified in full and folded, with the `profile_set` lines; a settled incident's own lines are
         decoded when it is asked for (as through the checkpoint), and `verify` decodes every line.
-        None (then the whole read, which says what is wrong) for a log that has no mark, a line
-        `sift` cannot vouch for, any error, or events after `instant`: results never depend on it."""
+        None (then the whole read, which says what is wrong) for a log that has no mark or a mark of
+        other rules, a line `sift` cannot vouch for, any error, or events after `instant`: results
+        never depend on it."""
         import orjson
 
         from .ledger import log
@@ -402,6 +403,8 @@ class Service:
                 return None
             self._bind(state)
             mark = self._rules_mark(state)
+            if any(made != mark for made in found.marks.values()):
+                return None  # marked under other rules (another profile, version, regime files): read whole
 
             def load_one(ident: str) -> list[dict] | None:
                 if not lines:  # (made when first asked for: `check` and `status` never ask)
@@ -415,12 +418,6 @@ class Service:
                 return self._read()[1]
 
             state._load_one, state._load_all = load_one, load_all
-            for ident, made in found.marks.items():
-                if made != mark:  # marked under other rules: folded, and its obligations computed
-                    unread.discard(ident)
-                    if not state._fetch(ident):
-                        return None
-                    state._settled.discard(ident)
             state.unread = unread
             state._settled |= unread
         except (LedgerError, ValueError, KeyError, TypeError):

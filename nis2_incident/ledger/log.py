@@ -235,6 +235,7 @@ _PREV = b',"prev":"'
 _INCIDENT = b',"incident":"'
 _RECORDED = b'","recorded_at":"'
 _SEQ = b'","seq":'
+_DATA = b'{"data":{'
 _CLOSED_AT = b'{"data":{"at":"'
 _MARK = b'","settled":"'
 _KINDS = frozenset({b"opened", b"amended", b"filed", b"requested", b"handled", b"closed"})
@@ -267,8 +268,8 @@ def sift(raw: bytes, path, start: int) -> Scan:
             out.torn = f"line {last_seq + 2} is cut short ({size - pos} bytes without a newline)"
             break
         cut = nl - SUFFIX_LEN
-        if cut <= pos or raw[cut:cut + 9] != _HASH_KEY or raw[nl - 2:nl] != b'"}':
-            raise NotSure
+        if cut <= pos or raw[cut:cut + 9] != _HASH_KEY or raw[nl - 2:nl] != b'"}' or not raw.startswith(_DATA, pos):
+            raise NotSure  # (every event has `data`, its first key: no byte order mark, no other first key)
         digest = raw[nl - 66:nl - 2]
         if sha256(raw[pos:cut] + b"}").hexdigest().encode() != digest:
             raise NotSure
