@@ -264,6 +264,7 @@ class State:
             self._fetching = None
             self.head_seq, self.head_hash, self.recorded_max = head
         self._settled.add(key)
+        self.unread.discard(key)  # folded now: what it is is decided by its events (and marks)
         return key in self._loaded
 
     def _complete(self) -> None:

@@ -234,8 +234,8 @@ class Service:
             self._raw = raw
             if partial and not keep:
                 done = self._from_checkpoint(raw, writing, instant)
-                if done is None and not writing:
-                    done = self._sifted(raw, instant)
+                if done is None:
+                    done = self._sifted(raw, writing, instant)
                 if done is not None:
                     return done
             state = State(as_of=instant)
@@ -342,7 +342,7 @@ class Service:
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
-    def _sifted(self, raw: bytes, instant: datetime | None):
+    def _sifted(self, raw: bytes, writing: bool, instant: datetime | None):
         """A read for views without a checkpoint (issue 13): every line's hash and place in the chain
         checked from its bytes (`log.sift`), and only the lines of incidents that are not settled by
         their mark (their last line a `closed` carrying `rules_mark` of the rules in force) decoded,
@@ -350,7 +350,9 @@ class Service:
         decoded when it is asked for (as through the checkpoint), and `verify` decodes every line.
         None (then the whole read, which says what is wrong) for a log that has no mark or a mark of
         other rules, a line `sift` cannot vouch for, any error, or events after `instant`: results
-        never depend on it."""
+        never depend on it. A write (`writing`) reads so too, and seals after the log's last line; one
+        that needs every incident is redone on the whole ledger (`_NeedFull`), as through the
+        checkpoint."""
         import orjson
 
         from .ledger import log
@@ -415,6 +417,8 @@ class Service:
                 return [orjson.loads(raw[x:raw.index(b"\n", x)]) for x in starts] if starts else None
 
             def load_all() -> State:
+                if writing:
+                    raise _NeedFull
                 return self._read()[1]
 
             state._load_one, state._load_all = load_one, load_all
@@ -426,7 +430,8 @@ class Service:
                         base=found.last)
         state = self._whole(ledger, state)
         self._checkpoint_base = None
-        self._keep_checkpoint(ledger, state, raw)
+        if not writing:  # (a write keeps it after its lines: `_after_write`)
+            self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
     def _settled(self, state: State, inc: Incident) -> bool:

@@ -93,15 +93,26 @@ def test_a_read_without_a_checkpoint_takes_the_mark_instead_of_computing(ledger,
 
 
 def test_an_event_after_the_closing_makes_it_live_again(ledger):
-    # personal data breached: the GDPR notification applies once the regime is on; first, an amendment
-    # that changes nothing owed still takes the incident out of the mark's word (computed again)
-    ok(ledger, "update", "1", "--summary", "relu", now="2026-03-29T09:00")
-    assert "INC-2026-001" not in live(ledger)  # computed: still nothing owed
-    # reopened in effect: it becomes significant, so the NIS 2 stages apply and are overdue
-    ok(ledger, "update", "1", "--significant", now="2026-03-29T09:05")
+    # 3: another settled one, so that the log still holds a mark after 1 changes
+    ok(ledger, "open", "Autre", "--aware", "2026-03-28T10:50", "--not-significant", "--rationale", "aucune",
+       now="2026-03-28T11:45")
+    ok(ledger, "close", "3", now="2026-03-28T11:50")
+    # 1 becomes significant, so the NIS 2 stages apply and are overdue; written without a checkpoint
+    # (the write reads the log by its bytes, 1 and 3 settled by their marks, then keeps a checkpoint
+    # past its line, in which 1 must be live)
+    no_checkpoint()
+    changed = Service(Store(ledger), at("2026-03-29T09:05")).update_incident("1", significance="significant")
+    assert changed.value.incident.significance == "significant"
+    through = json.loads(ok(ledger, "status", "--json").stdout)  # through the checkpoint that write kept
+    assert [i["id"] for i in through] == ["INC-2026-001", "INC-2026-002"]
     assert live(ledger) == ["INC-2026-001", "INC-2026-002"]
     overdue = json.loads(ok(ledger, "show", "1", "--json").stdout)
     assert any(o["state"] == "overdue" for o in overdue["obligations"])
+    # an amendment that changes nothing owed: computed again, still settled
+    no_checkpoint()
+    ok(ledger, "update", "3", "--summary", "relu", now="2026-03-29T09:10")
+    assert json.loads(ok(ledger, "status", "--json").stdout) == through
+    assert live(ledger) == ["INC-2026-001", "INC-2026-002"]
 
 
 def test_a_filing_after_the_closing_makes_it_live_again(ledger, monkeypatch):
