@@ -90,25 +90,18 @@ SETTLED_STATES = ("met", "late", "not_applicable", "not_in_force")
 DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the log (issue 13)
 
 
-@lru_cache(maxsize=1)
-def _deciding_code() -> str:
-    """SHA-256 of the version and of the source of the modules that decide whether an incident is
-    settled (its obligations' states), or "" if they cannot be read: then no `settled` mark is
-    written or taken. Their bytes, not their size and time (as `code_key`): the mark is in the ledger,
-    read on other machines and after reinstalls."""
-    from pathlib import Path
+# What a `settled` mark is made under besides the profile and the regimes: the release, and this
+# number, to raise with any change to what decides whether an incident is settled (how `deadlines`
+# computes an obligation's state, SETTLED_STATES, `settled_at`), so that marks made by the code before
+# it are not taken (they are then ignored and the obligations computed). Not the source's bytes: the
+# mark is in the record, and the shipped example ledgers and every copy must not change with each edit.
+MARK_VERSION = 1
 
+
+def _deciding_code() -> str:
     from . import __version__
 
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256(__version__.encode())
-    for name in ("service.py", "model.py", "profile.py", "deadlines.py", "timeutil.py", "roles.py",
-                 "regimes/__init__.py"):
-        try:
-            digest.update(name.encode() + b"\0" + (here / name).read_bytes())
-        except OSError:
-            return ""
-    return digest.hexdigest()
+    return f"nis2-incident {__version__} settled-mark {MARK_VERSION}"
 
 
 def rules_mark(profile, regimes) -> str | None:
@@ -116,8 +109,8 @@ def rules_mark(profile, regimes) -> str | None:
     are computed from besides its own events (the deciding code, the profile, every version of every
     regime in use). An incident whose last event is a `closed` carrying the mark of the rules in force
     is settled without computing its obligations; any other mark (another profile, other regime
-    files, another version of the code) is ignored and the obligations computed, as for a ledger
-    written before marks existed. None when the code cannot be read (no mark then)."""
+    files, another release or MARK_VERSION) is ignored and the obligations computed, as for a ledger
+    written before marks existed. None without a profile."""
     code = _deciding_code()
     if not code or profile is None:
         return None
