@@ -6,7 +6,8 @@ Events are built with the project's own ledger code (Ledger.append seals each on
 written once, by the store's own `Store.create` (the log's lines, or the whole TOML/JSON document), so
 a 10,000-incident ledger takes seconds, not the hours that one process per event would. A closed
 incident has 5-10 events (opened, amendments, the filings of every stage that applies, handled,
-closed); an open one has its amendments and the filings whose time has come. The file name's
+closed, with the `settled` mark `close` writes: `mark_closings`); an open one has its amendments and
+the filings whose time has come. The file name's
 extension chooses the format (`.jsonl`: the JSON Lines log, the default; `.toml`, `.json`:
 documents); `--format` sets it. The same arguments give the same bytes, in every format. No
 checkpoint is written: the first command that reads a log builds it in the user's cache folder
@@ -88,9 +89,32 @@ def build(incidents: int, open_: int, seed: int, now) -> Ledger:
         record(t, {"type": "handled", "incident": ident, "data": {"at": stamp(handled)}})
         closed = max(handled + timedelta(days=rng.randint(1, 10)), t)
         record(closed, {"type": "closed", "incident": ident, "data": {"at": stamp(closed)}})
-    for _, _, event in sorted(pending, key=lambda p: (p[0], p[1])):
+    events = [event for _, _, event in sorted(pending, key=lambda p: (p[0], p[1]))]
+    mark_closings(events, profile.model_dump(), stamp(start))
+    for event in events:
         ledger.append(event)
     return ledger
+
+
+def mark_closings(events: list[dict], profile: dict, created: str) -> None:
+    """Give each `closed` event the `settled` mark that `close` would have written (`Service.conclude`:
+    every obligation met, late or not applicable at the closing), from the fold of the events so far.
+    Every closed incident's `closed` event is its last here, so its final fold is its state then."""
+    from nis2_incident import service
+    from nis2_incident.model import State
+    from nis2_incident.regimes import builtin
+
+    state = State()
+    state.apply({"seq": 1, "type": "profile_set", "recorded_at": created, "data": profile, "hash": ""})
+    for seq, event in enumerate(events, start=2):
+        state.apply({**event, "seq": seq, "hash": ""})
+    regimes = builtin()
+    mark = service.rules_mark(state.profile, regimes)
+    for event in events:
+        if event["type"] == "closed" and mark is not None:
+            inc = state.incident(event["incident"])
+            if service.settled_at(inc, state.profile, regimes, tu.parse_instant(event["recorded_at"])):
+                event["data"] = {**event["data"], "settled": mark}
 
 
 def with_format(out: Path, fmt: str | None) -> Path:

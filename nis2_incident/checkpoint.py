@@ -33,6 +33,7 @@ from pathlib import Path
 VERSION = 2  # 2: sealed
 _SEAL = b'{"seal":"'
 _SEALED = len(_SEAL) + 64 + 2  # up to the body's first key: {"seal":"<64 hex>",
+HASHER = "\0hasher"  # `load`'s key for the prefix's hash state (no key of a checkpoint's JSON)
 MAX_SIZE = 64 * 1024 * 1024  # a checkpoint of 10,000 incidents is well under 1 MB
 
 
@@ -145,12 +146,17 @@ def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = No
         offset = body["offset"]
         if not isinstance(offset, int) or not 0 < offset <= len(raw):
             return None
+        hasher = None
         if known is not None and known[0] == offset:
             digest = known[1]
         else:
-            digest = hashlib.sha256(memoryview(raw)[:offset]).hexdigest()
+            hasher = hashlib.sha256(memoryview(raw)[:offset])
+            digest = hasher.hexdigest()
         if digest != body["prefix_sha256"]:
             return None
+        # the SHA-256 state of the prefix, so that a checkpoint made after it (a write, new lines read)
+        # hashes only the bytes past it (`Service._keep_checkpoint`: at 10,000 incidents, 16 ms a write)
+        body[HASHER] = hasher
         return body
     except (ValueError, KeyError, TypeError, RecursionError):
         return None

@@ -207,6 +207,11 @@ class State:
         self._index = index  # {id: number} of every incident in opening order; None when complete
         self._load_all = load_all
         self._settled: set[str] = set()  # incidents known to be settled (see `live`)
+        # incident id -> the `settled` mark of its `closed` event, while that event is its last one
+        # (any later event of the incident removes it): what `Service._settled` may take instead of
+        # computing the obligations, when the mark is that of the rules in force (issue 13)
+        self.marks: dict[str, str] = {}
+        self.unread: set[str] = set()  # settled by their mark, never folded (`Service._sifted`)
         self.recorded_max: datetime | None = None  # the latest `recorded_at` folded (issue 12, "as of")
 
     @property
@@ -260,6 +265,7 @@ class State:
             self._fetching = None
             self.head_seq, self.head_hash, self.recorded_max = head
         self._settled.add(key)
+        self.unread.discard(key)  # folded now: what it is is decided by its events (and marks)
         return key in self._loaded
 
     def _complete(self) -> None:
@@ -350,6 +356,11 @@ class State:
             inc = self._loaded.get(ident)
         if inc is None:
             raise LedgerError(f"event seq {seq}: {kind} for unknown incident {ident!r}")
+        mark = data.get("settled") if kind == "closed" else None
+        if type(mark) is str:
+            self.marks[ident] = mark
+        elif ident in self.marks:
+            del self.marks[ident]  # a later event: the incident may change again (live until shown settled)
         if kind == "amended":
             for k, v in data.items():
                 setattr(inc, k, decode_fact(k, v, seq))

@@ -89,6 +89,46 @@ DOCUMENT_ADVICE = 1000  # incidents past which a document ledger suggests the lo
 _RUN = 1 << 20  # the JSON export copies a log's lines about this many bytes at a time (`Service.record`)
 
 
+# What a `settled` mark is made under besides the profile and the regimes: the release, and this
+# number, to raise with any change to what decides whether an incident is settled (how `deadlines`
+# computes an obligation's state, SETTLED_STATES, `settled_at`), so that marks made by the code before
+# it are not taken (they are then ignored and the obligations computed). Not the source's bytes: the
+# mark is in the record, and the shipped example ledgers and every copy must not change with each edit.
+MARK_VERSION = 1
+
+
+def _deciding_code() -> str:
+    from . import __version__
+
+    return f"nis2-incident {__version__} settled-mark {MARK_VERSION}"
+
+
+def rules_mark(profile, regimes) -> str | None:
+    """The `settled` mark of a `closed` event (issue 13): a digest of what an incident's obligations
+    are computed from besides its own events (the deciding code, the profile, every version of every
+    regime in use). An incident whose last event is a `closed` carrying the mark of the rules in force
+    is settled without computing its obligations; any other mark (another profile, other regime
+    files, another release or MARK_VERSION) is ignored and the obligations computed, as for a ledger
+    written before marks existed. None without a profile."""
+    code = _deciding_code()
+    if not code or profile is None:
+        return None
+    rules = repr(sorted(getattr(regimes, "versions", regimes).items()))
+    import orjson  # the profile as the checkpoint keeps it (a read through it has that one)
+
+    stated = orjson.dumps(profile.model_dump(), option=orjson.OPT_SORT_KEYS, default=str)
+    digest = hashlib.sha256(code.encode() + b"\0" + stated + b"\0" + rules.encode("utf-8", "replace"))
+    return digest.hexdigest()[:32]
+
+
+def settled_at(inc: Incident, profile, regimes, now: datetime, closing: bool = False) -> bool:
+    """Closed (or being closed: `closing`), and every obligation met, late, not applicable or not in
+    force at `now`: states that no longer change with the clock (only with a later event of the
+    incident, the profile or the rules). (Closing itself changes no obligation.)"""
+    return (closing or inc.closed_at is not None) and all(
+        o.state in SETTLED_STATES for o in deadlines.compute(inc, profile, regimes, now))
+
+
 class _NeedFull(Exception):
     """A write through the checkpoint touched an incident it does not hold: redo it on the whole ledger."""
 
@@ -131,6 +171,8 @@ class Service:
         self.left_out = 0  # events recorded after `now`, left out of the last read ("as of", issue 12)
         self.notify: Callable[[str], None] | None = None  # where to say so (the CLI: a note on stderr)
         self._told: int | None = None
+        self._spare = False  # the read under way is for the live incidents' views only (`views`)
+        self._mark: tuple | None = None  # ((profile, regimes), `rules_mark` of them), computed once
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -151,7 +193,7 @@ class Service:
         self._kept = state
 
     def _read(self, partial: bool = False, writing: bool = False, keep: bool = False,
-              as_of: bool = True) -> tuple[Ledger, State]:
+              as_of: bool = True, stream: bool = False, hashes: bool = True) -> tuple[Ledger, State]:
         """The one read: the store's events, chain-verified, folded. `partial`: a log may be read
         through its checkpoint (`checkpoint.py`): the lines it vouches for (by the SHA-256 of the
         exact bytes) are not decoded again, only the live incidents are folded, and every line after
@@ -164,7 +206,10 @@ class Service:
         "As of" (issue 12): a read for views (not `writing`, and `as_of`) folds only the events
         recorded at or before `now`; `ledger.events` and its head are then the record as it stood, and
         `notify` says how many events were left out. A write sees every event (and `_event` refuses
-        to record in an incident's past). Every check of the chain still covers every line."""
+        to record in an incident's past). Every check of the chain still covers every line.
+
+        `stream` (`verify`): a log is read a piece at a time (`LogStore.stream`), never held whole,
+        and no checkpoint is read or written; `hashes`: keep every event's hash (a kept head)."""
         store = self.store
         instant = self.now if as_of and not writing else None
         self._settled_lines = None
@@ -172,20 +217,26 @@ class Service:
             ledger = store.read()
             state = fold(ledger.events, instant)
             self._suggest_the_log(state)
+        elif stream:
+            raw = self._raw = None
+            state = State(as_of=instant)
+            ledger = store.stream(state.apply, hashes=hashes)
         else:
             raw = store.read_bytes()
             self._raw = raw
             if partial and not keep:
                 done = self._from_checkpoint(raw, writing, instant)
+                if done is None:
+                    done = self._sifted(raw, writing, instant)
                 if done is not None:
                     return done
             state = State(as_of=instant)
-            ledger = store.read(raw, apply=state.apply, keep=keep)
+            ledger = store.read(raw, apply=state.apply, keep=keep, hashes=hashes)
         if state.left_out:
             return self._past(ledger, state, instant)
         state = self._whole(ledger, state)
         self._checkpoint_base = None
-        if store.kind == "log" and partial and not writing:  # a read for views: keep a checkpoint for the next one
+        if store.kind == "log" and partial and not writing and not stream:  # a read for views: keep a checkpoint for the next one
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
@@ -283,10 +334,115 @@ class Service:
             self._keep_checkpoint(ledger, state, raw)
         return ledger, state
 
+    def _sifted(self, raw: bytes, writing: bool, instant: datetime | None):
+        """A read for views without a checkpoint (issue 13): every line's hash and place in the chain
+        checked from its bytes (`log.sift`), and only the lines of incidents that are not settled by
+        their mark (their last line a `closed` carrying `rules_mark` of the rules in force) decoded,
+        verified in full and folded, with the `profile_set` lines; a settled incident's own lines are
+        decoded when it is asked for (as through the checkpoint), and `verify` decodes every line.
+        None (then the whole read, which says what is wrong) for a log that has no mark or a mark of
+        other rules, a line `sift` cannot vouch for, any error, or events after `instant`: results
+        never depend on it. A write (`writing`) reads so too, and seals after the log's last line; one
+        that needs every incident is redone on the whole ledger (`_NeedFull`), as through the
+        checkpoint."""
+        import orjson
+
+        from .ledger import log
+
+        store = self.store
+        try:
+            version, start = log.parse_header(raw, store.path)
+            found = log.sift(raw, store.path, start)
+        except (log.NotSure, IntegrityError, InputError):
+            return None
+        except Exception as exc:  # a LedgerError of the header: the whole read says it
+            from .errors import LedgerError
+
+            if isinstance(exc, LedgerError):
+                return None
+            raise
+        if not found.marks or (instant is not None and found.latest is not None and instant < found.latest):
+            return None
+        found.schema_version = version
+        unread, offsets, owners = set(found.marks), found.offsets, found.owners
+        state = State(as_of=instant)
+        state._index = {}
+        lines: dict[str, list[int]] = {}
+        plain = all(raw.find(mark, start) < 0 for mark in log._NOT_PLAIN)
+        count, end = len(offsets), found.end
+        # the lines to read, in order: those of the incidents not settled by their mark, the profile's,
+        # and the `opened` line of each settled one (its number, for the index)
+        todo = [k for k, owner in enumerate(owners) if owner not in unread]
+        todo += [k for k in found.opened if owners[k] in unread]
+        todo.sort()
+        from .errors import LedgerError
+
+        try:
+            for k in todo:
+                pos, owner = offsets[k], owners[k]
+                nl = (offsets[k + 1] if k + 1 < count else end) - 1
+                if owner in unread:  # an `opened` line: the incident's number, as the fold gives it
+                    number = orjson.loads(raw[pos:nl])["data"].get("number")
+                    state._index[owner] = number if number is not None else state.count + 1
+                    continue
+                prev = raw[pos - 67:pos - 3].decode() if k else chain.GENESIS
+                ev, _ = log.read_line(raw, pos, nl, k + 2, store.path, k, prev, plain)
+                state.apply(ev)
+            if state.left_out or found.last is None:
+                return None
+            state.head_seq, state.head_hash = found.last["seq"], found.last["hash"]
+            if found.latest is not None and (state.recorded_max is None or found.latest > state.recorded_max):
+                state.recorded_max = found.latest
+            if state.profile is None:
+                return None
+            self._bind(state)
+            mark = self._rules_mark(state)
+            if any(made != mark for made in found.marks.values()):
+                return None  # marked under other rules (another profile, version, regime files): read whole
+
+            def load_one(ident: str) -> list[dict] | None:
+                if not lines:  # (made when first asked for: `check` and `status` never ask)
+                    for k, owner in enumerate(owners):
+                        if owner in unread:
+                            lines.setdefault(owner, []).append(offsets[k])
+                starts = lines.get(ident)
+                return [orjson.loads(raw[x:raw.index(b"\n", x)]) for x in starts] if starts else None
+
+            def load_all() -> State:
+                if writing:
+                    raise _NeedFull
+                return self._read()[1]
+
+            state._load_one, state._load_all = load_one, load_all
+            state.unread = unread
+            state._settled |= unread
+        except (LedgerError, ValueError, KeyError, TypeError):
+            return None
+        ledger = Ledger(profile=None, events=[], schema_version=version, tail=found, size=len(raw),
+                        base=found.last)
+        state = self._whole(ledger, state)
+        self._checkpoint_base = None
+        if not writing:  # (a write keeps it after its lines: `_after_write`)
+            self._keep_checkpoint(ledger, state, raw)
+        return ledger, state
+
     def _settled(self, state: State, inc: Incident) -> bool:
         """Closed, and every obligation met, late or not applicable: states that no longer depend on
-        the clock, so a settled incident has nothing to show in `check` or `status` at any `now`."""
-        return inc.closed_at is not None and all(o.state in SETTLED_STATES for o in self._obligations(state, inc))
+        the clock, so a settled incident has nothing to show in `check` or `status` at any `now`.
+        An incident whose last event is a `closed` marked settled under the rules in force (`rules_mark`,
+        written by `conclude` only when this test held then) is settled without computing them."""
+        if inc.closed_at is None:
+            return False
+        mark = state.marks.get(inc.id)
+        if mark is not None and mark == self._rules_mark(state):
+            return True
+        return all(o.state in SETTLED_STATES for o in self._obligations(state, inc))
+
+    def _rules_mark(self, state: State) -> str | None:
+        key = (state.profile, self.regimes)
+        if self._mark is None or self._mark[0][0] is not key[0] or self._mark[0][1] is not key[1]:
+            self._mark = (key, rules_mark(*key))
+        return self._mark[1]
 
     def _keep_checkpoint(self, ledger: Ledger, state: State, raw: bytes, appended: list[bytes] = ()) -> None:
         """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
@@ -298,7 +454,14 @@ class Service:
         base = self._checkpoint_base
         if tail is None or (base is None and not tail.offsets):
             return
-        hasher, end = hashlib.sha256(memoryview(raw)[:tail.end]), tail.end
+        end = tail.end
+        known = base.get(checkpoint.HASHER) if base is not None else None
+        if known is not None and base["offset"] <= end:
+            # the checkpoint this read started from hashed raw[:offset] already: go on from there
+            hasher = known.copy()
+            hasher.update(memoryview(raw)[base["offset"]:end])
+        else:
+            hasher = hashlib.sha256(memoryview(raw)[:end])
         pairs = list(zip(tail.owners, tail.offsets))
         new = ledger.events[len(ledger.events) - len(appended):] if appended else []
         for line, ev in zip(appended, new):
@@ -314,13 +477,21 @@ class Service:
             live += [(int(start), ident) for start in settled_lines.pop(ident).split(",")]
         live += [(start, owner) for owner, start in pairs if owner is not None]
         live.sort()
-        settled = {i for i in {i for _, i in live} if self._settled(state, state.incident(i))}
+        settled = set()
+        for ident in {i for _, i in live}:
+            if ident in state.unread:  # settled by its mark, never folded (`_sifted`)
+                settled.add(ident)
+                continue
+            if self._settled(state, state.incident(ident)):
+                settled.add(ident)
+                if self._spare:  # a read for the live views only: a settled incident's obligations are
+                    self._computed.pop(ident, None)  # not asked again (at 10,000 incidents, about 45 MB)
         newly: dict[str, list[int]] = {}
         for start, ident in live:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
-        if not state.partial:  # what is settled is known now: views need not show it again (`State.live`)
-            state.mark_settled(settled)
+        if not state.partial or state.unread:  # what is settled is known now: views need not show it
+            state.mark_settled(settled | state._settled)  # again (`State.live`)
         settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
         self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {
@@ -349,7 +520,7 @@ class Service:
         if self._kept is not None:
             state, self._kept = self._kept, None
             return state
-        return self._read(partial=True, as_of=as_of)[1]
+        return self._read(partial=True, as_of=as_of, hashes=False)[1]
 
     def view(self, state: State, inc: Incident, explain: bool = False) -> IncidentView:
         """The incident and its obligations at `now`; `explain`: with the text of their arithmetic
@@ -370,7 +541,11 @@ class Service:
     def views(self, live_only: bool = False) -> tuple[State, list[IncidentView]]:
         """Every incident's view; with `live_only`, those of the incidents that can still change with
         time (all but the settled ones), which is all that `check` and `status` show."""
-        state = self.state()
+        self._spare = live_only
+        try:
+            state = self.state()
+        finally:
+            self._spare = False
         return state, [self.view(state, inc) for inc in (state.live if live_only else state.incidents.values())]
 
     def each_view(self, state: State):
@@ -598,7 +773,7 @@ class Service:
     def verify(self, head: str | None = None) -> dict:
         """Always from the ledger's bytes: decode, recompute the chain, check the profile. A torn
         tail (bytes never acknowledged) fails it, naming the line; the next write cuts it."""
-        ledger, state = self._read()
+        ledger, state = self._read(stream=True, hashes=head is not None)
         return self._verdict(ledger, state, head)
 
     def _verdict(self, ledger: Ledger, state: State, head: str | None = None) -> dict:
@@ -611,7 +786,9 @@ class Service:
                                  + f"; the chain verifies up to seq {state.head_seq}, and the next write cuts "
                                  "the torn bytes", None)
         hashes = tail.hashes if tail is not None else [ev["hash"] for ev in ledger.events]
-        result = {"ok": True, "events": len(hashes), "incidents": len(state.incidents),
+        # (a streamed read keeps the hashes only for a kept head: the count is the last seq verified)
+        count = (tail.last["seq"] if tail.last else 0) if tail is not None else len(hashes)
+        result = {"ok": True, "events": count, "incidents": len(state.incidents),
                   "head": ledger.head, "head_check": None}
         if head is not None:
             try:
@@ -1182,7 +1359,15 @@ class Service:
             stamp = {"at": self._stamp(when, state.profile)}
             if kind == "closed" and inc.handled_at is None:
                 self._event(ledger, state, "handled", stamp, inc.id)
-            self._event(ledger, state, kind, stamp, inc.id)
+            data = stamp
+            if kind == "closed":
+                # settled from now on (every obligation met, late or not applicable): said in the
+                # event, so that a read without a checkpoint need not compute it again (issue 13)
+                mark = rules_mark(state.profile, self.regimes)
+                if mark is not None and settled_at(state.incident(inc.id), state.profile, self.regimes, self.now,
+                                                 closing=True):
+                    data = {**stamp, "settled": mark}
+            self._event(ledger, state, kind, data, inc.id)
             view = self.view(state, state.incident(inc.id))
             if kind == "closed" and view.open_obligations:
                 warnings.append("closed with obligations still open: "

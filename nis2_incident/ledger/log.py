@@ -131,7 +131,7 @@ def refuse_conversion(path, number: int, line: bytes) -> None:
 
 def parse_header(raw: bytes, path) -> tuple[int, int]:
     """(schema_version, offset of the first event line), or LedgerError."""
-    if not raw.strip():
+    if not raw or raw.isspace():  # (not `raw.strip()`: a copy of the whole file)
         raise LedgerError(f"{path}: the ledger is empty ({len(raw)} bytes); it is never treated as a new ledger. "
                           "Restore it from a backup or move it away and run `init`")
     end = raw.find(b"\n")
@@ -170,27 +170,34 @@ class Scan:
     recorded_at: str | None = None  # when the last good event was recorded
     end: int = 0  # the end of the last good line: where the next line goes
     torn: str | None = None  # what is wrong with the bytes after `end`, if any
+    marks: dict[str, str] = field(default_factory=dict)  # `sift` only
+    latest: object = None  # `sift` only: the latest recorded_at (datetime)
+    opened: list[int] = field(default_factory=list)  # `sift` only: which lines are `opened` events
 
 
 def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
-         version: int | None = None, apply=None, keep: bool = True) -> Scan:
-    """Decode and chain the lines of `raw` from offset `start` (0: from the header), after the event
-    `prev` = (seq, hash) (None: the first event); `apply(event)` is called on each in order (the
-    fold, as it reads: no list of every event is held unless `keep`). Raises LedgerError for anything
-    but a torn tail."""
+         version: int | None = None, apply=None, keep: bool = True, stop: int | None = None,
+         track: bool = True, hashes: bool = True) -> Scan:
+    """Decode and chain the lines of `raw` from offset `start` (0 without `version`: from the header)
+    up to `stop` (default: the end), after the event `prev` = (seq, hash) (None: the first event);
+    `apply(event)` is called on each in order (the fold, as it reads: no list of every event is held
+    unless `keep`). `track`: keep each line's offset and incident (for the checkpoint); `hashes`: each
+    event's hash (for `verify --head`). Raises LedgerError for anything but a torn tail."""
     import sys
 
-    if start == 0:
+    if start == 0 and version is None:
         version, start = parse_header(raw, path)
     out = Scan(version or codec.SCHEMA_VERSION, end=start)
     last_seq, last_hash = prev if prev is not None else (0, chain.GENESIS)
-    number = raw.count(b"\n", 0, start) + 1
-    pos, size = start, len(raw)
+    # the line after event seq N is line N + 2 (the header is line 1, each event one line): no need to
+    # count the newlines of a prefix the chain (or the checkpoint's hash of it) vouches for
+    number = last_seq + 2
+    pos, size = start, len(raw) if stop is None else stop
     intern = sys.intern
     # Lines that hold none of what orjson could write otherwise than RFC 8785 (see chain.py), no CR and
     # no byte order mark, are decoded here (`_plain_event`), which checks the same things in fewer steps;
     # any line it is not sure of goes through `decode_line`, which names what is wrong.
-    plain = all(raw.find(mark, start) < 0 for mark in _NOT_PLAIN)
+    plain = all(raw.find(mark, start, size) < 0 for mark in _NOT_PLAIN)
     while pos < size:
         nl = raw.find(b"\n", pos)
         if nl < 0:
@@ -204,10 +211,12 @@ def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
                 raise type(exc)(f"{path}: line {number}: {exc.message}") from None
         if keep:
             out.events.append(ev)
-        owner = ev.get("incident")
-        out.owners.append(intern(owner) if owner is not None else None)
-        out.offsets.append(pos)
-        out.hashes.append(digest)
+        if track:
+            owner = ev.get("incident")
+            out.owners.append(intern(owner) if owner is not None else None)
+            out.offsets.append(pos)
+        if hashes:
+            out.hashes.append(digest)
         last_seq, last_hash = ev["seq"], digest
         out.recorded_at = ev["recorded_at"]
         pos = nl + 1
@@ -215,6 +224,141 @@ def scan(raw: bytes, path, start: int = 0, prev: tuple[int, str] | None = None,
         number += 1
     out.last = {"seq": last_seq, "hash": last_hash} if last_seq else None
     return out
+
+
+class NotSure(Exception):
+    """`sift` met a line it cannot vouch for by its bytes alone: the log is then read whole, which
+    decodes every line and says what is wrong."""
+
+
+_PREV = b',"prev":"'
+_INCIDENT = b',"incident":"'
+_RECORDED = b'","recorded_at":"'
+_SEQ = b'","seq":'
+_DATA = b'{"data":{'
+_CLOSED_AT = b'{"data":{"at":"'
+_MARK = b'","settled":"'
+_KINDS = frozenset({b"opened", b"amended", b"filed", b"requested", b"handled", b"closed"})
+
+
+def sift(raw: bytes, path, start: int) -> Scan:
+    """Every line after the header checked from its bytes alone, none decoded (issue 13: a read
+    without a checkpoint): the SHA-256 of the stored bytes is the line's hash, and its `seq` and `prev`,
+    sliced from the canonical line (its keys are sorted: `…,"prev":"<64 hex>","recorded_at":"…",
+    "seq":N,"type":"…"`), follow the line before. Gives each line's offset and incident (`offsets`,
+    `owners`), the head, the torn tail, `marks` (incident -> the `settled` mark of its `closed` line,
+    for each incident whose last line is one: `{"data":{"at":"…","settled":"<mark>"},…`) and
+    `latest` (the latest `recorded_at`, parsed). Raises NotSure for any line that does not have the
+    shape of a canonical event line written by nis2-incident, whatever the reason: the caller then
+    reads the log whole. Lines without an incident (`profile_set`) are left for the caller to decode."""
+    offsets: list[int] = []
+    owners: list[str | None] = []
+    marks: dict[bytes, bytes] = {}
+    latest: dict[bytes, bytes] = {}  # offset suffix (+01:00) -> the greatest recorded_at with it
+    names: dict[bytes, str] = {}
+    opened: list[int] = []  # the `opened` lines (their index in `offsets`)
+    last_seq, last_hash = 0, chain.GENESIS.encode()
+    expect = last_hash + _RECORDED
+    pos, size = start, len(raw)
+    find, rfind, sha256 = raw.find, raw.rfind, hashlib.sha256
+    out = Scan(0, end=start)
+    while pos < size:
+        nl = find(b"\n", pos)
+        if nl < 0:
+            out.torn = f"line {last_seq + 2} is cut short ({size - pos} bytes without a newline)"
+            break
+        cut = nl - SUFFIX_LEN
+        if cut <= pos or raw[cut:cut + 9] != _HASH_KEY or raw[nl - 2:nl] != b'"}' or not raw.startswith(_DATA, pos):
+            raise NotSure  # (every event has `data`, its first key: no byte order mark, no other first key)
+        digest = raw[nl - 66:nl - 2]
+        if sha256(raw[pos:cut] + b"}").hexdigest().encode() != digest:
+            raise NotSure
+        at = rfind(_PREV, pos, cut)
+        if at < 0 or not raw.startswith(expect, at + 9):  # prev: the last hash, then recorded_at
+            raise NotSure
+        seq_at = find(_SEQ, at + 90, cut)
+        seq_key = b'","seq":%d,"type":"' % (last_seq + 1)
+        if seq_at < 0 or not raw.startswith(seq_key, seq_at) or raw[cut - 1] != 34:  # 34: "
+            raise NotSure
+        kind = raw[seq_at + len(seq_key):cut - 1]
+        stamp = raw[at + 90:seq_at]
+        zone = stamp[-6:]
+        if stamp > latest.get(zone, b""):
+            latest[zone] = stamp
+        owner = None
+        if kind != b"profile_set":
+            if kind not in _KINDS:
+                raise NotSure
+            inc = rfind(_INCIDENT, pos, at)
+            ident = raw[inc + 13:at - 1] if inc >= 0 else b""
+            if not ident or raw[at - 1] != 34 or b'"' in ident or b"\\" in ident:
+                raise NotSure
+            owner = names.get(ident)
+            if owner is None:
+                owner = names[ident] = ident.decode("utf-8")
+            mark = None
+            if kind == b"closed" and raw.startswith(_CLOSED_AT, pos):
+                m = find(_MARK, pos, inc)
+                if m > 0 and m + 13 + 32 + 2 == inc and raw[m + 45:m + 47] == b'"}':
+                    mark = raw[m + 13:m + 45]
+            if mark is not None:
+                marks[ident] = mark
+            elif ident in marks:
+                del marks[ident]
+            if kind == b"opened":
+                opened.append(len(offsets))
+        offsets.append(pos)
+        owners.append(owner)
+        last_seq, last_hash = last_seq + 1, digest
+        expect = digest + _RECORDED
+        pos = nl + 1
+        out.end = pos
+    out.offsets, out.owners, out.opened = offsets, owners, opened
+    out.last = {"seq": last_seq, "hash": last_hash.decode()} if last_seq else None
+    out.marks = {names[k]: v.decode("ascii", "replace") for k, v in marks.items()}
+    try:
+        from .. import timeutil
+
+        out.latest = max((timeutil.parse_instant(v.decode()) for v in latest.values()), default=None)
+    except (ValueError, UnicodeDecodeError):
+        raise NotSure from None
+    return out
+
+
+CHUNK = 1 << 20  # what a streamed read holds of the file at a time (plus one line)
+
+
+def scan_chunks(chunks, path, apply=None, hashes: bool = True) -> tuple[Scan, int]:
+    """`scan` over the file's bytes as they come (`chunks`: its bytes in order, in pieces of any
+    size), holding one piece and the line it cuts at a time instead of the whole file (`verify`: a
+    log of 10,000 incidents is about 30 MB). The same checks and errors as `scan` of the whole; no
+    event is kept, no offset tracked. (scan, size of the file read)."""
+    buf, version, prev, total, base = b"", None, None, 0, 0
+    out = None
+    for chunk in chunks:
+        total += len(chunk)
+        buf = buf + chunk if buf else chunk
+        cut = buf.rfind(b"\n") + 1
+        if not cut:
+            continue
+        start = 0
+        if version is None:
+            version, start = parse_header(buf, path)
+            out = Scan(version, end=start)
+        part = scan(buf, path, start, prev, version, apply=apply, keep=False, stop=cut, track=False,
+                    hashes=hashes)
+        if part.last is not None:
+            prev = (part.last["seq"], part.last["hash"])
+            out.last, out.recorded_at = part.last, part.recorded_at
+            out.hashes += part.hashes
+        out.end = base + cut
+        base += cut
+        buf = buf[cut:]
+    if out is None:  # no complete first line: the header's own error (empty, cut short, not a log)
+        parse_header(buf, path)
+    if buf:
+        out.torn = f"line {(prev[0] if prev else 0) + 2} is cut short ({len(buf)} bytes without a newline)"
+    return out, total
 
 
 def read_line(raw: bytes, pos: int, nl: int, number: int, path, last_seq: int, last_hash: str,

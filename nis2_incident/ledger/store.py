@@ -273,16 +273,47 @@ class LogStore(Store):
     kind = "log"
 
     def read(self, raw: bytes | None = None, start: int = 0, prev: tuple[int, str] | None = None,
-             version: int | None = None, apply=None, keep: bool = True) -> Ledger:
+             version: int | None = None, apply=None, keep: bool = True, hashes: bool = True) -> Ledger:
         """Decode and chain-verify the lines (from offset `start`, after the event `prev`, when a
         checkpoint vouches for what comes before), calling `apply` on each event; keep them in
         `events` only with `keep` (else `base` is the head). A torn tail is left out
         (`ledger.tail.torn`)."""
         raw = self.read_bytes() if raw is None else raw
-        found = log.scan(raw, self.path, start, prev, version, apply=apply, keep=keep)
+        found = log.scan(raw, self.path, start, prev, version, apply=apply, keep=keep, hashes=hashes)
         base = {"seq": prev[0], "hash": prev[1]} if prev is not None else None
         return Ledger(profile=None, events=found.events, schema_version=found.schema_version, tail=found,
                       size=len(raw), base=base if keep else (found.last or base))
+
+    def stream(self, apply, hashes: bool = True) -> Ledger:
+        """`read` of the whole log without holding it (`log.scan_chunks`: a piece at a time, no event
+        kept): what `verify` uses. `hashes`: keep every event's hash (for a kept head)."""
+        found, size = log.scan_chunks(self.chunks(), self.path, apply=apply, hashes=hashes)
+        return Ledger(profile=None, events=[], schema_version=found.schema_version, tail=found, size=size,
+                      base=found.last)
+
+    def chunks(self):
+        """The log's bytes in pieces of `log.CHUNK` (through `fsio`, the fault seam). A store whose bytes
+        come from elsewhere (`read_bytes` overridden: PostgreSQL) gives them in one piece."""
+        if type(self).read_bytes is not LogStore.read_bytes:
+            yield self.read_bytes()
+            return
+        fd = self._reading(lambda path: fsio.open_fd(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
+        try:
+            mode = self._reading(lambda path: fsio.fstat(fd)).st_mode
+            if stat.S_ISDIR(mode):
+                raise LedgerError(f"{self.path}: is a folder, not a ledger file")
+            if not stat.S_ISREG(mode):
+                raise LedgerError(f"{self.path}: cannot read: not a regular file (a FIFO, a socket or a device)")
+            while True:
+                piece = self._reading(lambda path: fsio.read(fd, log.CHUNK))
+                if not piece:
+                    return
+                yield piece
+        finally:
+            try:
+                fsio.close(fd)
+            except OSError:
+                pass
 
     def encode(self, ledger: Ledger) -> bytes:
         return log.header_line(ledger.schema_version) + b"".join(log.line_of(ev) for ev in ledger.events)

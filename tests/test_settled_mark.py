@@ -1,0 +1,267 @@
+"""The `settled` mark of a `closed` event (issue 13, item 6: a read without a checkpoint).
+
+`close` writes `"settled": "<rules mark>"` in the `closed` event when every obligation of the incident
+is met, late, not applicable or not in force (states that no longer change with the clock), the mark
+being a digest of what the obligations are computed from besides the incident's own events (the
+deciding code, the profile, the regimes). A read takes an incident whose last event is that `closed`
+as settled without computing its obligations; any later event of the incident, another profile or
+other rules make it compute them again. The mark must never make an incident with something still
+owed look settled, and results must be the same with and without a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import at
+from nis2_incident import deadlines
+from nis2_incident.cli import app
+from nis2_incident.ledger import Store
+from nis2_incident.service import Service, rules_mark
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(ledger: Path, *args: str, now: str = "2026-04-02T12:00"):
+    return runner.invoke(app, ["--ledger", str(ledger), "--now", now, *args], catch_exceptions=False)
+
+
+def ok(ledger: Path, *args: str, now: str = "2026-04-02T12:00"):
+    r = cli(ledger, *args, now=now)
+    assert r.exit_code == 0, r.stderr
+    return r
+
+
+def closing(path: Path, ident: str) -> dict:
+    events = [json.loads(line) for line in path.read_bytes().splitlines()[1:]]
+    return [e for e in events if e["type"] == "closed" and e["incident"] == ident][-1]
+
+
+def no_checkpoint() -> None:
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]) / "nis2-incident", ignore_errors=True)
+
+
+def live(path: Path, now: str = "2026-04-02T12:00") -> list[str]:
+    """The incidents `status --json` shows (the live ones), read without a checkpoint, then with the one
+    that read wrote: both must agree."""
+    no_checkpoint()
+    cold = json.loads(ok(path, "status", "--json", now=now).stdout)
+    warm = json.loads(ok(path, "status", "--json", now=now).stdout)
+    assert cold == warm
+    return [i["id"] for i in cold]
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Path:
+    path = tmp_path / "ledger.jsonl"
+    ok(path, "init", "--name", "CHU Point", "--category", "essential", "--regime", "nis2", now="2026-03-28T09:00")
+    # 1: not significant, so every NIS 2 obligation is not applicable: settled once closed
+    ok(path, "open", "Panne réglée", "--aware", "2026-03-28T10:45", "--not-significant", "--rationale",
+       "aucune perturbation", now="2026-03-28T11:00")
+    # 2: significant, nothing filed: closed with obligations still owed
+    ok(path, "open", "Rançongiciel", "--aware", "2026-03-28T10:00", now="2026-03-28T11:05")
+    ok(path, "close", "1", now="2026-03-28T11:30")
+    ok(path, "close", "2", now="2026-03-28T11:40")
+    return path
+
+
+def test_close_marks_settled_only_an_incident_with_nothing_owed(ledger):
+    svc = Service(Store(ledger), at("2026-03-28T11:40"))
+    state = svc.state()
+    assert closing(ledger, "INC-2026-001")["data"]["settled"] == rules_mark(state.profile, svc.regimes)
+    assert "settled" not in closing(ledger, "INC-2026-002")["data"]  # closed with its early warning owed
+    assert live(ledger) == ["INC-2026-002"]
+    assert ok(ledger, "verify").stdout.startswith("ok: 7 events, 2 incidents")
+
+
+def test_a_read_without_a_checkpoint_takes_the_mark_instead_of_computing(ledger, monkeypatch):
+    computed = []
+    real = deadlines.compute
+    monkeypatch.setattr(deadlines, "compute", lambda inc, *a, **k: computed.append(inc.id) or real(inc, *a, **k))
+    no_checkpoint()
+    ok(ledger, "status", "--json")
+    assert "INC-2026-001" not in computed and "INC-2026-002" in computed
+
+
+def test_an_event_after_the_closing_makes_it_live_again(ledger):
+    # 3: another settled one, so that the log still holds a mark after 1 changes
+    ok(ledger, "open", "Autre", "--aware", "2026-03-28T10:50", "--not-significant", "--rationale", "aucune",
+       now="2026-03-28T11:45")
+    ok(ledger, "close", "3", now="2026-03-28T11:50")
+    # 1 becomes significant, so the NIS 2 stages apply and are overdue; written without a checkpoint
+    # (the write reads the log by its bytes, 1 and 3 settled by their marks, then keeps a checkpoint
+    # past its line, in which 1 must be live)
+    no_checkpoint()
+    changed = Service(Store(ledger), at("2026-03-29T09:05")).update_incident("1", significance="significant")
+    assert changed.value.incident.significance == "significant"
+    through = json.loads(ok(ledger, "status", "--json").stdout)  # through the checkpoint that write kept
+    assert [i["id"] for i in through] == ["INC-2026-001", "INC-2026-002"]
+    assert live(ledger) == ["INC-2026-001", "INC-2026-002"]
+    overdue = json.loads(ok(ledger, "show", "1", "--json").stdout)
+    assert any(o["state"] == "overdue" for o in overdue["obligations"])
+    # an amendment that changes nothing owed: computed again, still settled
+    no_checkpoint()
+    ok(ledger, "update", "3", "--summary", "relu", now="2026-03-29T09:10")
+    assert json.loads(ok(ledger, "status", "--json").stdout) == through
+    assert live(ledger) == ["INC-2026-001", "INC-2026-002"]
+
+
+def test_a_filing_after_the_closing_makes_it_live_again(ledger, monkeypatch):
+    # 3: every NIS 2 report filed, then closed: settled, marked
+    ok(ledger, "open", "Messagerie", "--aware", "2026-03-28T10:00", now="2026-03-28T11:45")
+    for stage in ("nis2.early_warning", "nis2.notification", "nis2.final"):
+        ok(ledger, "submit", "3", stage, "--at", "2026-03-28T11:00", now="2026-03-28T11:46")
+    ok(ledger, "close", "3", now="2026-03-28T11:50")
+    assert "settled" in closing(ledger, "INC-2026-003")["data"]
+    # a further filing on the closed incident: the mark no longer speaks for it, its obligations are
+    # computed again (still all met: not shown)
+    ok(ledger, "submit", "3", "nis2.final", "--at", "2026-03-28T12:00", "--force", now="2026-03-28T12:05")
+    assert "INC-2026-003" not in Service(Store(ledger), at("2026-04-02T12:00")).state().marks
+    computed = []
+    real = deadlines.compute
+    monkeypatch.setattr(deadlines, "compute", lambda inc, *a, **k: computed.append(inc.id) or real(inc, *a, **k))
+    assert live(ledger) == ["INC-2026-002"]
+    assert "INC-2026-003" in computed and "INC-2026-001" not in computed
+    # 2, closed with its reports owed, stays live after a filing of one of them
+    ok(ledger, "submit", "2", "nis2.early_warning", "--at", "2026-03-28T12:00", "--force", now="2026-03-28T12:10")
+    assert live(ledger) == ["INC-2026-002"]
+
+
+def test_another_profile_does_not_take_the_mark(ledger, monkeypatch):
+    # 3: personal data, not significant: nothing owed under NIS 2 alone, so closed settled (marked)
+    ok(ledger, "open", "Fuite", "--aware", "2026-03-28T11:00", "--not-significant", "--rationale", "aucune",
+       "--personal-data", now="2026-03-28T11:45")
+    ok(ledger, "close", "3", now="2026-03-28T11:50")
+    mark = closing(ledger, "INC-2026-003")["data"]["settled"]
+    assert live(ledger) == ["INC-2026-002"]
+    # GDPR enabled: the mark is no longer that of the rules in force; the breach notification is owed
+    ok(ledger, "profile", "--regime", "nis2", "--regime", "gdpr", now="2026-03-28T12:00")
+    svc = Service(Store(ledger), at("2026-04-02T12:00"))
+    assert rules_mark(svc.state().profile, svc.regimes) != mark
+    assert live(ledger) == ["INC-2026-002", "INC-2026-003"]
+    shown = json.loads(ok(ledger, "show", "3", "--json").stdout)
+    assert any(o["stage"] == "gdpr.notification" and o["state"] == "overdue" for o in shown["obligations"])
+
+
+def test_a_mark_of_other_rules_is_ignored(ledger, monkeypatch):
+    """A ledger whose marks were made by other code or rules (another version, other regime files):
+    the mark does not match, every closed incident's obligations are computed, same results."""
+    expected = live(ledger)
+    from nis2_incident import service
+
+    monkeypatch.setattr(service, "_deciding_code", lambda: "another version")
+    computed = []
+    real = deadlines.compute
+    monkeypatch.setattr(deadlines, "compute", lambda inc, *a, **k: computed.append(inc.id) or real(inc, *a, **k))
+    assert live(ledger) == expected
+    assert "INC-2026-001" in computed
+
+
+def test_the_clock_never_settles_what_the_mark_did_not(ledger):
+    # as of a time before the closing, incident 1 is not closed: live, whatever the mark says later
+    assert "INC-2026-001" in live(ledger, now="2026-03-28T11:20")
+    # long after (a clock change between: winter to summer time on 29 March), still settled, and 2
+    # still owed
+    assert live(ledger, now="2026-06-01T12:00") == ["INC-2026-002"]
+
+
+def test_marks_at_scale_same_results_with_and_without_checkpoint(tmp_path):
+    """A generated ledger (the benchmark's, 300 incidents, 30 open: every closed one marked as
+    `close` would): status, check and list are the same read without a checkpoint, through the one
+    that read wrote, and on the same events without any mark (a ledger written before marks)."""
+    path = tmp_path / "big.jsonl"
+    env = {**os.environ, "NIS2_INCIDENT_NOW": "2026-11-29T03:00:00+01:00"}
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--incidents", "300", "--open", "30",
+                    "--out", str(path)], check=True, env=env, capture_output=True)
+    marked = path.read_bytes().count(b'"settled":')
+    assert marked == 270
+    # the same events without marks, resealed as a ledger written before marks existed
+    from nis2_incident.ledger import Ledger
+
+    old = tmp_path / "old.jsonl"
+    ledger = Ledger(profile=None)
+    for line in path.read_bytes().splitlines()[1:]:
+        ev = json.loads(line)
+        ev["data"].pop("settled", None)
+        ledger.append({k: v for k, v in ev.items() if k not in ("seq", "prev", "hash")})
+    Store(old).create(ledger)
+    now = "2026-11-29T03:00"
+
+    def read(p: Path) -> list:
+        out = []
+        for args in (["status", "--json"], ["check", "--all", "--dry-run", "--format", "json"], ["list", "--json"]):
+            r = cli(p, *args, now=now)
+            assert r.exit_code in (0, 1, 2), r.stderr
+            out.append((r.exit_code, r.stdout))
+        return out
+
+    no_checkpoint()
+    cold = read(path)
+    assert read(path) == cold  # through the checkpoint
+    no_checkpoint()
+    assert read(old) == cold  # no mark: every closed incident's obligations computed
+    assert len(json.loads(cold[0][1])) == 30
+
+
+def test_a_cold_read_decodes_no_line_of_a_settled_incident_but_checks_every_hash(ledger, monkeypatch):
+    from nis2_incident.ledger import log
+
+    decoded = []
+    real = log.read_line
+    monkeypatch.setattr(log, "read_line", lambda raw, pos, nl, number, *rest: decoded.append(number)
+                        or real(raw, pos, nl, number, *rest))
+    expected = live(ledger)
+    lines = ledger.read_bytes().splitlines()
+    settled = [n for n, line in enumerate(lines, start=1) if b'"incident":"INC-2026-001"' in line]
+    decoded.clear()
+    no_checkpoint()
+    assert json.loads(ok(ledger, "status", "--json").stdout)[0]["id"] == expected[0]
+    assert decoded and not set(decoded) & set(settled)
+    # a byte of the settled incident's first line changed: refused as by a whole read (exit 3, its line)
+    first = settled[0]
+    altered = b"\n".join(line.replace(b"Panne", b"Pannf") if n == first else line
+                         for n, line in enumerate(lines, start=1)) + b"\n"
+    ledger.write_bytes(altered)
+    for args in (["status", "--json"], ["check"], ["show", "2"], ["verify"]):
+        no_checkpoint()
+        r = cli(ledger, *args)
+        assert r.exit_code == 3 and f"line {first}" in r.stderr and "altered" in r.stderr, (args, r.stderr)
+
+
+def test_verify_still_decodes_every_line_of_a_settled_incident(ledger):
+    """A settled incident's line rewritten in another JSON form with its hash and the chain
+    recomputed (hash and chain hold): `verify` decodes every line and refuses it; a read without a
+    checkpoint does not take it by its bytes either (not the shape of a line nis2-incident writes)."""
+    import hashlib
+
+    header, *events = ledger.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(events) if b'"type":"handled","hash"' in line
+                 and b"INC-2026-001" in line)
+    event = json.loads(events[index])
+    body = json.dumps({k: v for k, v in event.items() if k != "hash"}, indent=1).replace("\n", " ")
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    events[index] = body[:-1].encode() + b',"hash":"' + digest.encode() + b'"}\n'
+    old = event["hash"]
+    for i in range(index + 1, len(events)):  # reseal the chain after it, as a forger would
+        ev = json.loads(events[i])
+        ev["prev"] = old
+        from nis2_incident.ledger import chain, log
+
+        ev["hash"] = chain.event_hash(ev)
+        old = ev["hash"]
+        events[i] = log.line_of(ev)
+    ledger.write_bytes(header + b"".join(events))
+    r = cli(ledger, "verify")
+    assert r.exit_code == 3 and "canonical form" in r.stderr and f"line {index + 2}" in r.stderr
+    no_checkpoint()
+    r = cli(ledger, "status", "--json")
+    assert r.exit_code == 3 and "canonical form" in r.stderr
