@@ -788,6 +788,7 @@ class Service:
         hashes = tail.hashes if tail is not None else [ev["hash"] for ev in ledger.events]
         # (a streamed read keeps the hashes only for a kept head: the count is the last seq verified)
         count = (tail.last["seq"] if tail.last else 0) if tail is not None else len(hashes)
+        self._check_marks(state)
         result = {"ok": True, "events": count, "incidents": len(state.incidents),
                   "head": ledger.head, "head_check": None}
         if head is not None:
@@ -796,6 +797,28 @@ class Service:
             except IntegrityError as exc:
                 raise IntegrityError(f"{self.store.path}: {exc.message}", exc.seq) from None
         return result
+
+    def _check_marks(self, state: State) -> None:
+        """Every `settled` mark a read would take (an incident's last event a `closed` carrying the
+        mark of the rules in force) must hold: its obligations are computed and must all be settled.
+        Reads take the mark without computing them (issue 13), so a mark that lies (written by
+        another program, the chain resealed) would hide an obligation still owed from `check` and
+        `status`; `verify` is where it is caught."""
+        if not state.marks or state.profile is None:
+            return
+        mark = rules_mark(state.profile, self.regimes)
+        for ident, made in state.marks.items():
+            if made != mark:
+                continue  # made under other rules: no read takes it, the obligations are computed
+            inc = state.incident(ident)
+            owed = [o.stage for o in deadlines.compute(inc, state.profile, self.regimes, self.now)
+                    if o.state not in SETTLED_STATES]
+            if inc.closed_at is None or owed:
+                raise IntegrityError(
+                    f"{self.store.path}: {ident}'s closed event is marked settled, but "
+                    + (", ".join(owed) + (" is" if len(owed) == 1 else " are") + " still owed" if owed
+                       else "the incident is not closed")
+                    + "; the mark was not written by close: the record was altered", None)
 
     def document(self, target_path) -> tuple[bytes, str, int]:
         """The whole record in the format `target_path`'s name says (`.jsonl` log, `.toml` or `.json`

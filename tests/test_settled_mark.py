@@ -265,3 +265,32 @@ def test_verify_still_decodes_every_line_of_a_settled_incident(ledger):
     no_checkpoint()
     r = cli(ledger, "status", "--json")
     assert r.exit_code == 3 and "canonical form" in r.stderr
+
+
+def test_verify_refuses_a_mark_that_does_not_hold(ledger):
+    """A `settled` mark written into the closed event of an incident that still owes its early
+    warning, the chain resealed after it as a forger would: a read without a checkpoint takes the
+    mark (that is what makes it fast), so `verify` computes every mark a read would take and refuses
+    this one, naming the incident and what it owes (exit 3, the ledger untouched)."""
+    from nis2_incident.ledger import chain, log
+
+    svc = Service(Store(ledger), at("2026-03-28T11:40"))
+    mark = rules_mark(svc.state().profile, svc.regimes)
+    assert ok(ledger, "verify").exit_code == 0
+    header, *lines = ledger.read_bytes().splitlines(keepends=True)
+    events = [json.loads(line) for line in lines]
+    index = next(i for i, ev in enumerate(events) if ev["type"] == "closed" and ev["incident"] == "INC-2026-002")
+    events[index]["data"]["settled"] = mark
+    for i in range(index, len(events)):  # reseal from the forged event on
+        if i > index:
+            events[i]["prev"] = events[i - 1]["hash"]
+        events[i]["hash"] = chain.event_hash({k: v for k, v in events[i].items() if k != "hash"})
+        lines[i] = log.line_of(events[i])
+    forged = header + b"".join(lines)
+    ledger.write_bytes(forged)
+    no_checkpoint()
+    assert live(ledger) == []  # what the mark hides from a read
+    r = cli(ledger, "verify")
+    assert r.exit_code == 3, r.stderr
+    assert "INC-2026-002" in r.stderr and "marked settled" in r.stderr and "nis2.early_warning" in r.stderr
+    assert ledger.read_bytes() == forged
