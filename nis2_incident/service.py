@@ -811,7 +811,7 @@ class Service:
             if made != mark:
                 continue  # made under other rules: no read takes it, the obligations are computed
             inc = state.incident(ident)
-            owed = [o.stage for o in deadlines.compute(inc, state.profile, self.regimes, self.now)
+            owed = [o.stage for o in deadlines.compute(inc, state.profile, self.regimes, self.now, explain=False)
                     if o.state not in SETTLED_STATES]
             if inc.closed_at is None or owed:
                 raise IntegrityError(
