@@ -268,6 +268,16 @@ class State:
         self.unread.discard(key)  # folded now: what it is is decided by its events (and marks)
         return key in self._loaded
 
+    def holds(self, ident: str) -> bool:
+        """Whether the incident is folded and held (a partial state holds only some)."""
+        return ident in self._loaded
+
+    def release(self, ident: str) -> None:
+        """Let go of a settled incident a partial state folded on demand (`_fetch`); asked again, it is
+        folded again from its own events. A whole state, or a live incident, keeps what it holds."""
+        if self._index is not None and ident in self._settled and ident in self._loaded:
+            del self._loaded[ident]
+
     def _complete(self) -> None:
         if self._load_all is None:
             raise RuntimeError("a partial state without a way to read the whole ledger")

@@ -138,3 +138,28 @@ def test_list_and_export_keep_their_texts_apart(tmp_path, monkeypatch):
     assert cli(path, "export", "--format", "json").stdout == exported.stdout
     settled = set(kept(path, KINDS["list"])[1]) - {""}
     assert settled and not settled & set(computed)
+
+
+def test_a_settled_incident_folded_for_its_text_is_let_go_and_folded_again_when_asked(tmp_path):
+    """Through the checkpoint, `texts` folds each settled incident whose text is not kept from its own
+    lines, and lets it go once its text is made (so that 10,000 of them are not all held); asked for
+    again, it is folded again from the same lines and is the same incident."""
+    from nis2_incident.ledger import Store
+    from nis2_incident.render.jsonout import dumps_item, incident
+    from nis2_incident.service import Service
+    from conftest import at
+
+    path = build(tmp_path / "ledger.jsonl")
+    assert cli(path, "status", "--json").exit_code == 0  # the checkpoint
+    svc = Service(Store(path), at(NOWS[3]))
+    state = svc.state()
+    assert state.partial
+    settled = [i for i in state.numbers if not state.holds(i)]
+    assert settled
+    texts = list(svc.texts(state, "list-json-indented", lambda v: dumps_item(incident(v), 0)))
+    assert len(texts) == len(state.numbers)
+    assert not any(state.holds(i) for i in settled)  # let go once their texts were made
+    again = Service(Store(path), at(NOWS[3]))
+    whole = again._read()[1]  # a whole read: every incident folded from every line
+    for ident in settled:
+        assert state.incident(ident) == whole.incident(ident)  # folded again, the same
