@@ -453,3 +453,53 @@ def test_every_instant_parse_when_returns_is_in_range(instant):
     (3600, "+01:00"), (-2670, "-00:44:30"), (561, "+00:09:21"), (0, "+00:00"), (-(5 * 3600 + 30 * 60), "-05:30")])
 def test_fmt_offset_shows_seconds_only_when_the_offset_has_them(seconds, shown):
     assert tu.fmt_offset(timedelta(seconds=seconds)) == shown
+
+
+# --- parse_instant's memo of recent texts (issue 13, item 6: the fold parses the same text again) ---
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=4)
+_INSTANT_TEXTS = st.one_of(
+    # the form the tool writes, across offsets, DST edges (Paris, 29 Mar / 25 Oct), leap days, fractions
+    st.builds(lambda d, off, frac: tu.rfc3339(d).replace("+00:00", "") + frac + off,
+              st.datetimes(datetime(1969, 12, 30), datetime(2201, 1, 2), timezones=st.just(timezone.utc)),
+              st.sampled_from(["+00:00", "Z", "+01:00", "+02:00", "-05:00", "+14:00", "-23:59", "+24:00", "",
+                               "+1:00", "+01", "+0100", "+01:00:30", " +01:00"]),
+              st.sampled_from(["", ".5", ".123456", ".1234567", ".", ","])),
+    st.sampled_from(["2028-02-29T12:00:00+01:00", "2027-02-29T12:00:00+01:00", "2026-03-29T02:30:00+01:00",
+                     "2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00", "9999-12-31T23:59:59-05:00",
+                     "0001-01-01T00:00:00+01:00", "2026-03-28T10:45:00+01:00", "2026-03-28 10:45+01:00",
+                     "2026-03-28", "2026-03-28T10:45", "", " ", "now", "2026-13-01T00:00:00Z"]),
+    st.builds(lambda y, mo, d, h, mi: f"{y}-{mo}-{d}T{h}:{mi}:00+01:00", _DIGITS, _DIGITS, _DIGITS, _DIGITS,
+              _DIGITS),
+    st.text(max_size=30),  # garbage
+    st.one_of(st.none(), st.integers(), st.lists(st.text(max_size=3), max_size=2)),  # not even text
+)
+
+
+def _outcome(parse, value):
+    try:
+        instant = parse(value)
+    except ValueError as exc:
+        return ("refused", str(exc))
+    return ("instant", instant, instant.tzinfo, instant.utcoffset())
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_INSTANT_TEXTS, min_size=1, max_size=8))
+def test_parse_instant_with_its_memo_is_the_plain_parse(values):
+    """Whatever was parsed before (the memo holds recent successes), `parse_instant` gives what the
+    uncached parse gives: the same UTC instant, or the same refusal."""
+    for value in values + values[::-1]:
+        assert _outcome(tu.parse_instant, value) == _outcome(tu._parse_instant, value)
+
+
+def test_parse_instant_memo_stays_small_and_keeps_refusing():
+    for n in range(3 * tu._RECENT_MAX):
+        tu.parse_instant(tu.rfc3339(datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=n)))
+        assert len(tu._RECENT) <= tu._RECENT_MAX
+    assert tu.parse_instant("2026-03-28T10:45:00+01:00") == datetime(2026, 3, 28, 9, 45, tzinfo=timezone.utc)
+    assert tu.parse_instant("2026-03-28T10:45:00+01:00") is tu.parse_instant("2026-03-28T10:45:00+01:00")
+    for bad in ("2026-03-28T10:45:00", "9999-12-31T23:59:59-05:00", None, ["x"]):
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                tu.parse_instant(bad)
