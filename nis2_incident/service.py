@@ -324,6 +324,8 @@ class Service:
         state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max)
         state._load_one = load_one
         self._bind(state)
+        if doc.get("rules") != self._rules_mark(state):
+            return None  # made under other regime files (or another profile): what is live may differ
         for ev in ledger.events:
             state.apply(ev)
         if instant is not None and state.recorded_max is not None and instant < state.recorded_max:
@@ -495,7 +497,7 @@ class Service:
         settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
         self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {
-            "code": code_key(), "offset": end, "prefix_sha256": hasher.hexdigest(),
+            "code": code_key(), "rules": self._rules_mark(state), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
             "recorded_max": tu.rfc3339(state.recorded_max),
             "profile": state.profile.model_dump(),

@@ -294,3 +294,30 @@ def test_verify_refuses_a_mark_that_does_not_hold(ledger):
     assert r.exit_code == 3, r.stderr
     assert "INC-2026-002" in r.stderr and "marked settled" in r.stderr and "nis2.early_warning" in r.stderr
     assert ledger.read_bytes() == forged
+
+
+def test_a_checkpoint_made_under_other_regime_files_is_not_taken(tmp_path):
+    """A checkpoint decides which incidents are live; made under the shipped GDPR file (the breach
+    without personal data recorded: no GDPR obligation, settled once closed), it must not be taken
+    under a regimes folder whose GDPR file applies to every incident: the warm `check` then finds the
+    overdue notification the cold one finds."""
+    path = tmp_path / "ledger.jsonl"
+    ok(path, "init", "--name", "CHU Point", "--category", "essential", "--regime", "nis2", "--regime", "gdpr",
+       now="2026-03-28T09:00")
+    ok(path, "open", "Fuite", "--aware", "2026-03-28T10:00", "--not-significant", "--rationale", "aucune",
+       "--no-personal-data", now="2026-03-28T11:00")
+    ok(path, "close", "1", now="2026-03-28T11:30")
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shipped = (ROOT / "nis2_incident" / "regimes" / "gdpr.toml").read_text(encoding="utf-8")
+    assert "incident = { personal_data = true }" in shipped
+    (folder / "gdpr.toml").write_text(shipped.replace("incident = { personal_data = true }", "incident = {}", 1),
+                                      encoding="utf-8")
+    no_checkpoint()
+    assert cli(path, "check", "--dry-run", now="2026-04-10T12:00").exit_code == 0  # writes the checkpoint
+    args = ["--regimes", str(folder), "--ledger", str(path), "--now", "2026-04-10T12:00", "check", "--dry-run"]
+    warm = runner.invoke(app, args, catch_exceptions=False)
+    no_checkpoint()
+    cold = runner.invoke(app, args, catch_exceptions=False)
+    assert cold.exit_code == 2 and "gdpr.notification" in cold.stdout, cold.stdout
+    assert (warm.exit_code, warm.stdout) == (cold.exit_code, cold.stdout)
