@@ -102,29 +102,45 @@ def _write_sealed(path: Path, body: dict) -> None:
     _write_sealed_bytes(path, data)
 
 
-def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None:
-    """Write `data` (starting with `{`) then the pieces `more`, sealed, atomically (temporary file,
-    rename), 0600 in a 0700 folder; silently give up on any error: it is only derived data."""
+def write_all(fd: int, data) -> None:
+    """Every byte of `data` to `fd` (os.write may write fewer)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_private(path: Path, pieces) -> None:
+    """The one writer of derived files in the user's cache folder (checkpoint, views, mirror): the
+    pieces written to a temporary file beside `path`, then renamed over it; 0600 in a 0700 folder,
+    never through a link. OSError when it cannot; the temporary file is then removed."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         os.makedirs(path.parent, mode=0o700, exist_ok=True)
-        digest = hashlib.sha256(data)
-        for piece in more:
-            digest.update(piece)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            for piece in (_SEAL + digest.hexdigest().encode() + b'",', memoryview(data)[1:], *more):
-                view = memoryview(piece)
-                while view:
-                    view = view[os.write(fd, view):]
+            for piece in pieces:
+                write_all(fd, piece)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except (OSError, ValueError, TypeError):
+    except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        raise
+
+
+def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None:
+    """Write `data` (starting with `{`) then the pieces `more`, sealed, atomically (`write_private`);
+    silently give up on any error: it is only derived data."""
+    try:
+        digest = hashlib.sha256(data)
+        for piece in more:
+            digest.update(piece)
+        write_private(path, (_SEAL + digest.hexdigest().encode() + b'",', memoryview(data)[1:], *more))
+    except (OSError, ValueError, TypeError):
+        pass
 
 
 def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = None) -> dict | None:

@@ -94,6 +94,8 @@ def save(key: str, raw: bytes, kept: Mirror | None, seq: int) -> str | None:
     the checkpoint), or None. Two readers writing at once leave a mirror whose sums are not its
     lines', or whose hashes are not the server's: the next read then fetches every line and
     replaces it."""
+    from . import checkpoint
+
     path = location(key)
     try:
         whole = hashlib.sha256(raw).hexdigest()
@@ -103,43 +105,22 @@ def save(key: str, raw: bytes, kept: Mirror | None, seq: int) -> str | None:
     except ValueError:
         return None
     try:
-        os.makedirs(path.parent, mode=0o700, exist_ok=True)
-        _replace(_sums(path), b"")  # no sums while the lines change: a crash leaves a mirror not used
+        checkpoint.write_private(_sums(path), (b"",))  # no sums while the lines change: a crash leaves a mirror not used
         done = False
         if kept is not None and len(raw) > len(kept.data):
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
             try:
                 info = os.fstat(fd)
                 if stat.S_ISREG(info.st_mode) and info.st_size == len(kept.data):
-                    _write_all(fd, memoryview(raw)[len(kept.data):])
+                    checkpoint.write_all(fd, memoryview(raw)[len(kept.data):])
                     done = True
             finally:
                 os.close(fd)
         if not done:
-            _replace(path, raw)
-        _replace(_sums(path), sums)
+            checkpoint.write_private(path, (raw,))
+        checkpoint.write_private(_sums(path), (sums,))
     except OSError:
         return whole
     return whole
 
 
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            _write_all(fd, memoryview(data))
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _write_all(fd: int, view: memoryview) -> None:
-    while view:
-        view = view[os.write(fd, view):]

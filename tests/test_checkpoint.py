@@ -270,3 +270,22 @@ def test_a_kept_view_is_not_taken_for_a_settled_incident_whose_lines_changed(tmp
     assert path.stat().st_size == size
     r = cli(path, "list", "--json")
     assert r.exit_code == 0 and "Panne cachéé" in r.stdout and "Panne réglée" not in r.stdout
+
+
+def test_the_private_writer_leaves_the_old_file_and_no_temporary_file_when_a_write_fails(tmp_path):
+    """`checkpoint.write_private` (checkpoint, views files, mirror): a write that fails half-way keeps
+    the file as it was and removes its temporary file; one that succeeds replaces it, 0600."""
+    target = tmp_path / "cache" / "derived.json"
+    checkpoint.write_private(target, (b"old",))
+    assert target.read_bytes() == b"old" and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+    def pieces():
+        yield b"half of the new "
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        checkpoint.write_private(target, pieces())
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["derived.json"]
+    checkpoint.write_private(target, (b"new ", memoryview(b"bytes")))
+    assert target.read_bytes() == b"new bytes"
