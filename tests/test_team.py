@@ -171,6 +171,20 @@ def _reseal(event: dict) -> bytes:
     return log.line_of({**body, "hash": chain.event_hash(body)})[:-1]
 
 
+def _forge_title(pg_server, url: str, seq: int = 2, title: str = "Nothing happened") -> None:
+    """What a superuser forger does: event `seq`'s title rewritten, its hash recomputed (the row's
+    constraints hold), written with the table's triggers disabled, then enabled again."""
+    db = _db(url)
+    line = bytes(pg_server.sql(f"SELECT line FROM nis2_incident.events WHERE seq = {int(seq)}", db=db)[0][0])
+    event, _ = log.decode_line(line, seq, "x")
+    event["data"]["title"] = title
+    forged = _reseal(event)
+    pg_server.sql("ALTER TABLE nis2_incident.events DISABLE TRIGGER ALL", db=db)
+    pg_server.sql(f"UPDATE nis2_incident.events SET line = %s, hash = %s WHERE seq = {int(seq)}", db=db,
+                  params=(forged, forged[-66:-2].decode()))
+    pg_server.sql("ALTER TABLE nis2_incident.events ENABLE TRIGGER ALL", db=db)
+
+
 def test_the_trigger_refuses_update_delete_and_truncate_by_hand(capsys, pg_url, pg_server):
     ok(capsys, pg_url, "init", "--name", "CHU", "--category", "important")
     ok(capsys, pg_url, "open", "Outage", "--aware", "2026-03-02T09:00")
@@ -208,16 +222,7 @@ def test_superuser_tampering_with_the_trigger_disabled_is_caught_by_verify(capsy
     ok(capsys, pg_url, "open", "Outage", "--aware", "2026-03-02T09:00")
     ok(capsys, pg_url, "open", "Phishing", "--aware", "2026-03-02T09:10")
     head = json.loads(ok(capsys, pg_url, "verify", "--json"))["head"]
-    db = _db(pg_url)
-    # the superuser rewrites event 2's title and recomputes its hash (constraints satisfied)
-    line = bytes(pg_server.sql("SELECT line FROM nis2_incident.events WHERE seq = 2", db=db)[0][0])
-    event, _ = log.decode_line(line, 2, "x")
-    event["data"]["title"] = "Nothing happened"
-    forged = _reseal(event)
-    pg_server.sql("ALTER TABLE nis2_incident.events DISABLE TRIGGER ALL", db=db)
-    pg_server.sql("UPDATE nis2_incident.events SET line = %s, hash = %s WHERE seq = 2", db=db,
-                  params=(forged, forged[-66:-2].decode()))
-    pg_server.sql("ALTER TABLE nis2_incident.events ENABLE TRIGGER ALL", db=db)
+    _forge_title(pg_server, pg_url)  # the superuser rewrites event 2's title and recomputes its hash
     code, out, err = cli(capsys, pg_url, "verify")
     assert code == 3 and "seq 3" in err and "chain is broken" in err
     assert cli(capsys, pg_url, "status")[0] == 3  # every command refuses it, as for a file
@@ -227,13 +232,7 @@ def test_superuser_tampering_with_the_trigger_disabled_is_caught_by_verify(capsy
     ok(capsys, url2, "init", "--name", "CHU", "--category", "important")
     ok(capsys, url2, "open", "Outage", "--aware", "2026-03-02T09:00")
     head = json.loads(ok(capsys, url2, "verify", "--json"))["head"]
-    line = bytes(pg_server.sql("SELECT line FROM nis2_incident.events WHERE seq = 2", db=db2)[0][0])
-    event, _ = log.decode_line(line, 2, "x")
-    event["data"]["title"] = "Nothing happened"
-    forged = _reseal(event)
-    pg_server.sql("ALTER TABLE nis2_incident.events DISABLE TRIGGER ALL", db=db2)
-    pg_server.sql("UPDATE nis2_incident.events SET line = %s, hash = %s WHERE seq = 2", db=db2,
-                  params=(forged, forged[-66:-2].decode()))
+    _forge_title(pg_server, url2)
     assert cli(capsys, url2, "verify")[0] == 0
     code, out, err = cli(capsys, url2, "verify", "--head", head)
     assert code == 3 and "seq 2" in err
@@ -467,14 +466,7 @@ def test_a_read_fetches_only_the_lines_this_machine_has_not_seen_and_never_trust
     assert store.fetched == 6 and b"Outage 1" in raw and path.read_bytes() == raw
     # a row edited on the server (trigger disabled, hash recomputed): the mirror is not used, and
     # every command sees the server's rows, so the broken chain is refused
-    db = _db(pg_url)
-    line = bytes(pg_server.sql("SELECT line FROM nis2_incident.events WHERE seq = 2", db=db)[0][0])
-    event, _ = log.decode_line(line, 2, "x")
-    event["data"]["title"] = "Nothing happened"
-    forged = _reseal(event)
-    pg_server.sql("ALTER TABLE nis2_incident.events DISABLE TRIGGER ALL", db=db)
-    pg_server.sql("UPDATE nis2_incident.events SET line = %s, hash = %s WHERE seq = 2", db=db,
-                  params=(forged, forged[-66:-2].decode()))
+    _forge_title(pg_server, pg_url)
     store = PgStore(pg_url)
     assert b"Nothing happened" in store.read_bytes() and store.fetched == 6
     for argv in (["status"], ["check"], ["list"], ["verify"]):
