@@ -143,11 +143,11 @@ def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None
         pass
 
 
-def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = None) -> dict | None:
-    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
-    None (missing, unreadable, not a regular file, damaged, for other bytes). `known`: (size,
-    SHA-256) of `raw`'s first bytes, already taken by the store that read them (a PostgreSQL
-    ledger's mirror, issue 15), used instead of hashing them again when the prefix ends there."""
+def load_body(ledger: Path, code: str) -> dict | None:
+    """The checkpoint of `ledger` if it was made by this code (`code`) for this ledger, its prefix not
+    yet checked (`load` checks it; a read that hashes the log as it reads it checks it itself: the
+    prefix's length and SHA-256 are `offset` and `prefix_sha256`); else None (missing, unreadable,
+    not a regular file, damaged, of another version)."""
     data = _read_sealed(location(ledger))
     if data is None:
         return None
@@ -160,22 +160,34 @@ def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = No
         if body.get("ledger") != _identity(ledger):
             return None
         offset = body["offset"]
-        if not isinstance(offset, int) or not 0 < offset <= len(raw):
+        if not isinstance(offset, int) or offset <= 0 or not isinstance(body["prefix_sha256"], str):
             return None
-        hasher = None
-        if known is not None and known[0] == offset:
-            digest = known[1]
-        else:
-            hasher = hashlib.sha256(memoryview(raw)[:offset])
-            digest = hasher.hexdigest()
-        if digest != body["prefix_sha256"]:
-            return None
-        # the SHA-256 state of the prefix, so that a checkpoint made after it (a write, new lines read)
-        # hashes only the bytes past it (`Service._keep_checkpoint`: at 10,000 incidents, 16 ms a write)
-        body[HASHER] = hasher
         return body
     except (ValueError, KeyError, TypeError, RecursionError):
         return None
+
+
+def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = None) -> dict | None:
+    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
+    None (as `load_body`, or for other bytes). `known`: (size, SHA-256) of `raw`'s first bytes,
+    already taken by the store that read them (a PostgreSQL ledger's mirror, issue 15), used instead
+    of hashing them again when the prefix ends there."""
+    body = load_body(ledger, code)
+    if body is None or body["offset"] > len(raw):
+        return None
+    offset = body["offset"]
+    hasher = None
+    if known is not None and known[0] == offset:
+        digest = known[1]
+    else:
+        hasher = hashlib.sha256(memoryview(raw)[:offset])
+        digest = hasher.hexdigest()
+    if digest != body["prefix_sha256"]:
+        return None
+    # the SHA-256 state of the prefix, so that a checkpoint made after it (a write, new lines read)
+    # hashes only the bytes past it (`Service._keep_checkpoint`: at 10,000 incidents, 16 ms a write)
+    body[HASHER] = hasher
+    return body
 
 
 def save(ledger: Path, body: dict) -> None:

@@ -211,7 +211,7 @@ class State:
         # (any later event of the incident removes it): what `Service._settled` may take instead of
         # computing the obligations, when the mark is that of the rules in force (issue 13)
         self.marks: dict[str, str] = {}
-        self.unread: set[str] = set()  # settled by their mark, never folded (`Service._sifted`)
+        self.source: str | None = None  # the ledger's path, for an error in an incident folded on demand
         self.recorded_max: datetime | None = None  # the latest `recorded_at` folded (issue 12, "as of")
 
     @property
@@ -260,13 +260,19 @@ class State:
         self._fetching = key  # its `opened` event names an incident the index already knows
         try:
             for ev in events:
-                self.apply(ev, number=self._index.get(key) if ev.get("type") == "opened" else None)
+                try:
+                    self.apply(ev, number=self._index.get(key) if ev.get("type") == "opened" else None)
+                except LedgerError as exc:  # where it is, as the whole read says it (event seq N is line N + 1)
+                    where = f"{self.source}: line {ev['seq'] + 1}: " if self.source else ""
+                    raise type(exc)(where + exc.message) from None
+            if key not in self._loaded:  # lines of an incident without its `opened` line
+                raise LedgerError(f"{self.source + ': ' if self.source else ''}incident {key}: its events do "
+                                  "not begin with an `opened` event")
         finally:
             self._fetching = None
             self.head_seq, self.head_hash, self.recorded_max = head
         self._settled.add(key)
-        self.unread.discard(key)  # folded now: what it is is decided by its events (and marks)
-        return key in self._loaded
+        return True
 
     def holds(self, ident: str) -> bool:
         """Whether the incident is folded and held (a partial state holds only some)."""

@@ -133,6 +133,127 @@ class _NeedFull(Exception):
     """A write through the checkpoint touched an incident it does not hold: redo it on the whole ledger."""
 
 
+class _Unsure(Exception):
+    """The survey met what only the whole read's fold can judge: read whole, which says what is wrong."""
+
+
+class _Survey:
+    """What a read without a checkpoint (`Service._surveyed`) keeps of each event as `log.scan` checks
+    it, instead of folding it: each incident's number (from its `opened` line, as the fold numbers it),
+    the `settled` mark of each incident whose last event is a marked `closed`, the `profile_set` events
+    (folded after), and the latest `recorded_at` of each offset suffix (RFC 3339 times with the same
+    suffix compare as text: only one of each is parsed)."""
+
+    __slots__ = ("index", "marks", "profile_events", "latest")
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+        self.marks: dict[str, str] = {}
+        self.profile_events: list[dict] = []
+        self.latest: dict[str, str] = {}
+
+    def take(self, ev: dict) -> None:
+        stamp, ident = ev["recorded_at"], ev.get("incident")
+        zone = stamp[-6:]
+        if stamp > self.latest.get(zone, ""):
+            self.latest[zone] = stamp
+        data, kind = ev.get("data"), ev["type"]
+        if ident is None:
+            if kind != "profile_set":
+                raise _Unsure
+            self.profile_events.append(ev)
+            return
+        if type(data) is not dict or not self.profile_events:
+            raise _Unsure
+        if kind == "opened":
+            number = data.get("number", len(self.index) + 1)
+            if ident in self.index or type(number) is not int:
+                raise _Unsure
+            self.index[ident] = number
+            return
+        if ident not in self.index:
+            raise _Unsure
+        mark = data.get("settled") if kind == "closed" else None
+        if type(mark) is str:
+            self.marks[ident] = mark
+        elif ident in self.marks:
+            del self.marks[ident]
+
+
+class _Whole:
+    """The log's bytes as a read took them: whole."""
+
+    def __init__(self, raw: bytes):
+        self.whole = raw
+
+    def line(self, start: int) -> bytes:
+        return self.whole[start:self.whole.index(b"\n", start)]
+
+    def last(self, offset: int) -> bytes:
+        """The line that ends at `offset` - 1."""
+        raw = self.whole
+        return raw[raw.rindex(b"\n", 0, offset - 1) + 1:offset - 1]
+
+    def after(self, offset: int) -> tuple[bytes, int]:
+        """The bytes that hold the file from `offset` on, and where they begin in the file."""
+        return self.whole, 0
+
+    def span(self, start: int, end: int):
+        return memoryview(self.whole)[start:end]
+
+
+class _Pieces:
+    """The log's bytes as a read through the checkpoint took them in one pass (`log.through`): the
+    prefix's SHA-256, the live incidents' lines, the prefix's last line and every byte after it,
+    without holding the file (at 10,000 incidents, 30 MB). What it did not take is read when asked
+    for: a line by itself (a settled incident's, for `show`), its own hash checked; the whole file
+    (exports, drafts, every incident's text), its prefix checked again against the checkpoint's
+    SHA-256, so that what a command shows is always what that hash vouches for."""
+
+    def __init__(self, store, offset: int, digest: str, got):
+        self.store, self.offset, self.digest, self.got = store, offset, digest, got
+        self._whole: bytes | None = None
+
+    @property
+    def whole(self) -> bytes:
+        if self._whole is None:
+            raw, got = self.store.read_bytes(), self.got
+            offset, tail = self.offset, got.tail
+            if raw[offset:offset + len(tail)] != tail or hashlib.sha256(memoryview(raw)[:offset]).hexdigest() != self.digest:
+                raise IntegrityError(f"{self.store.path}: the ledger was rewritten while it was read (its first "
+                                     f"{offset} bytes are not those just verified); run the command again", None)
+            self._whole = raw
+        return self._whole
+
+    def line(self, start: int) -> bytes:
+        got = self.got
+        if start in got.lines:
+            return got.lines[start]
+        if start >= self.offset:
+            at = start - self.offset
+            return got.tail[at:got.tail.index(b"\n", at)]
+        if self._whole is not None:
+            return _Whole(self._whole).line(start)
+        from .ledger import log
+
+        line = self.store.line_at(start)
+        if len(line) <= log.SUFFIX_LEN or hashlib.sha256(line[:-log.SUFFIX_LEN] + b"}").hexdigest().encode() \
+                != line[-66:-2]:
+            return _Whole(self.whole).line(start)  # not the line just vouched for: the whole file, checked
+        return line
+
+    def last(self, offset: int) -> bytes:
+        return self.got.last
+
+    def after(self, offset: int) -> tuple[bytes, int]:
+        return self.got.tail, self.offset
+
+    def span(self, start: int, end: int):
+        if start >= self.offset:
+            return memoryview(self.got.tail)[start - self.offset:end - self.offset]
+        return memoryview(self.whole)[start:end]
+
+
 @lru_cache(maxsize=1)
 def code_key() -> str:
     """What a checkpoint's content depends on besides the ledger: this code (the version, and the size
@@ -165,7 +286,7 @@ class Service:
         self.regimes_dir = regimes_dir  # --regimes; else the profile's regimes_dir
         self._kept: State | None = None  # a state just read, for the next read (see `keep`)
         self._checkpoint_base: dict | None = None  # the checkpoint the last log read started from
-        self._raw: bytes | None = None  # the log's bytes as last read
+        self._log: _Whole | _Pieces | None = None  # the log's bytes as last read
         self._settled_lines: dict[str, str] | None = None  # where each settled incident's lines start (checkpoint)
         self._computed: dict = {}  # incident id -> (what it was computed for, obligations)
         self.left_out = 0  # events recorded after `now`, left out of the last read ("as of", issue 12)
@@ -173,6 +294,11 @@ class Service:
         self._told: int | None = None
         self._spare = False  # the read under way is for the live incidents' views only (`views`)
         self._mark: tuple | None = None  # ((profile, regimes), `rules_mark` of them), computed once
+
+    @property
+    def _raw(self) -> bytes | None:
+        """The log's bytes as last read, whole (read now, and checked, if the read did not hold them)."""
+        return self._log.whole if self._log is not None else None
 
     @property
     def regimes(self) -> dict[str, Regime]:
@@ -218,16 +344,19 @@ class Service:
             state = fold(ledger.events, instant)
             self._suggest_the_log(state)
         elif stream:
-            raw = self._raw = None
+            raw, self._log = None, None
             state = State(as_of=instant)
             ledger = store.stream(state.apply, hashes=hashes)
         else:
+            done = self._through_checkpoint(writing, instant) if partial and not keep else None
+            if done is not None:
+                return done
             raw = store.read_bytes()
-            self._raw = raw
+            self._log = _Whole(raw)
             if partial and not keep:
                 done = self._from_checkpoint(raw, writing, instant)
                 if done is None:
-                    done = self._sifted(raw, writing, instant)
+                    done = self._surveyed(raw, writing, instant)
                 if done is not None:
                     return done
             state = State(as_of=instant)
@@ -237,7 +366,7 @@ class Service:
         state = self._whole(ledger, state)
         self._checkpoint_base = None
         if store.kind == "log" and partial and not writing and not stream:  # a read for views: keep a checkpoint for the next one
-            self._keep_checkpoint(ledger, state, raw)
+            self._keep_checkpoint(ledger, state, self._log)
         return ledger, state
 
     def _suggest_the_log(self, state: State) -> None:
@@ -276,14 +405,96 @@ class Service:
         return past, state
 
     def _from_checkpoint(self, raw: bytes, writing: bool, instant: datetime | None):
-        import orjson  # the lines the checkpoint names: bytes its prefix's SHA-256 vouches for
-
+        """A read through the log's checkpoint (`checkpoint.py`), if there is one for a prefix of `raw`
+        (its SHA-256 vouches for those bytes, verified when it was made): `_from_doc`."""
         from . import checkpoint
-        from .model import StoredProfile, fold_live
 
         doc = checkpoint.load(self.store.path, raw, code_key(), getattr(self.store, "known_prefix", None))
-        if doc is None:
+        return self._from_doc(self._log, doc, writing, instant) if doc is not None else None
+
+    def _through_checkpoint(self, writing: bool, instant: datetime | None):
+        """The read through the checkpoint of a log file, which reads the file once, a piece at a time
+        (`log.through`: its prefix hashed, the live incidents' lines and the bytes after the prefix
+        taken), instead of holding it whole; None (then the read that holds the file) when there is
+        no checkpoint, or it is not for this file's first bytes."""
+        from . import checkpoint
+
+        doc = checkpoint.load_body(self.store.path, code_key())
+        if doc is None or not isinstance(doc.get("live"), list):
             return None
+        try:
+            starts = sorted(int(start) for start, _ in doc["live"])
+        except (ValueError, TypeError):
+            return None
+        got = self.store.through(doc["offset"], starts)
+        if got is None or got.hasher.hexdigest() != doc["prefix_sha256"]:
+            return None
+        doc[checkpoint.HASHER] = got.hasher
+        self._log = _Pieces(self.store, doc["offset"], doc["prefix_sha256"], got)
+        return self._from_doc(self._log, doc, writing, instant)
+
+    def _surveyed(self, raw: bytes, writing: bool, instant: datetime | None):
+        """A read without a checkpoint (issue 13): every line decoded and checked as the whole read
+        checks it (`log.scan`: its SHA-256, canonical form, shape and place in the chain), but only the
+        lines of incidents that are not settled by their mark (their last line a `closed` carrying
+        `rules_mark` of the rules in force) are folded, with the profile's: `_Survey` makes of the log
+        what a checkpoint would hold, and the read goes on as through one (`_from_doc`). The fold's own
+        checks of a settled incident's events (its facts, their order) are made when it is folded:
+        when it is shown, and by `verify`, which folds every line. None (then the whole read, which
+        says what is wrong) for a log with no mark of the rules in force, a line that does not verify,
+        a fold the survey cannot vouch for (an event before the profile, an incident's event before its
+        `opened` line), or events recorded after `instant`: results never depend on it."""
+        from .errors import LedgerError
+        from .ledger import log
+
+        path = self.store.path
+        survey = _Survey()
+        try:
+            version, start = log.parse_header(raw, path)
+            if raw.find(b'"settled":"', start) < 0:
+                return None  # no mark at all (a log written before marks): the whole read, at once
+            found = log.scan(raw, path, start, version=version, apply=survey.take, keep=False, hashes=False)
+            latest = max((tu.parse_instant(stamp) for stamp in survey.latest.values()), default=None)
+            if not survey.marks or found.last is None or (instant is not None and latest is not None
+                                                          and instant < latest):
+                return None
+            state = State()
+            for ev in survey.profile_events:
+                state.apply(ev)
+        except (_Unsure, LedgerError, ValueError):
+            return None
+        self._bind(state)
+        mark = self._rules_mark(state)
+        settled = {ident for ident, made in survey.marks.items() if made == mark}
+        if not settled:
+            return None  # marked under other rules (another profile, version, regime files): read whole
+        live, lines = [], {}
+        for start, owner in zip(found.offsets, found.owners):
+            if owner is None:
+                continue
+            if owner in settled:
+                lines.setdefault(owner, []).append(str(start))
+            else:
+                live.append([start, owner])
+        doc = {"rules": mark, "offset": found.end, "schema_version": version,
+               "head": [found.last["seq"], found.last["hash"]], "recorded_max": tu.rfc3339(latest),
+               "profile": state.profile.model_dump(), "incidents": list(survey.index.items()), "live": live,
+               "settled": {ident: ",".join(starts) for ident, starts in lines.items()}}
+        return self._from_doc(self._log, doc, writing, instant, surveyed=True)
+
+    def _from_doc(self, src: "_Whole | _Pieces", doc: dict, writing: bool, instant: datetime | None,
+                  surveyed: bool = False):
+        """The read of a log from what a checkpoint holds (`doc`: one loaded, or one a survey just made of
+        the log): the live incidents' lines it names decoded and folded on its profile, every incident's
+        id and number from its index, a settled incident's own lines decoded when it is asked for (bytes
+        the prefix's SHA-256, or the survey, vouches for), and every line after the prefix verified and
+        folded as usual. None (then the whole read) when it does not fit: "as of" a time before what it
+        covers, a `profile_set` after it, other rules. A write (`writing`) seals after the log's last
+        line; one that needs every incident is redone on the whole ledger (`_NeedFull`)."""
+        import orjson  # the lines the checkpoint names: bytes its prefix's SHA-256 vouches for
+
+        from .model import StoredProfile, fold_live
+
         try:
             head_seq, head_hash = doc["head"]
             recorded_max = tu.parse_instant(doc["recorded_max"])
@@ -291,15 +502,20 @@ class Service:
                 return None  # "as of" a time before what it covers: read the ledger itself
             offset = doc["offset"]
             # the head a write seals after is the last line of the prefix itself, not the checkpoint's word
-            last = orjson.loads(raw[raw.rindex(b"\n", 0, offset - 1) + 1:offset - 1])
+            last = orjson.loads(src.last(offset))
             if [last["seq"], last["hash"]] != [head_seq, head_hash]:
                 return None
-            live_events = [orjson.loads(raw[start:raw.index(b"\n", start)]) for start, _ in doc["live"]]
+            live_events = [orjson.loads(src.line(start)) for start, _ in doc["live"]]
             index = {ident: number for ident, number in doc["incidents"]}
             profile = StoredProfile(doc["profile"])
+            settled_lines = doc.get("settled", {})
+            if not isinstance(settled_lines, dict):
+                return None
         except (ValueError, KeyError, TypeError):
             return None
-        ledger = self.store.read(raw, start=doc["offset"], prev=(head_seq, head_hash), version=doc["schema_version"])
+        buffer, at = src.after(offset)
+        ledger = self.store.read(buffer, start=offset - at, prev=(head_seq, head_hash), version=doc["schema_version"],
+                                 at=at)
         if any(ev["type"] == "profile_set" for ev in ledger.events):
             return None  # the profile decides what is live: the whole ledger, then
 
@@ -308,21 +524,20 @@ class Service:
                 raise _NeedFull
             return self._read()[1]
 
-        settled_lines = doc.get("settled", {})
-
         def load_one(ident: str) -> list[dict] | None:
-            """A settled incident's own events, from the lines the checkpoint names (bytes the prefix's
-            SHA-256 vouches for), instead of reading the whole log."""
+            """A settled incident's own events, from the lines the checkpoint names, instead of
+            reading the whole log."""
             starts = settled_lines.get(ident)
             if not starts or not isinstance(starts, str):
                 return None
             try:
-                return [orjson.loads(raw[int(x):raw.index(b"\n", int(x))]) for x in starts.split(",")]
+                return [orjson.loads(src.line(int(x))) for x in starts.split(",")]
             except (ValueError, TypeError):
                 return None
 
         state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max)
         state._load_one = load_one
+        state.source = str(self.store.path)
         self._bind(state)
         if doc.get("rules") != self._rules_mark(state):
             return None  # made under other regime files (or another profile): what is live may differ
@@ -331,101 +546,9 @@ class Service:
         if instant is not None and state.recorded_max is not None and instant < state.recorded_max:
             return None  # the new lines were recorded after `now`: the whole read folds as of it
         self._checkpoint_base = doc
-        self._settled_lines = settled_lines if isinstance(settled_lines, dict) else None
-        if ledger.events and not writing:
-            self._keep_checkpoint(ledger, state, raw)
-        return ledger, state
-
-    def _sifted(self, raw: bytes, writing: bool, instant: datetime | None):
-        """A read for views without a checkpoint (issue 13): every line's hash and place in the chain
-        checked from its bytes (`log.sift`), and only the lines of incidents that are not settled by
-        their mark (their last line a `closed` carrying `rules_mark` of the rules in force) decoded,
-        verified in full and folded, with the `profile_set` lines; a settled incident's own lines are
-        decoded when it is asked for (as through the checkpoint), and `verify` decodes every line.
-        None (then the whole read, which says what is wrong) for a log that has no mark or a mark of
-        other rules, a line `sift` cannot vouch for, any error, or events after `instant`: results
-        never depend on it. A write (`writing`) reads so too, and seals after the log's last line; one
-        that needs every incident is redone on the whole ledger (`_NeedFull`), as through the
-        checkpoint."""
-        import orjson
-
-        from .ledger import log
-
-        store = self.store
-        try:
-            version, start = log.parse_header(raw, store.path)
-            found = log.sift(raw, store.path, start)
-        except (log.NotSure, IntegrityError, InputError):
-            return None
-        except Exception as exc:  # a LedgerError of the header: the whole read says it
-            from .errors import LedgerError
-
-            if isinstance(exc, LedgerError):
-                return None
-            raise
-        if not found.marks or (instant is not None and found.latest is not None and instant < found.latest):
-            return None
-        found.schema_version = version
-        unread, offsets, owners = set(found.marks), found.offsets, found.owners
-        state = State(as_of=instant)
-        state._index = {}
-        lines: dict[str, list[int]] = {}
-        plain = all(raw.find(mark, start) < 0 for mark in log._NOT_PLAIN)
-        count, end = len(offsets), found.end
-        # the lines to read, in order: those of the incidents not settled by their mark, the profile's,
-        # and the `opened` line of each settled one (its number, for the index)
-        todo = [k for k, owner in enumerate(owners) if owner not in unread]
-        todo += [k for k in found.opened if owners[k] in unread]
-        todo.sort()
-        from .errors import LedgerError
-
-        try:
-            for k in todo:
-                pos, owner = offsets[k], owners[k]
-                nl = (offsets[k + 1] if k + 1 < count else end) - 1
-                if owner in unread:  # an `opened` line: the incident's number, as the fold gives it
-                    number = orjson.loads(raw[pos:nl])["data"].get("number")
-                    state._index[owner] = number if number is not None else state.count + 1
-                    continue
-                prev = raw[pos - 67:pos - 3].decode() if k else chain.GENESIS
-                ev, _ = log.read_line(raw, pos, nl, k + 2, store.path, k, prev, plain)
-                state.apply(ev)
-            if state.left_out or found.last is None:
-                return None
-            state.head_seq, state.head_hash = found.last["seq"], found.last["hash"]
-            if found.latest is not None and (state.recorded_max is None or found.latest > state.recorded_max):
-                state.recorded_max = found.latest
-            if state.profile is None:
-                return None
-            self._bind(state)
-            mark = self._rules_mark(state)
-            if any(made != mark for made in found.marks.values()):
-                return None  # marked under other rules (another profile, version, regime files): read whole
-
-            def load_one(ident: str) -> list[dict] | None:
-                if not lines:  # (made when first asked for: `check` and `status` never ask)
-                    for k, owner in enumerate(owners):
-                        if owner in unread:
-                            lines.setdefault(owner, []).append(offsets[k])
-                starts = lines.get(ident)
-                return [orjson.loads(raw[x:raw.index(b"\n", x)]) for x in starts] if starts else None
-
-            def load_all() -> State:
-                if writing:
-                    raise _NeedFull
-                return self._read()[1]
-
-            state._load_one, state._load_all = load_one, load_all
-            state.unread = unread
-            state._settled |= unread
-        except (LedgerError, ValueError, KeyError, TypeError):
-            return None
-        ledger = Ledger(profile=None, events=[], schema_version=version, tail=found, size=len(raw),
-                        base=found.last)
-        state = self._whole(ledger, state)
-        self._checkpoint_base = None
-        if not writing:  # (a write keeps it after its lines: `_after_write`)
-            self._keep_checkpoint(ledger, state, raw)
+        self._settled_lines = settled_lines
+        if (ledger.events or surveyed) and not writing:  # (a write keeps it after its lines: `_after_write`)
+            self._keep_checkpoint(ledger, state, src)
         return ledger, state
 
     def _settled(self, state: State, inc: Incident) -> bool:
@@ -446,7 +569,8 @@ class Service:
             self._mark = (key, rules_mark(*key))
         return self._mark[1]
 
-    def _keep_checkpoint(self, ledger: Ledger, state: State, raw: bytes, appended: list[bytes] = ()) -> None:
+    def _keep_checkpoint(self, ledger: Ledger, state: State, src: "_Whole | _Pieces",
+                         appended: list[bytes] = ()) -> None:
         """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
         the lines `appended` after them: the live incidents' lines, those of the checkpoint this read
         started from (if any) and those read or written since, less the incidents now settled."""
@@ -461,9 +585,9 @@ class Service:
         if known is not None and base["offset"] <= end:
             # the checkpoint this read started from hashed raw[:offset] already: go on from there
             hasher = known.copy()
-            hasher.update(memoryview(raw)[base["offset"]:end])
+            hasher.update(src.span(base["offset"], end))
         else:
-            hasher = hashlib.sha256(memoryview(raw)[:end])
+            hasher = hashlib.sha256(src.span(0, end))
         pairs = list(zip(tail.owners, tail.offsets))
         new = ledger.events[len(ledger.events) - len(appended):] if appended else []
         for line, ev in zip(appended, new):
@@ -481,9 +605,6 @@ class Service:
         live.sort()
         settled = set()
         for ident in {i for _, i in live}:
-            if ident in state.unread:  # settled by its mark, never folded (`_sifted`)
-                settled.add(ident)
-                continue
             if self._settled(state, state.incident(ident)):
                 settled.add(ident)
                 if self._spare:  # a read for the live views only: a settled incident's obligations are
@@ -492,8 +613,7 @@ class Service:
         for start, ident in live:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
-        if not state.partial or state.unread:  # what is settled is known now: views need not show it
-            state.mark_settled(settled | state._settled)  # again (`State.live`)
+        state.mark_settled(settled | state._settled)  # known now: views need not show them again (`State.live`)
         settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
         self._settled_lines = settled_lines
         checkpoint.save(self.store.path, {
@@ -892,17 +1012,17 @@ class Service:
             new = ledger.events[before:]
             if new:
                 store.write(ledger, new)
-                self._after_write(ledger, state, new, self._raw if store.kind == "log" else None)
+                self._after_write(ledger, state, new, self._log if store.kind == "log" else None)
         return Outcome(value, ledger.head, warnings + self._store_notices())
 
-    def _after_write(self, ledger: Ledger, state: State, new: list[dict], raw: bytes | None) -> None:
+    def _after_write(self, ledger: Ledger, state: State, new: list[dict], src: "_Whole | _Pieces | None") -> None:
         """Keep the log's checkpoint past the lines just appended (silently: derived data)."""
-        if raw is None or ledger.tail is None or any(ev["type"] == "profile_set" for ev in new):
+        if src is None or ledger.tail is None or any(ev["type"] == "profile_set" for ev in new):
             return  # a profile change: the next read rebuilds it from the whole ledger
         from .ledger import log
 
         try:
-            self._keep_checkpoint(ledger, state, raw, [log.line_of(ev) for ev in new])
+            self._keep_checkpoint(ledger, state, src, [log.line_of(ev) for ev in new])
         except Exception:  # derived data: a checkpoint not kept costs the next read a whole read
             return
 

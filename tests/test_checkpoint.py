@@ -188,15 +188,16 @@ def test_a_settled_incident_is_read_from_its_own_lines_not_the_whole_log(tmp_pat
 
     reads = []
     real = store.LogStore.read
-    monkeypatch.setattr(store.LogStore, "read", lambda self, *a, **k: reads.append(k.get("start", 0)) or real(self, *a, **k))
+    monkeypatch.setattr(store.LogStore, "read", lambda self, *a, **k: reads.append(k.get("start", 0) + k.get("at", 0))
+                        or real(self, *a, **k))  # (where in the file the read begins)
     warm = cli(path, "show", "2", "--json")
     assert warm.exit_code == 0 and reads and all(start > 0 for start in reads)  # never from the top
     shutil.rmtree(checkpoint.folder())
     before = len(reads)
     cold = cli(path, "show", "2", "--json")
-    # without a checkpoint: every line checked from its bytes (`log.sift`), the incident's own lines
-    # decoded (it is marked settled, issue 13), never a whole read; the same text
-    assert cold.stdout == warm.stdout and reads[before:] == []
+    # without a checkpoint: every line checked (the survey), the incident's own lines folded when asked
+    # for (it is marked settled, issue 13), never a whole read from the top; the same text
+    assert cold.stdout == warm.stdout and all(start > 0 for start in reads[before:])
     # a new line of a settled incident (a late filing) makes it live again, then settled again
     assert cli(path, "status", "--json").exit_code == 0  # a checkpoint again
     r = cli(path, "update", "2", "--summary", "ajouté après coup", now="2026-04-02T12:00")
@@ -289,3 +290,59 @@ def test_the_private_writer_leaves_the_old_file_and_no_temporary_file_when_a_wri
     assert sorted(p.name for p in target.parent.iterdir()) == ["derived.json"]
     checkpoint.write_private(target, (b"new ", memoryview(b"bytes")))
     assert target.read_bytes() == b"new bytes"
+
+
+def test_a_warm_read_does_not_hold_the_log_and_shows_what_a_cold_one_does(tmp_path, monkeypatch):
+    """Through the checkpoint, `check`, `status` and `show` (of a live and of a settled incident) read
+    the log once, a piece at a time (`log.through`: the prefix hashed, the live lines and the bytes
+    after it taken), never the whole file at once, and print what a read without a checkpoint prints;
+    a line appended by another program is read and verified as usual."""
+    from nis2_incident.ledger import store
+
+    path = build(tmp_path / "ledger.jsonl")
+    commands = (["status", "--json"], ["check", "--all", "--dry-run", "--format", "json"], ["show", "1", "--json"],
+                ["show", "2", "--json"])
+
+    def outputs() -> list:
+        return [(r.exit_code, r.stdout) for r in (cli(path, *args) for args in commands)]
+
+    shutil.rmtree(checkpoint.folder())
+    cold = outputs()
+    wholes = []
+    real = store.LogStore.read_bytes
+    monkeypatch.setattr(store.LogStore, "read_bytes", lambda self: wholes.append(self.path) or real(self))
+    assert outputs() == cold and wholes == []
+    # another program appends (here: a write of this process, then the checkpoint put back as it was)
+    kept = checkpoint.location(path).read_bytes()
+    assert cli(path, "update", "1", "--summary", "chiffrement des serveurs", now="2026-03-29T10:00").exit_code == 0
+    checkpoint.location(path).write_bytes(kept)
+    wholes.clear()
+    warm = outputs()
+    shutil.rmtree(checkpoint.folder())
+    assert warm == outputs() and "chiffrement des serveurs" in warm[2][1]
+    assert wholes and all(p == path for p in wholes)  # (the cold reads)
+
+
+def test_a_log_rewritten_during_a_warm_read_is_refused_not_shown(tmp_path):
+    """What a read through the checkpoint did not take in its pass is read when asked for: a line by
+    itself (its own hash checked), or the whole file, whose prefix must hash again to what the pass
+    verified. A log rewritten in place between the two is refused (exit 3), never shown."""
+    from datetime import datetime, timezone
+
+    from nis2_incident.errors import IntegrityError
+    from nis2_incident.ledger import Store
+    from nis2_incident.service import Service
+
+    path = build(tmp_path / "ledger.jsonl")
+    assert cli(path, "status").exit_code == 0  # a checkpoint
+    svc = Service(Store(path), datetime(2026, 4, 2, 10, tzinfo=timezone.utc))
+    state = svc.state()
+    raw = path.read_bytes()
+    forged = raw.replace(b"Panne ", b"Pannf ")
+    assert len(forged) == len(raw) and forged != raw
+    path.write_bytes(forged)  # the same size, in place, as a forger would
+    with pytest.raises(IntegrityError, match="rewritten while it was read"):
+        state.incident("2")  # a settled incident: its line read by itself no longer holds its hash
+    with pytest.raises(IntegrityError, match="rewritten while it was read"):
+        svc._raw  # the whole file (exports, drafts)
+    assert cli(path, "show", "2").exit_code == 3  # a new read: the checkpoint no longer fits, the line is refused

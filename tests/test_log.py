@@ -317,3 +317,42 @@ def test_the_plain_path_reads_every_line_as_the_checked_path_does(data, seq, ext
     for plain, checked in results:
         assert plain == checked
     assert len(results) == 2
+
+
+_PIECES = [b"a", b"\\", b"u", b"\\u", b"\xef", b"\xbb", b"\xbf", b"\xef\xbb\xbf", b"\r", b"\xf0", b"\xf4", b"\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.integers(0, 30), st.integers(0, 30))
+def test_is_plain_is_the_absence_of_every_mark(pieces, start, end):
+    """`is_plain` looks for each mark by its first byte first (memchr): the same answer as looking for
+    every mark, over any stretch."""
+    raw = b"".join(pieces)
+    expected = all(raw.find(mark, start, end) < 0 for mark in log._NOT_PLAIN)
+    assert log.is_plain(raw, start, end) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), min_size=1, max_size=12),
+       st.data())
+def test_through_takes_what_a_whole_read_would(lines, data):
+    """`log.through` reads the log once, in pieces of any size, and gives what slicing the whole file
+    gives: the prefix's SHA-256, the lines asked for, the prefix's last line and the bytes after it;
+    None for an offset that is not a line's end or starts that are not lines' in order."""
+    raw = b"".join(line + b"\n" for line in lines) + data.draw(st.binary(max_size=8), "tail")
+    ends = [i + 1 for i, byte in enumerate(raw) if byte == 10]
+    offset = data.draw(st.sampled_from(ends + [len(raw) + 1, 1]), "offset")
+    begins = [0] + ends
+    starts = sorted(set(data.draw(st.lists(st.sampled_from(begins), max_size=4), "starts")))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=5), "cuts"))
+    chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    got = log.through(iter(chunks), offset, starts)
+    fits = offset in ends and all(start < offset for start in starts)
+    if not fits:
+        assert got is None
+        return
+    assert got is not None
+    assert got.hasher.hexdigest() == hashlib.sha256(raw[:offset]).hexdigest()
+    assert got.lines == {start: raw[start:raw.index(b"\n", start)] for start in starts}
+    assert got.last == raw[raw.rfind(b"\n", 0, offset - 1) + 1:offset - 1]
+    assert got.tail == raw[offset:] and got.size == len(raw)

@@ -212,20 +212,27 @@ def test_marks_at_scale_same_results_with_and_without_checkpoint(tmp_path):
     assert len(json.loads(cold[0][1])) == 30
 
 
-def test_a_cold_read_decodes_no_line_of_a_settled_incident_but_checks_every_hash(ledger, monkeypatch):
+def test_a_cold_read_checks_every_line_but_folds_none_of_a_settled_incident(ledger, monkeypatch):
     from nis2_incident.ledger import log
+    from nis2_incident.model import State
 
-    decoded = []
-    real = log.read_line
+    decoded, folded = [], []
+    real, real_apply = log.read_line, State.apply
     monkeypatch.setattr(log, "read_line", lambda raw, pos, nl, number, *rest: decoded.append(number)
                         or real(raw, pos, nl, number, *rest))
+    monkeypatch.setattr(State, "apply", lambda self, ev, *rest, **kw: folded.append(ev["seq"] + 1)
+                        or real_apply(self, ev, *rest, **kw))
     expected = live(ledger)
     lines = ledger.read_bytes().splitlines()
     settled = [n for n, line in enumerate(lines, start=1) if b'"incident":"INC-2026-001"' in line]
     decoded.clear()
+    folded.clear()
     no_checkpoint()
     assert json.loads(ok(ledger, "status", "--json").stdout)[0]["id"] == expected[0]
-    assert decoded and not set(decoded) & set(settled)
+    # every line checked as the whole read checks it (hash, canonical form, shape, chain) ...
+    assert set(decoded) >= set(range(2, len(lines) + 1))
+    # ... but the settled incident's lines are not folded
+    assert folded and not set(folded) & set(settled)
     # a byte of the settled incident's first line changed: refused as by a whole read (exit 3, its line)
     first = settled[0]
     altered = b"\n".join(line.replace(b"Panne", b"Pannf") if n == first else line
@@ -321,3 +328,85 @@ def test_a_checkpoint_made_under_other_regime_files_is_not_taken(tmp_path):
     cold = runner.invoke(app, args, catch_exceptions=False)
     assert cold.exit_code == 2 and "gdpr.notification" in cold.stdout, cold.stdout
     assert (warm.exit_code, warm.stdout) == (cold.exit_code, cold.stdout)
+
+
+def _resealed(ledger: Path, change) -> bytes:
+    """The ledger with `change(events)` applied to its decoded events (a list it may edit, shorten or
+    reorder), every seq, prev and hash then recomputed as a forger would: a chain that holds."""
+    from nis2_incident.ledger import chain, log
+
+    header, *lines = ledger.read_bytes().splitlines(keepends=True)
+    events = [json.loads(line) for line in lines]
+    change(events)
+    previous = chain.GENESIS
+    for seq, ev in enumerate(events, start=1):
+        ev["seq"], ev["prev"] = seq, previous
+        ev["hash"] = previous = chain.event_hash({k: v for k, v in ev.items() if k != "hash"})
+    forged = header + b"".join(log.line_of(ev) for ev in events)
+    ledger.write_bytes(forged)
+    return forged
+
+
+def test_a_settled_incident_without_its_opened_line_is_refused_by_every_read_and_write(ledger):
+    """Review of session 5: the `opened` line of a settled incident removed, the chain resealed. A read
+    without a checkpoint (cold) does not take the incident's other lines for it: it reads the whole
+    log, which refuses the ledger (exit 3, naming the line), and a write leaves it untouched."""
+    forged = _resealed(ledger, lambda events: events.remove(
+        next(ev for ev in events if ev["type"] == "opened" and ev["incident"] == "INC-2026-001")))
+    for args in (["status", "--json"], ["check"], ["list", "--json"], ["verify"],
+                 ["open", "Autre", "--aware", "2026-04-02T11:00"]):
+        no_checkpoint()
+        r = cli(ledger, *args)
+        assert r.exit_code == 3 and "unknown incident 'INC-2026-001'" in r.stderr and "line " in r.stderr, \
+            (args, r.stderr)
+    assert ledger.read_bytes() == forged
+
+
+def test_a_settled_incident_line_in_another_json_form_is_refused_cold(ledger):
+    """A settled incident's line written in another JSON form of the same event (an escape, `\\u00e9`,
+    for a letter the canonical form writes as itself), its hash that of its bytes and the chain
+    resealed: every cold read checks each line's canonical form, so `status`, `check` and a write
+    refuse it (exit 3, its line), as `verify` does."""
+    import hashlib
+
+    from nis2_incident.ledger import chain, log
+
+    header, *lines = ledger.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if "Panne réglée".encode() in line)
+    text = lines[index][:-log.SUFFIX_LEN - 1].replace("é".encode(), b"\\u00e9") + b"}"
+    ev_hash = hashlib.sha256(text).hexdigest()
+    lines[index] = text[:-1] + b',"hash":"' + ev_hash.encode() + b'"}\n'
+    for i in range(index + 1, len(lines)):  # the chain after it resealed
+        later = json.loads(lines[i])
+        later["prev"] = ev_hash
+        later["hash"] = ev_hash = chain.event_hash({k: v for k, v in later.items() if k != "hash"})
+        lines[i] = log.line_of(later)
+    ledger.write_bytes(header + b"".join(lines))
+    before = ledger.read_bytes()
+    for args in (["status", "--json"], ["check"], ["verify"], ["open", "Autre", "--aware", "2026-04-02T11:00"]):
+        no_checkpoint()
+        r = cli(ledger, *args)
+        assert r.exit_code == 3 and f"line {index + 2}" in r.stderr and "canonical form" in r.stderr, (args, r.stderr)
+    assert ledger.read_bytes() == before
+
+
+def test_an_invalid_fact_of_a_settled_incident_is_found_where_it_is_folded(ledger):
+    """A settled incident's `opened` line given a value the fold refuses, the chain resealed (every line
+    canonical, every hash right): `verify` folds every event and refuses it, naming the line; `show`
+    of that incident folds its lines and says the same, with the ledger's path and line. `status`
+    and `check`, which have nothing to say about a settled incident, do not fold it (the README's
+    "What we promise")."""
+    def bad(events):
+        opened = next(ev for ev in events if ev["type"] == "opened" and ev["incident"] == "INC-2026-001")
+        opened["data"]["significance"] = "somewhat"
+
+    _resealed(ledger, bad)
+    number = next(n for n, line in enumerate(ledger.read_bytes().splitlines(), start=1) if b"somewhat" in line)
+    no_checkpoint()
+    r = cli(ledger, "verify")
+    assert r.exit_code == 3 and f"line {number}" in r.stderr and "significance" in r.stderr, r.stderr
+    no_checkpoint()
+    assert cli(ledger, "status", "--json").exit_code == 0
+    for _ in ("cold", "warm"):
+        r = cli(ledger, "show", "1")
+        assert r.exit_code == 3 and f"{ledger}: line {number}: " in r.stderr and "significance" in r.stderr, r.stderr

@@ -273,16 +273,45 @@ class LogStore(Store):
     kind = "log"
 
     def read(self, raw: bytes | None = None, start: int = 0, prev: tuple[int, str] | None = None,
-             version: int | None = None, apply=None, keep: bool = True, hashes: bool = True) -> Ledger:
+             version: int | None = None, apply=None, keep: bool = True, hashes: bool = True,
+             at: int = 0) -> Ledger:
         """Decode and chain-verify the lines (from offset `start`, after the event `prev`, when a
         checkpoint vouches for what comes before), calling `apply` on each event; keep them in
         `events` only with `keep` (else `base` is the head). A torn tail is left out
-        (`ledger.tail.torn`)."""
+        (`ledger.tail.torn`). `at`: where `raw` begins in the file (the bytes after a prefix, read by
+        `through`); offsets and sizes are the file's."""
         raw = self.read_bytes() if raw is None else raw
         found = log.scan(raw, self.path, start, prev, version, apply=apply, keep=keep, hashes=hashes)
+        if at:
+            found.offsets = [offset + at for offset in found.offsets]
+            found.end += at
         base = {"seq": prev[0], "hash": prev[1]} if prev is not None else None
         return Ledger(profile=None, events=found.events, schema_version=found.schema_version, tail=found,
-                      size=len(raw), base=base if keep else (found.last or base))
+                      size=len(raw) + at, base=base if keep else (found.last or base))
+
+    def through(self, offset: int, starts) -> "log.Through | None":
+        """The file read once, a piece at a time, for a read through its checkpoint (`log.through`);
+        None for a store whose bytes come from elsewhere (PostgreSQL: its mirror hashes them)."""
+        if type(self).read_bytes is not LogStore.read_bytes:
+            return None
+        return log.through(self.chunks(), offset, starts)
+
+    def line_at(self, start: int) -> bytes:
+        """The line that starts at `start` (without its newline), read from the file (`pread`)."""
+        fd = self._reading(lambda path: fsio.open_fd(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
+        try:
+            data = b""
+            while True:
+                piece = self._reading(lambda path: fsio.pread(fd, 4096, start + len(data)))
+                nl = piece.find(b"\n")
+                if nl >= 0 or not piece:
+                    return data + (piece[:nl] if nl >= 0 else piece)
+                data += piece
+        finally:
+            try:
+                fsio.close(fd)
+            except OSError:
+                pass
 
     def stream(self, apply, hashes: bool = True) -> Ledger:
         """`read` of the whole log without holding it (`log.scan_chunks`: a piece at a time, no event
