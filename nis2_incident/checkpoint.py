@@ -33,7 +33,7 @@ from pathlib import Path
 VERSION = 2  # 2: sealed
 _SEAL = b'{"seal":"'
 _SEALED = len(_SEAL) + 64 + 2  # up to the body's first key: {"seal":"<64 hex>",
-HASHER = "\0hasher"  # `load`'s key for the prefix's hash state (no key of a checkpoint's JSON)
+HASHER = "\0hasher"  # the key the read keeps the prefix's hash state under (no key of a checkpoint's JSON)
 MAX_SIZE = 64 * 1024 * 1024  # a checkpoint of 10,000 incidents is well under 1 MB
 
 
@@ -145,9 +145,9 @@ def _write_sealed_bytes(path: Path, data: bytes, more: list[bytes] = ()) -> None
 
 def load_body(ledger: Path, code: str) -> dict | None:
     """The checkpoint of `ledger` if it was made by this code (`code`) for this ledger, its prefix not
-    yet checked (`load` checks it; a read that hashes the log as it reads it checks it itself: the
-    prefix's length and SHA-256 are `offset` and `prefix_sha256`); else None (missing, unreadable,
-    not a regular file, damaged, of another version)."""
+    yet checked: the read checks it as it reads the log (`Service._through_checkpoint`: the prefix's
+    length and SHA-256 are `offset` and `prefix_sha256`); else None (missing, unreadable, not a
+    regular file, damaged, of another version)."""
     data = _read_sealed(location(ledger))
     if data is None:
         return None
@@ -165,29 +165,6 @@ def load_body(ledger: Path, code: str) -> dict | None:
         return body
     except (ValueError, KeyError, TypeError, RecursionError):
         return None
-
-
-def load(ledger: Path, raw: bytes, code: str, known: tuple[int, str] | None = None) -> dict | None:
-    """The checkpoint of `ledger` if it was made by this code (`code`) from a prefix of `raw`; else
-    None (as `load_body`, or for other bytes). `known`: (size, SHA-256) of `raw`'s first bytes,
-    already taken by the store that read them (a PostgreSQL ledger's mirror, issue 15), used instead
-    of hashing them again when the prefix ends there."""
-    body = load_body(ledger, code)
-    if body is None or body["offset"] > len(raw):
-        return None
-    offset = body["offset"]
-    hasher = None
-    if known is not None and known[0] == offset:
-        digest = known[1]
-    else:
-        hasher = hashlib.sha256(memoryview(raw)[:offset])
-        digest = hasher.hexdigest()
-    if digest != body["prefix_sha256"]:
-        return None
-    # the SHA-256 state of the prefix, so that a checkpoint made after it (a write, new lines read)
-    # hashes only the bytes past it (`Service._keep_checkpoint`: at 10,000 incidents, 16 ms a write)
-    body[HASHER] = hasher
-    return body
 
 
 def save(ledger: Path, body: dict) -> None:

@@ -237,14 +237,15 @@ class Through:
     size: int  # the file's size as read
 
 
-def through(chunks, offset: int, starts) -> Through | None:
+def through(chunks, offset: int, starts, hash_it: bool = True) -> Through | None:
     """One pass over the log's bytes (`chunks`: in order, in pieces of any size) for a read through its
     checkpoint: the SHA-256 of the first `offset` bytes, the lines that start at `starts` (ascending,
     each line below `offset`), the prefix's last line and every byte after it, holding one piece of the
     file at a time (at 10,000 incidents, 23 ms instead of 40 to read the 30 MB whole and hash it: a
     fresh 30 MB buffer costs its page faults). None when the file is shorter than `offset`, the prefix
-    does not end with a newline, or `starts` are not starts of lines in order."""
-    hasher = hashlib.sha256()
+    does not end with a newline, or `starts` are not starts of lines in order. `hash_it`: False when
+    the caller knows the prefix's hash already (then `hasher` is None)."""
+    hasher = hashlib.sha256() if hash_it else None
     lines: dict[int, bytes] = {}
     want = iter(starts)
     nxt = next(want, None)
@@ -255,8 +256,8 @@ def through(chunks, offset: int, starts) -> Through | None:
         n = len(piece)
         k = min(n, offset - pos) if pos < offset else 0
         if k:
-            pre = memoryview(piece)[:k]
-            hasher.update(pre)
+            if hasher is not None:
+                hasher.update(memoryview(piece)[:k])
             if pos + k == offset:
                 if piece[k - 1] != 10:  # 10: newline
                     return None

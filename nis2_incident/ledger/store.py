@@ -290,10 +290,9 @@ class LogStore(Store):
                       size=len(raw) + at, base=base if keep else (found.last or base))
 
     def through(self, offset: int, starts) -> "log.Through | None":
-        """The file read once, a piece at a time, for a read through its checkpoint (`log.through`);
-        None for a store whose bytes come from elsewhere (PostgreSQL: its mirror hashes them)."""
-        if type(self).read_bytes is not LogStore.read_bytes:
-            return None
+        """The file read once, a piece at a time, for a read through its checkpoint (`log.through`).
+        A store whose bytes come from elsewhere (PostgreSQL: `PgStore.read_bytes`) has none
+        (`through = None`) and gives its bytes whole."""
         return log.through(self.chunks(), offset, starts)
 
     def line_at(self, start: int) -> bytes:
