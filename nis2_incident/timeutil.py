@@ -122,6 +122,13 @@ def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
     return bounded(_parse_when(text, now, tz_name), (text or "").strip())
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """`text` quoted for an error message, cut to `limit` characters of its repr (a hostile time of 64
+    characters above U+FFFF is 640 of them escaped)."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[:limit - 4] + "...'"
+
+
 def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
     raw = (text or "").strip()
     low = raw.lower()
@@ -130,7 +137,7 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
     if low == "now":
         return now.astimezone(UTC)
     if len(raw) > 64:
-        raise InputError(f"invalid time {raw[:40]!r}...; {WHEN_HELP}")
+        raise InputError(f"invalid time {_shown(raw)}; {WHEN_HELP}")
     human = _human_form(raw, low, now, tz_name)
     if human is not None:
         return human
@@ -145,7 +152,7 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         try:
             delta = parse_duration(amount)
         except InputError:
-            raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
+            raise InputError(f"invalid time {_shown(text)}; {WHEN_HELP}") from None
         try:
             return (now + sign * delta).astimezone(UTC)
         except OverflowError:
@@ -182,7 +189,7 @@ def _human_form(raw: str, low: str, now: datetime, tz_name: str) -> datetime | N
     if m:
         word, hour, minute = m.group(1), int(m.group(2)), int(m.group(3))
         if hour > 23 or minute > 59:
-            raise InputError(f"invalid time {raw!r}; {WHEN_HELP}")
+            raise InputError(f"invalid time {_shown(raw)}; {WHEN_HELP}")
         day = to_local(now, tz_name).date() - timedelta(days=1 if word in ("yesterday", "hier") else 0)
         return local_to_instant(datetime(day.year, day.month, day.day, hour, minute), tz_name).astimezone(UTC)
     m = _SLASH_RE.match(low)
@@ -191,7 +198,7 @@ def _human_form(raw: str, low: str, now: datetime, tz_name: str) -> datetime | N
         clock = f"T{int(m.group(4)):02d}:{m.group(5)}" if m.group(4) else "T00:00"
         forms = [f"{year}-{mo:02d}-{d:02d}{clock}" for d, mo in ((a, b), (b, a)) if 1 <= mo <= 12 and 1 <= d <= 31]
         if not forms:
-            raise InputError(f"invalid time {raw!r}; {WHEN_HELP}")
+            raise InputError(f"invalid time {_shown(raw)}; {WHEN_HELP}")
         if len(forms) == 2 and forms[0] != forms[1]:
             hint = f"{forms[0]} (day first) or {forms[1]} (month first)"
         else:
@@ -234,11 +241,11 @@ def _parse_with_pendulum(raw: str, text: str) -> tuple[datetime, timedelta | Non
     try:
         parsed = pendulum.parse(raw, exact=True, tz=None)
     except Exception:  # pendulum raises ParserError, ValueError or OverflowError
-        raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
+        raise InputError(f"invalid time {_shown(text)}; {WHEN_HELP}") from None
     if not isinstance(parsed, datetime):
         missing = "no date" if isinstance(parsed, time) else "no time of day" if isinstance(parsed, date) else None
         if missing is None:  # e.g. an ISO duration such as P1D
-            raise InputError(f"invalid time {text!r}; {WHEN_HELP}")
+            raise InputError(f"invalid time {_shown(text)}; {WHEN_HELP}")
         raise InputError(f"{text!r} has {missing}; {WHEN_HELP}")
     # back to a plain datetime: pendulum's subclass must not leak into the model
     plain = datetime(
@@ -248,7 +255,7 @@ def _parse_with_pendulum(raw: str, text: str) -> tuple[datetime, timedelta | Non
     try:
         return plain, (None if parsed.tzinfo is None else parsed.utcoffset())
     except ValueError:  # an offset of 24 h or more (`+24:00`): was an internal error (exit 70)
-        raise InputError(f"invalid time {text!r}; {WHEN_HELP}") from None
+        raise InputError(f"invalid time {_shown(text)}; {WHEN_HELP}") from None
 
 
 # The last instants parsed (text -> UTC instant): a fold parses an event's `recorded_at` and then,

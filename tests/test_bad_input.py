@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -262,6 +262,9 @@ def when_text():
 
 @settings(max_examples=300, deadline=None)
 @given(text=when_text())
+# found by this test (session 6): 64 characters above U+FFFF, quoted as 640 escapes in the message
+@example(text="\ufeff0000000000000000\x1f\x1f" + "\x08" * 6 + "\U0001005e\U00012544" + "\U00018cd6" * 3
+         + "\U00018d09" * 5 + "\U0001d1eb\U0002ebe1")
 def test_when_parser_gives_only_input_errors_on_hostile_text(text):
     try:
         got = tu.parse_when(text, NOW_UTC, "Europe/Paris")
