@@ -1063,10 +1063,6 @@ class Service:
         return tu.rfc3339(instant, profile.timezone)
 
     def init(self, **fields) -> Outcome:
-        from pydantic import ValidationError
-
-        from .profile import Profile
-
         fields = {k: v for k, v in fields.items() if v is not None}
         if "regimes" not in fields:  # every regime whose facts the profile can decide
             fields["regimes"] = ["nis2", "gdpr"] + (["csp"] if fields.get("health_establishment") else [])
@@ -1080,12 +1076,7 @@ class Service:
         if fields.get("regimes_dir") and self._regimes is None:
             self._regimes = load_regimes(fields["regimes_dir"])
         self._check_targets(fields.get("targets", {}), fields["regimes"])
-        try:
-            profile = Profile.model_validate(fields)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise InputError(f"profile {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+        profile = _validated(fields)
         unknown = [r for r in profile.regimes if r not in self.regimes]
         if unknown:
             raise InputError(f"unknown regime(s) {', '.join(unknown)}; accepted: {', '.join(self.regimes)}")
@@ -1112,10 +1103,6 @@ class Service:
 
     def set_profile(self, **changes) -> Outcome:
         """Change profile fields through a `profile_set` event, so the chain covers the profile."""
-        from pydantic import ValidationError
-
-        from .profile import Profile
-
         def change(ledger: Ledger, state: State, warnings: list[str]):
             current = state.profile.model_dump()
             changed = {k: v for k, v in changes.items() if v is not None and current.get(k) != v}
@@ -1132,12 +1119,7 @@ class Service:
                     warnings.append(f"enabled the regime(s) of the role: {', '.join(added)}")
             if "targets" in changed:
                 self._check_targets(changed["targets"], changed.get("regimes", current.get("regimes")))
-            try:
-                profile = Profile.model_validate({**current, **changed})
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                raise InputError(f"profile {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+            profile = _validated({**current, **changed})
             if not changed:
                 warnings.append("no change: the profile already says so; nothing was written")
                 return profile
@@ -1561,6 +1543,20 @@ def _own_events(raw: bytes, first: int, end: int, ident: str) -> list[dict]:
         if ev.get("incident") == ident:
             found.append(ev)
         pos = nl + 1
+
+
+def _validated(fields: dict):
+    """The profile `init` or `profile` would record, validated by `profile_schema` (the declaration
+    pydantic's `Profile` is built from: the same values and errors, tests/test_profile_schema.py,
+    without importing pydantic at every `init`), or InputError naming the first field refused."""
+    from .model import StoredProfile
+    from .profile_schema import ProfileInvalid, validate
+
+    try:
+        return StoredProfile(validate(fields))
+    except ProfileInvalid as exc:
+        loc, msg = exc.errors[0]
+        raise InputError(f"profile {'.'.join(str(p) for p in loc)}: {msg.removeprefix('Value error, ')}") from None
 
 
 def _stored(value, profile: Profile):

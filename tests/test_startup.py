@@ -443,6 +443,10 @@ def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_
                  ["ledger", "migrate", str(ledger), str(tmp_path / "migrated.json")], ["exercise", "schema"]):
         assert "typer" not in _loaded([*base, *args]), args
     assert "typer" in _loaded(["--ledger", str(ledger), "ledger", "--help"])  # help: the Typer app's
+    # `init` and `profile` validate with profile_schema, the declaration pydantic's Profile is built from
+    assert "pydantic" not in _loaded(["--ledger", str(tmp_path / "new.jsonl"), "init", "--name", "X", "--category",
+                                      "essential", "--json"])
+    assert "pydantic" not in _loaded([*base, "profile", "--name", "CHU Y", "--json"])
 
 
 def test_check_and_status_on_postgresql_import_the_driver_but_neither_typer_nor_rich(tmp_path, pg_url):
