@@ -28,9 +28,10 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
-VERSION = 2  # 2: sealed
+VERSION = 3  # 2: sealed; 3: the id index and the settled lines each one text (service._compact_index)
 _SEAL = b'{"seal":"'
 _SEALED = len(_SEAL) + 64 + 2  # up to the body's first key: {"seal":"<64 hex>",
 HASHER = "\0hasher"  # the key the read keeps the prefix's hash state under (no key of a checkpoint's JSON)
@@ -38,9 +39,26 @@ MAX_SIZE = 64 * 1024 * 1024  # a checkpoint of 10,000 incidents is well under 1 
 
 
 def folder() -> Path:
+    return user_cache_path() / "checkpoints"
+
+
+def user_cache_path() -> Path:
+    """platformdirs' cache folder for nis2-incident. On Linux, where it is the XDG base directory rule
+    (`$XDG_CACHE_HOME`, an absolute path, else `$HOME/.cache`), that rule is applied here for the plain
+    cases: importing platformdirs costs 5-10 ms at every read of a log (its Unix module imports
+    tempfile, shutil and random), more than the rest of a warm read of 100 incidents.
+    tests/test_checkpoint.py checks that it is the folder platformdirs gives. Any other case (another
+    system, a relative or missing HOME) asks platformdirs itself."""
+    if sys.platform == "linux":
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        home = os.environ.get("HOME", "")
+        if xdg.startswith("/"):
+            return Path(xdg) / "nis2-incident"
+        if not xdg.strip() and home.startswith("/"):
+            return Path(home) / ".cache" / "nis2-incident"
     import platformdirs
 
-    return platformdirs.user_cache_path("nis2-incident", appauthor=False) / "checkpoints"
+    return platformdirs.user_cache_path("nis2-incident", appauthor=False)
 
 
 def _identity(ledger) -> str:
