@@ -31,7 +31,7 @@ import stat
 import sys
 from pathlib import Path
 
-VERSION = 3  # 2: sealed; 3: the id index and the settled lines each one text (service._compact_index)
+VERSION = 4  # 2: sealed; 3: the id index and the settled lines each one text; 4: with their digest (service._entry)
 _SEAL = b'{"seal":"'
 _SEALED = len(_SEAL) + 64 + 2  # up to the body's first key: {"seal":"<64 hex>",
 HASHER = "\0hasher"  # the key the read keeps the prefix's hash state under (no key of a checkpoint's JSON)

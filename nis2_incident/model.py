@@ -260,11 +260,7 @@ class State:
         self._fetching = key  # its `opened` event names an incident the index already knows
         try:
             for ev in events:
-                try:
-                    self.apply(ev, number=self._index.get(key) if ev.get("type") == "opened" else None)
-                except LedgerError as exc:  # where it is, as the whole read says it (event seq N is line N + 1)
-                    where = f"{self.source}: line {ev['seq'] + 1}: " if self.source else ""
-                    raise type(exc)(where + exc.message) from None
+                self.apply_at(ev, number=self._index.get(key) if ev.get("type") == "opened" else None)
             if key not in self._loaded:  # lines of an incident without its `opened` line
                 raise LedgerError(f"{self.source + ': ' if self.source else ''}incident {key}: its events do "
                                   "not begin with an `opened` event")
@@ -318,6 +314,16 @@ class State:
         known = ", ".join(list(self._index if self._index is not None else self._loaded)[-5:]) or "none yet"
         raise NotFound(f"unknown incident {ident!r}; accepted: an id such as {known} or its number (see `list`)")
 
+    def apply_at(self, ev: dict, number: int | None = None) -> None:
+        """`apply` of an event read from `source` (a partial fold: the live incidents' lines, those
+        after the checkpoint, a settled incident's own): an error names the ledger and the line, as
+        the whole read's does (event seq N is line N + 1)."""
+        try:
+            self.apply(ev, number)
+        except LedgerError as exc:
+            where = f"{self.source}: line {ev['seq'] + 1}: " if self.source and isinstance(ev.get("seq"), int) else ""
+            raise type(exc)(where + exc.message) from None
+
     def apply(self, ev: dict, number: int | None = None) -> None:
         """Fold one more event (the body of `fold`). Raises LedgerError naming the bad event. `number`:
         the incident's number for an `opened` event that does not carry one (a partial fold, where
@@ -333,6 +339,8 @@ class State:
         if self.recorded_max is None or recorded > self.recorded_max:
             self.recorded_max = recorded
         if kind == "profile_set":
+            if "incident" in ev:  # (no writer makes one; the whole read and the survey must read alike)
+                raise LedgerError(f"event seq {seq}: a profile_set event names no incident, got {ev['incident']!r}")
             # validated without pydantic (profile_schema: the same declaration as `Profile`, ~100 ms less)
             from .profile_schema import ProfileInvalid, validate
 
@@ -455,12 +463,13 @@ def fold(events: list[dict], as_of: datetime | None = None) -> State:
 
 
 def fold_live(profile, events: list[dict], index: dict[str, int], head_seq: int, head_hash: str,
-              load_all: Callable[[], State], recorded_max: datetime | None = None) -> State:
+              load_all: Callable[[], State], recorded_max: datetime | None = None, source: str | None = None) -> State:
     """A partial state (see `State`): `events` are every event of the incidents kept live, in ledger
     order, folded on the stored `profile`; `index` is every incident's id and number."""
     state = State(profile=profile)
+    state.source = source
     for ev in events:
-        state.apply(ev, number=index.get(ev.get("incident")) if ev.get("type") == "opened" else None)
+        state.apply_at(ev, number=index.get(ev.get("incident")) if ev.get("type") == "opened" else None)
     state.head_seq, state.head_hash = head_seq, head_hash
     state.recorded_max = recorded_max
     state._index, state._load_all = dict(index), load_all

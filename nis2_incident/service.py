@@ -23,7 +23,7 @@ from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
 from .ledger import chain
-from .model import FACT_FIELDS, PATIENT_HARM, SIGNIFICANCE, Incident, State, fold
+from .model import EVENT_TYPES, FACT_FIELDS, PATIENT_HARM, SIGNIFICANCE, Incident, State, fold
 from .regimes import Regime, builtin
 from .roles import recorded
 from .regimes import load as load_regimes
@@ -137,34 +137,42 @@ class _Unsure(Exception):
     """The survey met what only the whole read's fold can judge: read whole, which says what is wrong."""
 
 
+_INCIDENT_KINDS = frozenset(EVENT_TYPES) - {"profile_set"}
+
+
 class _Survey:
     """What a read without a checkpoint (`Service._surveyed`) keeps of each event as `log.scan` checks
     it, instead of folding it: each incident's number (from its `opened` line, as the fold numbers it),
     the `settled` mark of each incident whose last event is a marked `closed`, the `profile_set` events
-    (folded after), and the latest `recorded_at` of each offset suffix (RFC 3339 times with the same
-    suffix compare as text: only one of each is parsed)."""
+    (folded after), and the latest `recorded_at` of each offset suffix (times in the one form the
+    writer gives them, `2026-03-28T10:00:00+01:00`, with the same suffix compare as text: only one of
+    each is parsed; any other form is parsed)."""
 
-    __slots__ = ("index", "marks", "profile_events", "latest")
+    __slots__ = ("index", "marks", "profile_events", "latest", "other")
 
     def __init__(self):
         self.index: dict[str, int] = {}
         self.marks: dict[str, str] = {}
         self.profile_events: list[dict] = []
         self.latest: dict[str, str] = {}
+        self.other: list[str] = []
 
     def take(self, ev: dict) -> None:
         stamp, ident = ev["recorded_at"], ev.get("incident")
-        zone = stamp[-6:]
-        if stamp > self.latest.get(zone, ""):
-            self.latest[zone] = stamp
+        if len(stamp) == 25 and stamp[10] == "T" and stamp[19] in "+-":  # as `_stamp` writes it
+            zone = stamp[-6:]
+            if stamp > self.latest.get(zone, ""):
+                self.latest[zone] = stamp
+        else:  # any other form `parse_instant` accepts (a space, a fraction, Z): compared parsed
+            self.other.append(stamp)
         data, kind = ev.get("data"), ev["type"]
-        if ident is None:
-            if kind != "profile_set":
-                raise _Unsure
+        if kind == "profile_set" or ident is None:
+            if kind != "profile_set" or ident is not None:
+                raise _Unsure  # (the fold refuses both: the whole read says so)
             self.profile_events.append(ev)
             return
-        if type(data) is not dict or not self.profile_events:
-            raise _Unsure
+        if type(data) is not dict or not self.profile_events or kind not in _INCIDENT_KINDS:
+            raise _Unsure  # (an unknown type: the whole read names it)
         if kind == "opened":
             number = data.get("number", len(self.index) + 1)
             if ident in self.index or type(number) is not int:
@@ -183,11 +191,17 @@ class _Survey:
 class _Whole:
     """The log's bytes as a read took them: whole."""
 
+    checked = 0  # (see `_Pieces`)
+
     def __init__(self, raw: bytes):
         self.whole = raw
 
     def line(self, start: int) -> bytes:
         return self.whole[start:self.whole.index(b"\n", start)]
+
+    def lines(self, starts: list[int], digest: str) -> list[bytes]:
+        """The lines that start at `starts` (bytes this read verified)."""
+        return [self.line(start) for start in starts]
 
     def last(self, offset: int) -> bytes:
         """The line that ends at `offset` - 1."""
@@ -213,34 +227,45 @@ class _Pieces:
     def __init__(self, store, offset: int, digest: str, got, raw: bytes | None = None):
         self.store, self.offset, self.digest, self.got = store, offset, digest, got
         self._whole: bytes | None = raw  # (the bytes of a store that gives them whole: these)
+        self.checked = offset + len(got.tail)  # the end of the lines verified (`_from_doc`: before a torn tail)
 
     @property
     def whole(self) -> bytes:
         if self._whole is None:
             raw, got = self.store.read_bytes(), self.got
-            offset, tail = self.offset, got.tail
-            if raw[offset:offset + len(tail)] != tail or hashlib.sha256(memoryview(raw)[:offset]).hexdigest() != self.digest:
+            offset, checked = self.offset, self.checked
+            # (a torn tail after the lines verified may have been cut since, and lines appended, by a write)
+            if raw[offset:checked] != got.tail[:checked - offset] \
+                    or hashlib.sha256(memoryview(raw)[:offset]).hexdigest() != self.digest:
                 raise IntegrityError(f"{self.store.path}: the ledger was rewritten while it was read (its first "
-                                     f"{offset} bytes are not those just verified); run the command again", None)
+                                     f"{checked} bytes are not those just verified); run the command again", None)
             self._whole = raw
         return self._whole
 
     def line(self, start: int) -> bytes:
+        """A line the pass took (a live incident's, or after the prefix), else from the whole file."""
         got = self.got
         if start in got.lines:
             return got.lines[start]
         if start >= self.offset:
             at = start - self.offset
             return got.tail[at:got.tail.index(b"\n", at)]
-        if self._whole is not None:
-            return _Whole(self._whole).line(start)
+        return _Whole(self.whole).line(start)
+
+    def lines(self, starts: list[int], digest: str) -> list[bytes]:
+        """A settled incident's lines, read by themselves (`pread`) and taken only if each holds its own
+        hash and their hashes give `digest`, the checkpoint's (made from the bytes its prefix's SHA-256
+        vouches for): so they are those very lines, even if the file was rewritten since the pass.
+        Else the whole file, its prefix checked again."""
         from .ledger import log
 
-        line = self.store.line_at(start)
-        if len(line) <= log.SUFFIX_LEN or hashlib.sha256(line[:-log.SUFFIX_LEN] + b"}").hexdigest().encode() \
-                != line[-66:-2]:
-            return _Whole(self.whole).line(start)  # not the line just vouched for: the whole file, checked
-        return line
+        if self._whole is None and all(start < self.offset for start in starts):
+            lines = [self.store.line_at(start) for start in starts]
+            if all(len(line) > log.SUFFIX_LEN and hashlib.sha256(line[:-log.SUFFIX_LEN] + b"}").hexdigest().encode()
+                   == line[-66:-2] for line in lines) \
+                    and hashlib.sha256(b"".join(line[-66:-2] for line in lines)).hexdigest()[:32] == digest:
+                return lines
+        return [self.line(start) for start in starts]
 
     def last(self, offset: int) -> bytes:
         return self.got.last
@@ -275,13 +300,25 @@ def _index_of(doc: dict) -> dict[str, int]:
 
 
 def _compact_lines(lines: dict[str, str]) -> str:
-    """Where each settled incident's lines start, as the checkpoint keeps them: `"INC-1\t120,740\n..."`
+    """Each settled incident's entry (`_entry`), as the checkpoint keeps them: `"INC-1\t120,740#<digest>\n..."`
     (one text: parsed only by what reads a settled incident, `_lines_of`)."""
     return "\n".join(f"{ident}\t{starts}" for ident, starts in lines.items())
 
 
+def _entry(starts, hashes) -> str:
+    """A settled incident's entry in the checkpoint: where its lines start, and a digest of their
+    hashes (the 64 hex digits each line ends with, the SHA-256 of its bytes), so that its lines read
+    again by themselves later (`show`) are known to be the very lines the prefix's SHA-256 vouched
+    for: `"120,740#<32 hex>"`."""
+    return ",".join(map(str, starts)) + "#" + hashlib.sha256(b"".join(hashes)).hexdigest()[:32]
+
+
+def _starts(entry: str) -> list[int]:
+    return [int(x) for x in entry.split("#", 1)[0].split(",")]
+
+
 def _lines_of(doc: dict) -> dict[str, str]:
-    """`doc["settled"]` as a dict (incident -> "start,start"), parsed once."""
+    """`doc["settled"]` as a dict (incident -> its entry, `_entry`), parsed once."""
     lines = doc.get("settled") or {}
     if isinstance(lines, str):
         lines = doc["settled"] = dict(entry.split("\t", 1) for entry in lines.split("\n") if entry)
@@ -491,7 +528,7 @@ class Service:
             if raw.find(b'"settled":"', start) < 0:
                 return None  # no mark at all (a log written before marks): the whole read, at once
             found = log.scan(raw, path, start, version=version, apply=survey.take, keep=False, hashes=False)
-            latest = max((tu.parse_instant(stamp) for stamp in survey.latest.values()), default=None)
+            latest = max((tu.parse_instant(stamp) for stamp in (*survey.latest.values(), *survey.other)), default=None)
             if not survey.marks or found.last is None or (instant is not None and latest is not None
                                                           and instant < latest):
                 return None
@@ -505,18 +542,22 @@ class Service:
         settled = {ident for ident, made in survey.marks.items() if made == mark}
         if not settled:
             return None  # marked under other rules (another profile, version, regime files): read whole
-        live, lines = [], {}
-        for start, owner in zip(found.offsets, found.owners):
+        live, lines, hashes = [], {}, {}
+        offsets, last = found.offsets, len(found.offsets) - 1
+        for k, (start, owner) in enumerate(zip(offsets, found.owners)):
             if owner is None:
                 continue
             if owner in settled:
-                lines.setdefault(owner, []).append(str(start))
+                end = (offsets[k + 1] if k < last else found.end) - 1  # its newline
+                lines.setdefault(owner, []).append(start)
+                hashes.setdefault(owner, []).append(raw[end - 66:end - 2])
             else:
                 live.append([start, owner])
         doc = {"rules": mark, "offset": found.end, "schema_version": version,
-               "head": [found.last["seq"], found.last["hash"]], "recorded_max": tu.rfc3339(latest),
+               "head": [found.last["seq"], found.last["hash"]],
+               "recorded_max": latest.isoformat() if latest is not None else None,
                "profile": state.profile.model_dump(), "live": live,
-               "settled": {ident: ",".join(starts) for ident, starts in lines.items()}}
+               "settled": {ident: _entry(starts, hashes[ident]) for ident, starts in lines.items()}}
         index = _compact_index(survey.index)
         if index is None:
             return None
@@ -556,6 +597,7 @@ class Service:
         buffer, at = src.after(offset)
         ledger = self.store.read(buffer, start=offset - at, prev=(head_seq, head_hash), version=doc["schema_version"],
                                  at=at)
+        src.checked = ledger.tail.end
         if any(ev["type"] == "profile_set" for ev in ledger.events):
             return None  # the profile decides what is live: the whole ledger, then
 
@@ -568,24 +610,21 @@ class Service:
             """A settled incident's own events, from the lines the checkpoint names, instead of
             reading the whole log."""
             try:
-                starts = _lines_of(doc).get(ident)
-            except ValueError:  # (a checkpoint not of this writer: its seal held, its text does not)
-                return None
-            if not starts or not isinstance(starts, str):
-                return None
-            try:
-                return [orjson.loads(src.line(int(x))) for x in starts.split(",")]
-            except (ValueError, TypeError):
+                entry = _lines_of(doc).get(ident)
+                if not entry or not isinstance(entry, str) or "#" not in entry:
+                    return None
+                return [orjson.loads(line) for line in src.lines(_starts(entry), entry.split("#", 1)[1])]
+            except (ValueError, TypeError):  # (a checkpoint not of this writer: its seal held, its text does not)
                 return None
 
-        state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max)
+        state = fold_live(profile, live_events, index, head_seq, head_hash, load_all, recorded_max,
+                          source=str(self.store.path))
         state._load_one = load_one
-        state.source = str(self.store.path)
         self._bind(state)
         if doc.get("rules") != self._rules_mark(state):
             return None  # made under other regime files (or another profile): what is live may differ
         for ev in ledger.events:
-            state.apply(ev)
+            state.apply_at(ev)
         if instant is not None and state.recorded_max is not None and instant < state.recorded_max:
             return None  # the new lines were recorded after `now`: the whole read folds as of it
         self._checkpoint_base = doc
@@ -643,7 +682,7 @@ class Service:
         settled_lines = dict(_lines_of(base)) if base is not None else {}
         touched = {owner for owner, _ in pairs if owner is not None}
         for ident in touched & set(settled_lines):  # a settled incident with new lines: live until shown settled
-            live += [(int(start), ident) for start in settled_lines.pop(ident).split(",")]
+            live += [(start, ident) for start in _starts(settled_lines.pop(ident))]
         live += [(start, owner) for owner, start in pairs if owner is not None]
         live.sort()
         settled = set()
@@ -657,7 +696,8 @@ class Service:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
         state.mark_settled(settled | state._settled)  # known now: views need not show them again (`State.live`)
-        settled_lines.update((ident, ",".join(map(str, starts))) for ident, starts in newly.items())  # (sorted)
+        settled_lines.update((ident, _entry(starts, [src.line(start)[-66:-2] for start in starts]))
+                             for ident, starts in newly.items())  # (sorted)
         self._settled_doc = {"settled": settled_lines}
         index = _compact_index(state.numbers)
         if index is None:
@@ -665,7 +705,8 @@ class Service:
         checkpoint.save(self.store.path, {
             "code": code_key(), "rules": self._rules_mark(state), "offset": end, "prefix_sha256": hasher.hexdigest(),
             "schema_version": ledger.schema_version, "head": [state.head_seq, state.head_hash],
-            "recorded_max": tu.rfc3339(state.recorded_max),
+            # (to the microsecond: "as of" a --now between it and the next second reads the log itself)
+            "recorded_max": state.recorded_max.isoformat() if state.recorded_max is not None else None,
             "profile": state.profile.model_dump(),
             **index,
             "live": [[start, ident] for start, ident in live if ident not in settled],
@@ -760,7 +801,7 @@ class Service:
             if starts is None:
                 yield made_text(state.incident(ident))
                 continue
-            last = int(starts.rsplit(",", 1)[-1])
+            last = _starts(starts)[-1]
             end = raw.find(b"\n", last)
             digest = raw[end - 66:end - 2].decode("ascii", "replace")
             entry = kept.get(ident)

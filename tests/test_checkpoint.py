@@ -5,6 +5,7 @@ after the head the log itself ends with."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -303,11 +304,16 @@ def test_a_warm_read_does_not_hold_the_log_and_shows_what_a_cold_one_does(tmp_pa
     commands = (["status", "--json"], ["check", "--all", "--dry-run", "--format", "json"], ["show", "1", "--json"],
                 ["show", "2", "--json"])
 
-    def outputs() -> list:
-        return [(r.exit_code, r.stdout) for r in (cli(path, *args) for args in commands)]
+    def outputs(cold: bool = False) -> list:
+        out = []
+        for args in commands:
+            if cold:
+                shutil.rmtree(checkpoint.folder(), ignore_errors=True)
+            r = cli(path, *args)
+            out.append((r.exit_code, r.stdout))
+        return out
 
-    shutil.rmtree(checkpoint.folder())
-    cold = outputs()
+    cold = outputs(cold=True)
     wholes = []
     real = store.LogStore.read_bytes
     monkeypatch.setattr(store.LogStore, "read_bytes", lambda self: wholes.append(self.path) or real(self))
@@ -318,8 +324,7 @@ def test_a_warm_read_does_not_hold_the_log_and_shows_what_a_cold_one_does(tmp_pa
     checkpoint.location(path).write_bytes(kept)
     wholes.clear()
     warm = outputs()
-    shutil.rmtree(checkpoint.folder())
-    assert warm == outputs() and "chiffrement des serveurs" in warm[2][1]
+    assert warm == outputs(cold=True) and "chiffrement des serveurs" in warm[2][1]
     assert wholes and all(p == path for p in wholes)  # (the cold reads)
 
 
@@ -346,6 +351,19 @@ def test_a_log_rewritten_during_a_warm_read_is_refused_not_shown(tmp_path):
     with pytest.raises(IntegrityError, match="rewritten while it was read"):
         svc._raw  # the whole file (exports, drafts)
     assert cli(path, "show", "2").exit_code == 3  # a new read: the checkpoint no longer fits, the line is refused
+    # the forged line given its own hash (it holds by itself; the chain after it no longer does): the
+    # digest of the incident's line hashes the checkpoint keeps refuses it too (review of session 6)
+    path.write_bytes(raw)
+    assert cli(path, "status").exit_code == 0
+    svc = Service(Store(path), datetime(2026, 4, 2, 10, tzinfo=timezone.utc))
+    state = svc.state()
+    lines = raw.split(b"\n")
+    k = next(i for i, line in enumerate(lines) if b"Panne " in line)
+    line = lines[k].replace(b"Panne ", b"Pannf ")
+    lines[k] = line[:-66] + hashlib.sha256(line[:-75] + b"}").hexdigest().encode() + b'"}'
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(IntegrityError, match="rewritten while it was read"):
+        state.incident("2")
 
 
 from hypothesis import given, settings  # noqa: E402

@@ -338,16 +338,17 @@ def test_is_plain_is_the_absence_of_every_mark(pieces, start, end):
 def test_through_takes_what_a_whole_read_would(lines, data):
     """`log.through` reads the log once, in pieces of any size, and gives what slicing the whole file
     gives: the prefix's SHA-256, the lines asked for, the prefix's last line and the bytes after it;
-    None for an offset that is not a line's end or starts that are not lines' in order."""
+    None for an offset that is not a line's end, or a start that is not a line's."""
     raw = b"".join(line + b"\n" for line in lines) + data.draw(st.binary(max_size=8), "tail")
     ends = [i + 1 for i, byte in enumerate(raw) if byte == 10]
     offset = data.draw(st.sampled_from(ends + [len(raw) + 1, 1]), "offset")
     begins = [0] + ends
-    starts = sorted(set(data.draw(st.lists(st.sampled_from(begins), max_size=4), "starts")))
+    starts = sorted(set(data.draw(st.lists(st.sampled_from(begins) | st.integers(0, len(raw)), max_size=4),
+                                  "starts")))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=5), "cuts"))
     chunks = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
     got = log.through(iter(chunks), offset, starts)
-    fits = offset in ends and all(start < offset for start in starts)
+    fits = offset in ends and all(start < offset and (start == 0 or raw[start - 1] == 10) for start in starts)
     if not fits:
         assert got is None
         return

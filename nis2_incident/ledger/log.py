@@ -251,7 +251,7 @@ def through(chunks, offset: int, starts, hash_it: bool = True) -> Through | None
     nxt = next(want, None)
     cur_start, cur = None, []  # a line asked for, begun in an earlier piece
     carry: list[bytes] = []  # the prefix's bytes after its last newline, in earlier pieces
-    last, tail, pos = None, [], 0
+    last, tail, pos, before = None, [], 0, 10  # before: the byte before the piece (10, newline, at the start)
     for piece in chunks:
         n = len(piece)
         k = min(n, offset - pos) if pos < offset else 0
@@ -273,8 +273,8 @@ def through(chunks, offset: int, starts, hash_it: bool = True) -> Through | None
             if cur_start is None:
                 if nxt is None or nxt >= pos + n:
                     break
-                if nxt < pos + at or nxt >= offset:
-                    return None
+                if nxt < pos + at or nxt >= offset or (piece[nxt - pos - 1] if nxt > pos else before) != 10:
+                    return None  # (not where a line starts)
                 cur_start, at = nxt, nxt - pos
                 nxt = next(want, None)
             nl = piece.find(b"\n", at)
@@ -284,6 +284,8 @@ def through(chunks, offset: int, starts, hash_it: bool = True) -> Through | None
             cur.append(piece[at:nl])
             lines[cur_start] = b"".join(cur)
             cur_start, cur, at = None, [], nl + 1
+        if n:
+            before = piece[-1]
         pos += n
     if pos < offset or last is None or cur_start is not None or nxt is not None:
         return None
