@@ -14,8 +14,14 @@ Periods: `hours` (elapsed, on instants), `months` (calendar, end-of-month clampe
 
 A user's file is validated by the pydantic models of `schema.py` (imported only when such a file is
 read), then turned into the plain classes below, which are what the engine uses. The shipped files
-are read with tomllib alone (`from_dump`, no pydantic: a test checks they give what validating them
-gives). Rules are always read from their files, never from a derived file (issue 14).
+are read without pydantic (`from_dump`: a test checks they give what validating them gives), and
+without parsing their TOML when `shipped.json` (beside them, in the package) holds the parsed content
+of a file with the SHA-256 of its exact bytes: each file is read and hashed at every start, and one
+whose hash is not there (edited, added) is parsed with tomllib, so the TOML files stay the only truth
+and a stale `shipped.json` cannot change a rule (issue 13: tomllib and the parsing of twelve files
+took 10-12 ms of every command). `shipped.json` is part of the installed package, as writable as its
+code, never a file of the ledger's folder or the cache (issue 14); `python -m nis2_incident.regimes`
+writes it, and a test fails while it is stale.
 """
 
 from __future__ import annotations
@@ -236,13 +242,16 @@ def _add_version(versions: dict[str, list[Regime]], regime: Regime) -> None:
     versions[regime.id] = sorted([*kept, regime], key=_sort_key)
 
 
-def _shipped_files():
-    """The files of this package's folder. A plain folder (an installed package) is listed with `os`:
-    importing `importlib.resources` (and the zipfile module it brings) costs about 8 ms at every
-    start; a package in a zip archive is listed through it."""
+SHIPPED_JSON = "shipped.json"
+
+
+def _shipped_files(folder: Path | None = None):
+    """The files of this package's folder (or of `folder`). A plain folder (an installed package) is
+    listed with `os`: importing `importlib.resources` (and the zipfile module it brings) costs about
+    8 ms at every start; a package in a zip archive is listed through it."""
     import os
 
-    folder = Path(__path__[0])
+    folder = Path(__path__[0]) if folder is None else folder
     if os.path.isdir(folder):
         return [folder / name for name in os.listdir(folder)]
     from importlib import resources
@@ -250,17 +259,78 @@ def _shipped_files():
     return list(resources.files(__package__).iterdir())
 
 
-@lru_cache(maxsize=1)
-def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
+def derive(files) -> dict:
+    """What `shipped.json` holds for these regime files (`(name, bytes)` pairs): each file's SHA-256
+    and its content as tomllib parses it. JSON gives back every TOML value the shipped files use
+    (strings, integers, booleans, tables, arrays, in their order); a file holding anything else (a
+    TOML date, a float) is refused here rather than kept as something it is not."""
+    import hashlib
     import tomllib
 
+    def plain(value, where):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                plain(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                plain(item, f"{where}[{i}]")
+        elif not isinstance(value, (str, bool, int)) or (type(value) is int and abs(value) >= 2 ** 53):
+            raise ValueError(f"{where}: {type(value).__name__} {value!r} has no exact JSON form; "
+                             "accepted in a shipped regime file: strings, integers, booleans, tables, arrays")
+
+    out = {}
+    for name, data in sorted(files):
+        content = tomllib.loads(data.decode("utf-8"))
+        plain(content, name)
+        out[name] = {"sha256": hashlib.sha256(data).hexdigest(), "content": content}
+    return {"format": "nis2-incident shipped regimes", "written_by": "python -m nis2_incident.regimes",
+            "files": out}
+
+
+def _derived(entries) -> dict:
+    """The `files` of `shipped.json` among `entries`, or {} if it is missing or unreadable (every
+    file is then parsed: slower, never different)."""
+    entry = next((e for e in entries if e.name == SHIPPED_JSON), None)
+    if entry is None:
+        return {}
+    try:
+        import orjson  # a compiled parser: reading the 12 files' content takes about 0.2 ms
+
+        files = orjson.loads(entry.read_bytes()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def read_shipped(folder: Path | None = None) -> dict[str, list[Regime]]:
+    """Every version of every regime of the package's folder (or of `folder`): each `.toml` file's
+    content taken from `shipped.json` when the SHA-256 of its bytes is the one kept there, else
+    parsed with tomllib (the result is the same; a test checks it)."""
+    import hashlib
+
+    entries = sorted(_shipped_files(folder), key=lambda p: p.name)
+    derived = _derived(entries)
     versions: dict[str, list[Regime]] = {}
-    for entry in sorted(_shipped_files(), key=lambda p: p.name):
+    for entry in entries:
         if entry.name.endswith(".toml"):
+            data = entry.read_bytes()
+            known = derived.get(entry.name)
+            if (isinstance(known, dict) and isinstance(known.get("content"), dict)
+                    and known.get("sha256") == hashlib.sha256(data).hexdigest()):
+                content = known["content"]
+            else:
+                import tomllib
+
+                content = tomllib.loads(data.decode("utf-8"))
             # The shipped files are read without pydantic (60 ms at every start of `check`): a test
             # checks that this gives exactly what validating them gives (tests/test_regimes.py).
-            _add_version(versions, from_dump(tomllib.loads(entry.read_text(encoding="utf-8"))))
-    return tuple((k, tuple(v)) for k, v in versions.items())
+            _add_version(versions, from_dump(content))
+    return versions
+
+
+@lru_cache(maxsize=1)
+def _builtin_versions() -> tuple[tuple[str, tuple[Regime, ...]], ...]:
+    return tuple((k, tuple(v)) for k, v in read_shipped().items())
 
 
 def builtin() -> RegimeSet:
