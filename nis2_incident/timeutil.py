@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from calendar import monthrange
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
@@ -110,10 +109,11 @@ def local_to_instant(naive: datetime, tz_name: str) -> datetime:
     )
 
 
-_REL_RE = re.compile(
-    r"^(?:(?P<sign>[-+])\s*(?P<a>[0-9][0-9dhmins ]*)|(?P<b>[0-9][0-9dhmins ]*?)\s*ago|in\s+(?P<c>[0-9][0-9dhmins ]*))$",
-    re.ASCII,
-)
+# The patterns of the forms a person types (relative, words, day/month) are compiled when first used
+# (`re`'s own cache): a stored or `--now` instant in ISO form is read by `_parse_iso` first, which
+# none of them can match, so most commands never compile them (issue 13: about 0.7 ms of every start).
+_REL = (r"^(?:(?P<sign>[-+])\s*(?P<a>[0-9][0-9dhmins ]*)|(?P<b>[0-9][0-9dhmins ]*?)\s*ago|"
+        r"in\s+(?P<c>[0-9][0-9dhmins ]*))$")
 
 
 def parse_when(text: str, now: datetime, tz_name: str) -> datetime:
@@ -138,10 +138,18 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
         return now.astimezone(UTC)
     if len(raw) > 64:
         raise InputError(f"invalid time {_shown(raw)}; {WHEN_HELP}")
-    human = _human_form(raw, low, now, tz_name)
-    if human is not None:
-        return human
-    m = _REL_RE.match(_WORD_UNITS.sub(_unit, low))
+    # An ISO form first: it starts with four digits and a dash, which no form below can match (a
+    # relative time starts with a sign, `in ` or ends in `ago` with only digits and units before it;
+    # a day word with a word; a day/month with one or two digits and `/` or `.`), so the order
+    # changes no result; a text it does not take goes through every form as before.
+    iso = _parse_iso(raw)
+    if iso is None:
+        human = _human_form(raw, low, now, tz_name)
+        if human is not None:
+            return human
+        m = re.match(_REL, re.sub(_WORD_UNITS, _unit, low, flags=re.ASCII), re.ASCII)
+    else:
+        m = None
     if m:
         if m.group("a") is not None:
             amount, sign = m.group("a"), (1 if m.group("sign") == "+" else -1)
@@ -157,7 +165,7 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
             return (now + sign * delta).astimezone(UTC)
         except OverflowError:
             raise InputError(f"time {text!r} is out of range; {WHEN_HELP}") from None
-    plain, offset = _parse_iso(raw) or _parse_with_pendulum(raw, text)
+    plain, offset = iso or _parse_with_pendulum(raw, text)
     try:
         if offset is None:
             return local_to_instant(plain, tz_name).astimezone(UTC)
@@ -168,7 +176,7 @@ def _parse_when(text: str, now: datetime, tz_name: str) -> datetime:
 
 # What a tired human types (issue 16): `3 hours ago`, `2 days ago`, `1w ago`, `in 2 weeks`; read as
 # the short forms (`3h ago`, `2d ago`, `7d ago`). Months are not a fixed length: refused, as before.
-_WORD_UNITS = re.compile(r"([0-9]+)\s*(weeks?|w|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)(?![a-z])", re.ASCII)
+_WORD_UNITS = r"([0-9]+)\s*(weeks?|w|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)(?![a-z])"  # re.ASCII
 
 
 def _unit(m: re.Match) -> str:
@@ -178,21 +186,21 @@ def _unit(m: re.Match) -> str:
     return f"{n}{ {'d': 'd', 'h': 'h', 'm': 'm', 's': 's'}[word[0]] }"
 
 
-_DAY_WORD_RE = re.compile(r"^(yesterday|today|hier|aujourd'hui)\s+(?:at\s+|à\s+)?([0-9]{1,2})[:h]([0-9]{2})$")
-_SLASH_RE = re.compile(r"^([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})(?:[ T]+([0-9]{1,2})[:h]([0-9]{2}))?$")
+_DAY_WORD = r"^(yesterday|today|hier|aujourd'hui)\s+(?:at\s+|à\s+)?([0-9]{1,2})[:h]([0-9]{2})$"
+_SLASH = r"^([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})(?:[ T]+([0-9]{1,2})[:h]([0-9]{2}))?$"
 
 
 def _human_form(raw: str, low: str, now: datetime, tz_name: str) -> datetime | None:
     """`yesterday 14:00` / `today 09:30` (also `hier 14h00`) in the profile's zone; `28/03/2026 10:00`
     refused with the ISO form to type (day and month orders differ between countries). None otherwise."""
-    m = _DAY_WORD_RE.match(low)
+    m = re.match(_DAY_WORD, low)
     if m:
         word, hour, minute = m.group(1), int(m.group(2)), int(m.group(3))
         if hour > 23 or minute > 59:
             raise InputError(f"invalid time {_shown(raw)}; {WHEN_HELP}")
         day = to_local(now, tz_name).date() - timedelta(days=1 if word in ("yesterday", "hier") else 0)
         return local_to_instant(datetime(day.year, day.month, day.day, hour, minute), tz_name).astimezone(UTC)
-    m = _SLASH_RE.match(low)
+    m = re.match(_SLASH, low)
     if m:
         a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
         clock = f"T{int(m.group(4)):02d}:{m.group(5)}" if m.group(4) else "T00:00"
@@ -317,11 +325,19 @@ def add_months(instant: datetime, months: int, tz_name: str) -> datetime:
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def days_in_month(year: int, month: int) -> int:
+    """`calendar.monthrange(year, month)[1]` without importing `calendar` (and `locale`, about 1.5 ms of
+    every start; tests/test_timeutil.py compares both on every month of years 1 to 9999)."""
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def _month_wall(instant: datetime, months: int, tz) -> datetime:
     local = instant.astimezone(tz)
     total = local.month - 1 + months
     year, month = local.year + total // 12, total % 12 + 1
-    day = min(local.day, monthrange(year, month)[1])
+    day = min(local.day, days_in_month(year, month))
     return datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond)
 
 

@@ -503,3 +503,62 @@ def test_parse_instant_memo_stays_small_and_keeps_refusing():
         for _ in range(2):
             with pytest.raises(ValueError):
                 tu.parse_instant(bad)
+
+
+# --- issue 13: a start without `calendar`, and the ISO form read first ------------------------------
+
+def test_days_in_month_is_calendar_monthrange_for_every_month_of_years_1_to_9999():
+    import calendar
+
+    assert [tu.days_in_month(y, m) for y in range(1, 10000) for m in range(1, 13)] == \
+        [calendar.monthrange(y, m)[1] for y in range(1, 10000) for m in range(1, 13)]
+    assert "calendar" not in tu.__dict__  # what the start-up no longer imports
+
+
+def _parse_when_in_the_old_order(text, now, tz_name):
+    """`_parse_when` as it was before the ISO form was tried first (human forms, then relative, then
+    ISO, then pendulum), to compare with."""
+    import re
+
+    raw = (text or "").strip()
+    low = raw.lower()
+    if not raw or low == "now" or len(raw) > 64:
+        return tu._parse_when(text, now, tz_name)  # these come first in both orders
+    human = tu._human_form(raw, low, now, tz_name)
+    if human is not None:
+        return human
+    if re.match(tu._REL, re.sub(tu._WORD_UNITS, tu._unit, low, flags=re.ASCII), re.ASCII):
+        return tu._parse_when(text, now, tz_name)  # a relative time: not an ISO form in either order
+    plain, offset = tu._parse_iso(raw) or tu._parse_with_pendulum(raw, text)
+    if offset is None:
+        return tu.local_to_instant(plain, tz_name).astimezone(UTC)
+    return plain.replace(tzinfo=timezone(offset)).astimezone(UTC)
+
+
+def _when_outcome(parse, text):
+    try:
+        return ("instant", parse(text, datetime(2026, 3, 28, 9, 0, tzinfo=UTC), "Europe/Paris"))
+    except InputError as exc:
+        return ("refused", exc.message)
+    except OverflowError:
+        return ("overflow",)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=ISO | st.from_regex(r"\A[0-9]{1,4}[-/. ][0-9]{1,2}[-/. T][0-9]{1,4}( ?ago| [0-9]{1,2}[:h][0-9]{2})?\Z")
+       | st.sampled_from(["2026-03-28T10:00", "2h ago", "+48h", "in 3 days", "yesterday 14:00", "28/03/2026 10:00",
+                          "2026-03-28", "2026-03-28T25:00", "2026-13-01T10:00+01:00", " 2026-03-28 10:00Z "]))
+def test_reading_the_iso_form_first_changes_no_result(text):
+    """No other form can match what `_parse_iso` takes, so trying it first gives every text the same
+    instant or the same refusal as the old order."""
+    assert _when_outcome(tu._parse_when, text) == _when_outcome(_parse_when_in_the_old_order, text)
+
+
+def test_an_iso_form_matches_none_of_the_typed_forms():
+    import re
+
+    for text in ("2026-03-28T10:00", "2026-03-28 10:00:00.5+01:00", "0001-01-01T00:00Z", "9999-12-31T23:59-09:30"):
+        low = text.lower()
+        assert tu._parse_iso(text) is not None
+        assert not re.match(tu._DAY_WORD, low) and not re.match(tu._SLASH, low)
+        assert not re.match(tu._REL, re.sub(tu._WORD_UNITS, tu._unit, low, flags=re.ASCII), re.ASCII)
