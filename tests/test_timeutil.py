@@ -530,9 +530,12 @@ def _parse_when_in_the_old_order(text, now, tz_name):
     if re.match(tu._REL, re.sub(tu._WORD_UNITS, tu._unit, low, flags=re.ASCII), re.ASCII):
         return tu._parse_when(text, now, tz_name)  # a relative time: not an ISO form in either order
     plain, offset = tu._parse_iso(raw) or tu._parse_with_pendulum(raw, text)
-    if offset is None:
-        return tu.local_to_instant(plain, tz_name).astimezone(UTC)
-    return plain.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    try:
+        if offset is None:
+            return tu.local_to_instant(plain, tz_name).astimezone(UTC)
+        return plain.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00 in a zone east of UTC
+        raise InputError(f"time {text!r} is out of range; {tu.WHEN_HELP}") from None
 
 
 def _when_outcome(parse, text):
@@ -547,7 +550,8 @@ def _when_outcome(parse, text):
 @settings(max_examples=600, deadline=None)
 @given(text=ISO | st.from_regex(r"\A[0-9]{1,4}[-/. ][0-9]{1,2}[-/. T][0-9]{1,4}( ?ago| [0-9]{1,2}[:h][0-9]{2})?\Z")
        | st.sampled_from(["2026-03-28T10:00", "2h ago", "+48h", "in 3 days", "yesterday 14:00", "28/03/2026 10:00",
-                          "2026-03-28", "2026-03-28T25:00", "2026-13-01T10:00+01:00", " 2026-03-28 10:00Z "]))
+                          "2026-03-28", "2026-03-28T25:00", "2026-13-01T10:00+01:00", " 2026-03-28 10:00Z ",
+                          "0001-01-01T00:00"]))
 def test_reading_the_iso_form_first_changes_no_result(text):
     """No other form can match what `_parse_iso` takes, so trying it first gives every text the same
     instant or the same refusal as the old order."""
