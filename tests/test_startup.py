@@ -420,11 +420,11 @@ def _loaded(args: list[str]) -> set[str]:
 def test_check_and_status_import_nothing_heavy_once_the_checkpoint_is_there(tmp_path):
     """Import time is speed at 03:00 (DESIGN §4): on a log whose checkpoint is in place, `check` and
     `status --json` import neither Typer nor Rich, pydantic, pendulum, the TOML writer or rfc8785;
-    `open` no Typer and no pydantic. (tomllib reads the regime files, which are never taken from a
-    derived file; the checkpoint's folder is found without platformdirs on Linux: `checkpoint.
-    user_cache_path`.)"""
+    `open` no Typer and no pydantic. (The shipped regimes are taken from `regimes/shipped.json` where
+    each file's SHA-256 matches, without tomllib; the checkpoint's folder is found without
+    platformdirs on Linux: `checkpoint.user_cache_path`.)"""
     ledger = _ledger(tmp_path, "jsonl")
-    light = {"tomllib"} if sys.platform == "linux" else {"platformdirs", "tomllib"}
+    light = set() if sys.platform == "linux" else {"platformdirs"}
     base = ["--ledger", str(ledger), "--now", "2026-03-30T20:00:00+02:00"]
     assert "typer" not in _loaded([*base, "status", "--json"])
     assert _loaded([*base, "check"]) <= light

@@ -46,8 +46,11 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         env = {**os.environ, "COLUMNS": str(columns), "LINES": str(rows), "TERM": "xterm-256color"}
         env.pop("NO_COLOR", None)
+        # (Ctrl-C as a person's terminal gives it: SIGINT restored to its default even when this run was
+        # started in the background, where the shell has the children ignore it)
         self.proc = subprocess.Popen([sys.executable, "-m", "nis2_incident", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env, close_fds=True)
+                                     stderr=slave, env=env, close_fds=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         os.close(slave)
         self.raw = b""
         self.mark = 0
