@@ -467,3 +467,22 @@ def test_a_live_incident_with_an_invalid_fact_is_refused_naming_the_ledger_and_l
             no_checkpoint()
         r = cli(ledger, "status")
         assert r.exit_code == 3 and f"{ledger}: line {number}: " in r.stderr, r.stderr
+
+
+def test_an_export_that_meets_a_refused_settled_line_leaves_its_output_file_as_it_was(ledger, tmp_path):
+    """Review of session 6: an export is made as it is read; a settled incident's line that only the
+    fold refuses stops it (exit 3). `--output FILE` is written whole or not at all: the file stays as
+    it was, and no temporary file is left beside it."""
+    def bad(events):
+        opened = next(ev for ev in events if ev["type"] == "opened" and ev["incident"] == "INC-2026-001")
+        opened["data"]["significance"] = "somewhat"
+
+    _resealed(ledger, bad)
+    out = tmp_path / "out" / "record.json"
+    out.parent.mkdir()
+    out.write_text("before\n")
+    for fmt in ("json", "csv"):
+        no_checkpoint()
+        r = cli(ledger, "export", "--format", fmt, "--output", str(out))
+        assert r.exit_code == 3 and "significance" in r.stderr, r.stderr
+        assert out.read_text() == "before\n" and sorted(p.name for p in out.parent.iterdir()) == ["record.json"]
