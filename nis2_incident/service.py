@@ -220,9 +220,10 @@ class _Pieces:
     """The log's bytes as a read through the checkpoint took them in one pass (`log.through`): the
     prefix's SHA-256, the live incidents' lines, the prefix's last line and every byte after it,
     without holding the file (at 10,000 incidents, 30 MB). What it did not take is read when asked
-    for: a line by itself (a settled incident's, for `show`), its own hash checked; the whole file
-    (exports, drafts, every incident's text), its prefix checked again against the checkpoint's
-    SHA-256, so that what a command shows is always what that hash vouches for."""
+    for: a settled incident's lines by themselves (`show`), checked against the digest of their
+    hashes the checkpoint keeps (`lines`); the whole file (exports, drafts, every incident's text),
+    its prefix checked again against the checkpoint's SHA-256, so that what a command shows is always
+    what that hash vouches for."""
 
     def __init__(self, store, offset: int, digest: str, got, raw: bytes | None = None):
         self.store, self.offset, self.digest, self.got = store, offset, digest, got
@@ -264,6 +265,7 @@ class _Pieces:
             if all(len(line) > log.SUFFIX_LEN and hashlib.sha256(line[:-log.SUFFIX_LEN] + b"}").hexdigest().encode()
                    == line[-66:-2] for line in lines) \
                     and hashlib.sha256(b"".join(line[-66:-2] for line in lines)).hexdigest()[:32] == digest:
+                self.got.lines.update(zip(starts, lines))  # (vouched for now: a checkpoint kept after may take them)
                 return lines
         return [self.line(start) for start in starts]
 

@@ -409,3 +409,27 @@ def test_the_cache_folder_is_the_one_platformdirs_gives(monkeypatch, xdg, home):
             checkpoint.user_cache_path()
         return
     assert checkpoint.user_cache_path() == expected
+
+
+def test_a_write_to_a_settled_incident_through_the_checkpoint_does_not_read_the_whole_log(tmp_path, monkeypatch):
+    """A late amendment of a settled incident, through the checkpoint: its lines are read by themselves
+    (checked against the digest the checkpoint keeps) and kept for the checkpoint written after the
+    line, never the whole file; the ledger is what a write without a checkpoint makes of it."""
+    from nis2_incident.ledger import store
+
+    path = build(tmp_path / "ledger.jsonl")
+    twin = tmp_path / "twin" / "ledger.jsonl"
+    twin.parent.mkdir()
+    shutil.copyfile(path, twin)
+    assert cli(path, "status").exit_code == 0  # a checkpoint
+    wholes = []
+    real = store.LogStore.read_bytes
+    monkeypatch.setattr(store.LogStore, "read_bytes", lambda self: wholes.append(self.path) or real(self))
+    r = cli(path, "update", "2", "--summary", "ajouté après coup", now="2026-04-02T12:00")
+    assert r.exit_code == 0, r.stderr
+    assert wholes == []
+    monkeypatch.setattr(store.LogStore, "read_bytes", real)
+    shutil.rmtree(checkpoint.folder())
+    assert cli(twin, "update", "2", "--summary", "ajouté après coup", now="2026-04-02T12:00").exit_code == 0
+    assert path.read_bytes() == twin.read_bytes()
+    assert json.loads(cli(path, "show", "2", "--json").stdout)["summary"] == "ajouté après coup"
