@@ -49,13 +49,13 @@ def user_cache_path() -> Path:
     tempfile, shutil and random), more than the rest of a warm read of 100 incidents.
     tests/test_checkpoint.py checks that it is the folder platformdirs gives. Any other case (another
     system, a relative or missing HOME) asks platformdirs itself."""
-    if sys.platform == "linux":
+    if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:  # (platformdirs may find Android)
         xdg = os.environ.get("XDG_CACHE_HOME", "")
         home = os.environ.get("HOME", "")
         if xdg.startswith("/"):
             return Path(xdg) / "nis2-incident"
-        if not xdg.strip() and home.startswith("/"):
-            return Path(home) / ".cache" / "nis2-incident"
+        if not xdg.strip() and home.startswith("/"):  # as `os.path.expanduser("~/.cache")`
+            return Path((home.rstrip("/") or "") + "/.cache") / "nis2-incident"
     import platformdirs
 
     return platformdirs.user_cache_path("nis2-incident", appauthor=False)

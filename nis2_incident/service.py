@@ -285,9 +285,9 @@ def _compact_index(numbers: dict[str, int]) -> dict | None:
     """Every incident's id and number as the checkpoint keeps them: the ids in opening order, one text
     (`"INC-1\nINC-2"`), and the numbers that are not the position in that order (usually none). A
     list of 10,000 pairs took 6-15 ms to parse at every warm read, one text 1-2 ms. None for an id
-    that holds a newline or a tab (no checkpoint then: it is derived data)."""
+    that is empty or holds a newline or a tab (no checkpoint then: it is derived data)."""
     ids = list(numbers)
-    if any("\n" in ident or "\t" in ident for ident in ids):
+    if any("\n" in ident or "\t" in ident or not ident for ident in ids):
         return None
     return {"incidents": "\n".join(ids),
             "numbers": {ident: n for position, (ident, n) in enumerate(numbers.items(), start=1) if n != position}}
@@ -674,9 +674,11 @@ class Service:
             hasher = hashlib.sha256(src.span(0, end))
         pairs = list(zip(tail.owners, tail.offsets))
         new = ledger.events[len(ledger.events) - len(appended):] if appended else []
+        written: dict[int, bytes] = {}  # the hash of each line just appended, by where it starts
         for line, ev in zip(appended, new):
             hasher.update(line)
             pairs.append((ev.get("incident"), end))
+            written[end] = line[-67:-3]
             end += len(line)
         live = [tuple(x) for x in base["live"]] if base is not None else []
         # each settled incident's line starts, "start,start" as the checkpoint keeps them: only those of
@@ -698,7 +700,8 @@ class Service:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
         state.mark_settled(settled | state._settled)  # known now: views need not show them again (`State.live`)
-        settled_lines.update((ident, _entry(starts, [src.line(start)[-66:-2] for start in starts]))
+        settled_lines.update((ident, _entry(starts, [written[start] if start in written else src.line(start)[-66:-2]
+                                                     for start in starts]))
                              for ident, starts in newly.items())  # (sorted)
         self._settled_doc = {"settled": settled_lines}
         index = _compact_index(state.numbers)

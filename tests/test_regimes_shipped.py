@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 import tomllib
+
+import pytest
 from pathlib import Path
 
 import nis2_incident
@@ -132,3 +134,18 @@ def test_derive_refuses_a_value_json_would_not_give_back():
     with pytest.raises(ValueError, match="date"):
         regimes.derive([("x.toml", b'id = "x"\nfrom = 2026-01-01\n')])
     assert regimes.derive([("x.toml", b'id = "x"\nn = 3\n')])["files"]["x.toml"]["content"] == {"id": "x", "n": 3}
+
+
+def test_regime_files_with_other_line_ends_read_as_before(tmp_path):
+    """Review of session 6: the files are read from their bytes (to hash them); CR LF and CR line ends
+    are newlines, as `Path.read_text` read them before (a CR-only file was an internal error), and a
+    file that is not TOML is a regime error naming it."""
+    copy = _package_copy(tmp_path) / "regimes"
+    expected = _parsed(FOLDER)
+    for ending in (b"\r\n", b"\r"):
+        for path in copy.glob("*.toml"):
+            path.write_bytes((FOLDER / path.name).read_bytes().replace(b"\n", ending))
+        assert regimes.read_shipped(copy) == expected
+    (copy / "nis2.toml").write_bytes(b"id = [unclosed")
+    with pytest.raises(regimes.RegimeError, match="nis2.toml: invalid TOML"):
+        regimes.read_shipped(copy)

@@ -280,7 +280,7 @@ def derive(files) -> dict:
 
     out = {}
     for name, data in sorted(files):
-        content = tomllib.loads(data.decode("utf-8"))
+        content = tomllib.loads(_text(data))
         plain(content, name)
         out[name] = {"sha256": hashlib.sha256(data).hexdigest(), "content": content}
     return {"format": "nis2-incident shipped regimes", "written_by": "python -m nis2_incident.regimes",
@@ -302,6 +302,12 @@ def _derived(entries) -> dict:
     return files if isinstance(files, dict) else {}
 
 
+def _text(data: bytes) -> str:
+    """A regime file's bytes as text, its line ends read as `Path.read_text` reads them (CR LF and CR
+    are newlines)."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_shipped(folder: Path | None = None) -> dict[str, list[Regime]]:
     """Every version of every regime of the package's folder (or of `folder`): each `.toml` file's
     content taken from `shipped.json` when the SHA-256 of its bytes is the one kept there, else
@@ -321,7 +327,10 @@ def read_shipped(folder: Path | None = None) -> dict[str, list[Regime]]:
             else:
                 import tomllib
 
-                content = tomllib.loads(data.decode("utf-8"))
+                try:
+                    content = tomllib.loads(_text(data))
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                    raise RegimeError(f"regime file {entry}: invalid TOML: {exc}") from None
             # The shipped files are read without pydantic (60 ms at every start of `check`): a test
             # checks that this gives exactly what validating them gives (tests/test_regimes.py).
             _add_version(versions, from_dump(content))
