@@ -294,7 +294,9 @@ class State:
     def incident(self, ident: str) -> Incident:
         from .errors import NotFound
 
-        key = ident.strip().upper()
+        # an id as the ledger holds it, else as a person types it (any case, spaces around)
+        exact = ident in self._loaded or (self._index is not None and ident in self._index)
+        key = ident if exact else ident.strip().upper()
         if key in self._loaded:
             return self._loaded[key]
         if self._index is None:

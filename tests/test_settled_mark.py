@@ -486,3 +486,22 @@ def test_an_export_that_meets_a_refused_settled_line_leaves_its_output_file_as_i
         r = cli(ledger, "export", "--format", fmt, "--output", str(out))
         assert r.exit_code == 3 and "significance" in r.stderr, r.stderr
         assert out.read_text() == "before\n" and sorted(p.name for p in out.parent.iterdir()) == ["record.json"]
+
+
+def test_an_incident_id_not_in_capitals_reads_cold_warm_and_whole(ledger):
+    """Review of session 6 (older than it): an id the ledger holds in another form than the tool writes
+    (lower case, from another tool or an old import) made every read that keeps a checkpoint exit 4,
+    the id normalised as a person types it before it was looked up; the id as held is looked up first."""
+    def lower(events):
+        for ev in events:
+            if ev.get("incident") == "INC-2026-002":
+                ev["incident"] = "inc-2026-002"
+
+    _resealed(ledger, lower)
+    for cold in (True, False):
+        if cold:
+            no_checkpoint()
+        r = cli(ledger, "status", "--json")
+        assert r.exit_code == 0 and "inc-2026-002" in r.stdout, r.stderr
+    assert json.loads(ok(ledger, "show", "inc-2026-002", "--json").stdout)["id"] == "inc-2026-002"
+    assert ok(ledger, "verify").exit_code == 0
