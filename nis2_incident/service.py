@@ -1207,6 +1207,16 @@ class Service:
                 if added:
                     changed["regimes"] = [*current.get("regimes", []), *added]
                     warnings.append(f"enabled the regime(s) of the role: {', '.join(added)}")
+            if "regimes_dir" in changed or "regimes" in changed:
+                # as `init` refuses them: a folder that is not one (every read would then fail) or a
+                # regime no file defines
+                rules = self.regimes  # (--regimes, if given, decides this run's rules)
+                if "regimes_dir" in changed:
+                    folder = load_regimes(changed["regimes_dir"]) if changed["regimes_dir"] else builtin()
+                    rules = folder if self.regimes_dir is None else rules
+                unknown = [r for r in changed.get("regimes", []) if r not in rules]
+                if unknown:
+                    raise InputError(f"unknown regime(s) {', '.join(unknown)}; accepted: {', '.join(rules)}")
             if "targets" in changed:
                 self._check_targets(changed["targets"], changed.get("regimes", current.get("regimes")))
             profile = _validated({**current, **changed})

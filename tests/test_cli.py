@@ -509,6 +509,20 @@ def test_bad_profile_at_init(ledger_file, option, value, needle):
     assert not ledger_file.exists()
 
 
+@pytest.mark.parametrize("args,needles", [(["--regime", "nis2", "--regime", "foo"], ["unknown regime(s) foo", "gdpr"]),
+                                          (["--regimes-dir", "/nonexistent/rules"], ["not a folder", "accepted"])])
+def test_profile_refuses_what_init_refuses(incident, args, needles):
+    """Review of session 6 (older than it): `profile --regime foo` recorded a regime no file defines,
+    and `profile --regimes-dir` a folder that is not one, after which every read failed. Refused as
+    `init` refuses them (exit 2, the ledger untouched, still readable)."""
+    before = incident.read_bytes()
+    msg = one_line_error(cli(incident, "2026-03-28T12:00", "profile", *args), 2)
+    for needle in needles:
+        assert needle in msg
+    assert incident.read_bytes() == before
+    assert cli(incident, "2026-03-28T12:00", "status").exit_code == 0
+
+
 @pytest.mark.parametrize("damage", ["garbage", "tampered"])
 def test_unreadable_ledger_refuses_writes(incident, damage):
     if damage == "garbage":
