@@ -185,6 +185,66 @@ def load_body(ledger: Path, code: str) -> dict | None:
         return None
 
 
+# The index of incidents and the settled incidents' lines, each kept as one text: what `service.py`
+# puts in a checkpoint, in the form the file keeps it.
+
+def index_text(numbers: dict[str, int]) -> dict | None:
+    """Every incident's id and number as the checkpoint keeps them: the ids in opening order, one text
+    (`"INC-1\nINC-2"`), and the numbers that are not the position in that order (usually none). A
+    list of 10,000 pairs took 6-15 ms to parse at every warm read, one text 1-2 ms. None for an id
+    that is empty or holds a newline or a tab (no checkpoint then: it is derived data)."""
+    ids = list(numbers)
+    if any("\n" in ident or "\t" in ident or not ident for ident in ids):
+        return None
+    return {"incidents": "\n".join(ids),
+            "numbers": {ident: n for position, (ident, n) in enumerate(numbers.items(), start=1) if n != position}}
+
+
+def index_of(doc: dict) -> dict[str, int]:
+    text = doc["incidents"]
+    ids = text.split("\n") if text else []
+    index = dict(zip(ids, range(1, len(ids) + 1)))
+    index.update(doc.get("numbers") or {})
+    return index
+
+
+def settled_text(lines: dict[str, str]) -> str:
+    """Each settled incident's entry (`entry`), as the checkpoint keeps them: `"INC-1\t120,740#<digest>\n..."`
+    (one text: parsed only by what reads a settled incident, `settled_of`)."""
+    return "\n".join(f"{ident}\t{starts}" for ident, starts in lines.items())
+
+
+def entry(starts, hashes) -> str:
+    """A settled incident's entry in the checkpoint: where its lines start, and a digest of their
+    hashes (the 64 hex digits each line ends with, the SHA-256 of its bytes), so that its lines read
+    again by themselves later (`show`) are known to be the very lines the prefix's SHA-256 vouched
+    for: `"120,740#<32 hex>"`."""
+    return ",".join(map(str, starts)) + "#" + lines_digest(hashes)
+
+
+def lines_digest(hashes) -> str:
+    """The digest of a settled incident's line hashes its `entry` keeps."""
+    return hashlib.sha256(b"".join(hashes)).hexdigest()[:32]
+
+
+def entry_starts(text: str) -> list[int]:
+    """Where the lines of a settled incident's `entry` start."""
+    return [int(x) for x in text.split("#", 1)[0].split(",")]
+
+
+def entry_digest(text: str) -> str | None:
+    """The digest of a settled incident's `entry` (None in an entry without one)."""
+    return text.split("#", 1)[1] if "#" in text else None
+
+
+def settled_of(doc: dict) -> dict[str, str]:
+    """`doc["settled"]` as a dict (incident -> its entry, `entry`), parsed once."""
+    lines = doc.get("settled") or {}
+    if isinstance(lines, str):
+        lines = doc["settled"] = dict(item.split("\t", 1) for item in lines.split("\n") if item)
+    return lines
+
+
 def save(ledger: Path, body: dict) -> None:
     """Write the checkpoint (`_write_sealed`)."""
     _write_sealed(location(ledger), {**body, "version": VERSION, "ledger": _identity(ledger)})

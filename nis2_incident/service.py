@@ -17,12 +17,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from . import deadlines
+from . import checkpoint, deadlines
 from . import timeutil as tu
 from .deadlines import Obligation
 from .errors import InputError, IntegrityError, NotFound, StateError
 from .ledger import Ledger, Store
-from .ledger import chain
+from .ledger import chain, log
 from .model import EVENT_TYPES, FACT_FIELDS, PATIENT_HARM, SIGNIFICANCE, Incident, State, fold
 from .regimes import Regime, builtin
 from .roles import recorded
@@ -191,8 +191,6 @@ class _Survey:
 class _Whole:
     """The log's bytes as a read took them: whole."""
 
-    checked = 0  # (see `_Pieces`)
-
     def __init__(self, raw: bytes):
         self.whole = raw
 
@@ -258,13 +256,11 @@ class _Pieces:
         hash and their hashes give `digest`, the checkpoint's (made from the bytes its prefix's SHA-256
         vouches for): so they are those very lines, even if the file was rewritten since the pass.
         Else the whole file, its prefix checked again."""
-        from .ledger import log
 
         if self._whole is None and all(start < self.offset for start in starts):
             lines = [self.store.line_at(start) for start in starts]
-            if all(len(line) > log.SUFFIX_LEN and hashlib.sha256(line[:-log.SUFFIX_LEN] + b"}").hexdigest().encode()
-                   == line[-66:-2] for line in lines) \
-                    and hashlib.sha256(b"".join(line[-66:-2] for line in lines)).hexdigest()[:32] == digest:
+            if all(log.holds_its_hash(line) for line in lines) \
+                    and checkpoint.lines_digest([log.line_hash(line) for line in lines]) == digest:
                 self.got.lines.update(zip(starts, lines))  # (vouched for now: a checkpoint kept after may take them)
                 return lines
         return [self.line(start) for start in starts]
@@ -279,52 +275,6 @@ class _Pieces:
         if start >= self.offset:
             return memoryview(self.got.tail)[start - self.offset:end - self.offset]
         return memoryview(self.whole)[start:end]
-
-
-def _compact_index(numbers: dict[str, int]) -> dict | None:
-    """Every incident's id and number as the checkpoint keeps them: the ids in opening order, one text
-    (`"INC-1\nINC-2"`), and the numbers that are not the position in that order (usually none). A
-    list of 10,000 pairs took 6-15 ms to parse at every warm read, one text 1-2 ms. None for an id
-    that is empty or holds a newline or a tab (no checkpoint then: it is derived data)."""
-    ids = list(numbers)
-    if any("\n" in ident or "\t" in ident or not ident for ident in ids):
-        return None
-    return {"incidents": "\n".join(ids),
-            "numbers": {ident: n for position, (ident, n) in enumerate(numbers.items(), start=1) if n != position}}
-
-
-def _index_of(doc: dict) -> dict[str, int]:
-    text = doc["incidents"]
-    ids = text.split("\n") if text else []
-    index = dict(zip(ids, range(1, len(ids) + 1)))
-    index.update(doc.get("numbers") or {})
-    return index
-
-
-def _compact_lines(lines: dict[str, str]) -> str:
-    """Each settled incident's entry (`_entry`), as the checkpoint keeps them: `"INC-1\t120,740#<digest>\n..."`
-    (one text: parsed only by what reads a settled incident, `_lines_of`)."""
-    return "\n".join(f"{ident}\t{starts}" for ident, starts in lines.items())
-
-
-def _entry(starts, hashes) -> str:
-    """A settled incident's entry in the checkpoint: where its lines start, and a digest of their
-    hashes (the 64 hex digits each line ends with, the SHA-256 of its bytes), so that its lines read
-    again by themselves later (`show`) are known to be the very lines the prefix's SHA-256 vouched
-    for: `"120,740#<32 hex>"`."""
-    return ",".join(map(str, starts)) + "#" + hashlib.sha256(b"".join(hashes)).hexdigest()[:32]
-
-
-def _starts(entry: str) -> list[int]:
-    return [int(x) for x in entry.split("#", 1)[0].split(",")]
-
-
-def _lines_of(doc: dict) -> dict[str, str]:
-    """`doc["settled"]` as a dict (incident -> its entry, `_entry`), parsed once."""
-    lines = doc.get("settled") or {}
-    if isinstance(lines, str):
-        lines = doc["settled"] = dict(entry.split("\t", 1) for entry in lines.split("\n") if entry)
-    return lines
 
 
 @lru_cache(maxsize=1)
@@ -423,17 +373,15 @@ class Service:
         else:
             # a file is read through its checkpoint a piece at a time; a store whose bytes come from
             # elsewhere (PostgreSQL's mirror) gives them whole
-            raw = None if store.through is not None else store.read_bytes()
-            if partial and not keep:
-                done = self._through_checkpoint(raw, writing, instant)
-                if done is None:
-                    raw = store.read_bytes() if raw is None else raw
-                    self._log = _Whole(raw)
+            raw = store.read_bytes() if store.gives_whole else None
+            done = self._through_checkpoint(raw, writing, instant) if partial and not keep else None
+            if done is None:
+                raw = store.read_bytes() if raw is None else raw
+                self._log = _Whole(raw)
+                if partial and not keep:
                     done = self._surveyed(raw, writing, instant)
-                if done is not None:
-                    return done
-            raw = store.read_bytes() if raw is None else raw
-            self._log = _Whole(raw)
+            if done is not None:
+                return done
             state = State(as_of=instant)
             ledger = store.read(raw, apply=state.apply, keep=keep, hashes=hashes)
         if state.left_out:
@@ -448,8 +396,6 @@ class Service:
         """A document past 1,000 incidents says once (per ledger, per user) that the log is faster."""
         if len(state.incidents) <= DOCUMENT_ADVICE or self.notify is None:
             return
-        from . import checkpoint
-
         if checkpoint.first_time(self.store.path, "document-advice"):
             self.notify(f"{self.store.path} holds {len(state.incidents)} incidents: a document is read and written "
                         "whole; the JSON Lines log appends and reads only what changed. Convert it with "
@@ -486,8 +432,6 @@ class Service:
         mirror, issue 15) and compared with the checkpoint's, the live incidents' lines and the bytes
         after the prefix taken, without holding the file; then `_from_doc`. None (then a read without
         it) when there is no checkpoint, or it is not for these bytes."""
-        from . import checkpoint
-        from .ledger import log
 
         store = self.store
         doc = checkpoint.load_body(store.path, code_key())
@@ -521,7 +465,6 @@ class Service:
         a fold the survey cannot vouch for (an event before the profile, an incident's event before its
         `opened` line), or events recorded after `instant`: results never depend on it."""
         from .errors import LedgerError
-        from .ledger import log
 
         path = self.store.path
         survey = _Survey()
@@ -552,15 +495,15 @@ class Service:
             if owner in settled:
                 end = (offsets[k + 1] if k < last else found.end) - 1  # its newline
                 lines.setdefault(owner, []).append(start)
-                hashes.setdefault(owner, []).append(raw[end - 66:end - 2])
+                hashes.setdefault(owner, []).append(raw[end - 66:end - 2])  # (`log.line_hash`, not slicing the line)
             else:
                 live.append([start, owner])
         doc = {"rules": mark, "offset": found.end, "schema_version": version,
                "head": [found.last["seq"], found.last["hash"]],
                "recorded_max": latest.isoformat() if latest is not None else None,
                "profile": state.profile.model_dump(), "live": live,
-               "settled": {ident: _entry(starts, hashes[ident]) for ident, starts in lines.items()}}
-        index = _compact_index(survey.index)
+               "settled": {ident: checkpoint.entry(starts, hashes[ident]) for ident, starts in lines.items()}}
+        index = checkpoint.index_text(survey.index)
         if index is None:
             return None
         doc.update(index)
@@ -590,7 +533,7 @@ class Service:
             if [last["seq"], last["hash"]] != [head_seq, head_hash]:
                 return None
             live_events = [orjson.loads(src.line(start)) for start, _ in doc["live"]]
-            index = _index_of(doc)
+            index = checkpoint.index_of(doc)
             profile = StoredProfile(doc["profile"])
             if not isinstance(doc.get("settled", {}), (dict, str)):
                 return None
@@ -612,10 +555,11 @@ class Service:
             """A settled incident's own events, from the lines the checkpoint names, instead of
             reading the whole log."""
             try:
-                entry = _lines_of(doc).get(ident)
-                if not entry or not isinstance(entry, str) or "#" not in entry:
+                entry = checkpoint.settled_of(doc).get(ident)
+                digest = checkpoint.entry_digest(entry) if isinstance(entry, str) else None
+                if digest is None:
                     return None
-                return [orjson.loads(line) for line in src.lines(_starts(entry), entry.split("#", 1)[1])]
+                return [orjson.loads(line) for line in src.lines(checkpoint.entry_starts(entry), digest)]
             except (ValueError, TypeError):  # (a checkpoint not of this writer: its seal held, its text does not)
                 return None
 
@@ -658,8 +602,6 @@ class Service:
         """Save the checkpoint of the log's first `ledger.tail.end` bytes (`raw`, just verified) and
         the lines `appended` after them: the live incidents' lines, those of the checkpoint this read
         started from (if any) and those read or written since, less the incidents now settled."""
-        from . import checkpoint
-
         tail = ledger.tail
         base = self._checkpoint_base
         if tail is None or (base is None and not tail.offsets):
@@ -678,15 +620,15 @@ class Service:
         for line, ev in zip(appended, new):
             hasher.update(line)
             pairs.append((ev.get("incident"), end))
-            written[end] = line[-67:-3]
+            written[end] = log.line_hash(line[:-1])
             end += len(line)
         live = [tuple(x) for x in base["live"]] if base is not None else []
         # each settled incident's line starts, "start,start" as the checkpoint keeps them: only those of
         # the incidents with new lines are parsed (at 10,000 incidents, parsing all took 40 ms a write)
-        settled_lines = dict(_lines_of(base)) if base is not None else {}
+        settled_lines = dict(checkpoint.settled_of(base)) if base is not None else {}
         touched = {owner for owner, _ in pairs if owner is not None}
         for ident in touched & set(settled_lines):  # a settled incident with new lines: live until shown settled
-            live += [(start, ident) for start in _starts(settled_lines.pop(ident))]
+            live += [(start, ident) for start in checkpoint.entry_starts(settled_lines.pop(ident))]
         live += [(start, owner) for owner, start in pairs if owner is not None]
         live.sort()
         settled = set()
@@ -700,11 +642,11 @@ class Service:
             if ident in settled:
                 newly.setdefault(ident, []).append(start)
         state.mark_settled(settled | state._settled)  # known now: views need not show them again (`State.live`)
-        settled_lines.update((ident, _entry(starts, [written[start] if start in written else src.line(start)[-66:-2]
-                                                     for start in starts]))
+        settled_lines.update((ident, checkpoint.entry(starts, [written.get(start) or log.line_hash(src.line(start))
+                                                              for start in starts]))
                              for ident, starts in newly.items())  # (sorted)
         self._settled_doc = {"settled": settled_lines}
-        index = _compact_index(state.numbers)
+        index = checkpoint.index_text(state.numbers)
         if index is None:
             return
         checkpoint.save(self.store.path, {
@@ -716,7 +658,7 @@ class Service:
             **index,
             "live": [[start, ident] for start, ident in live if ident not in settled],
             # where each settled incident's lines start: `show` of one reads just those (issue 13)
-            "settled": _compact_lines(settled_lines)})
+            "settled": checkpoint.settled_text(settled_lines)})
 
     def _whole(self, ledger: Ledger, state: State | None = None) -> State:
         """The fold of a whole read (`state`, when the store folded as it read), checked."""
@@ -778,9 +720,7 @@ class Service:
         not decoded only to be encoded again)."""
         import zlib
 
-        from . import checkpoint
-
-        lines = _lines_of(self._settled_doc) if self._settled_doc is not None else None
+        lines = checkpoint.settled_of(self._settled_doc) if self._settled_doc is not None else None
         raw = self._raw if lines is not None else None
         made_text = (lambda inc: render(self.view(state, inc)).encode("utf-8")) if encoded else \
             (lambda inc: render(self.view(state, inc)))
@@ -806,7 +746,7 @@ class Service:
             if starts is None:
                 yield made_text(state.incident(ident))
                 continue
-            last = _starts(starts)[-1]
+            last = checkpoint.entry_starts(starts)[-1]
             end = raw.find(b"\n", last)
             digest = raw[end - 66:end - 2].decode("ascii", "replace")
             entry = kept.get(ident)
@@ -1001,7 +941,6 @@ class Service:
         """`verify`'s result from a whole read of the ledger's bytes (`_read`, not through the checkpoint)."""
         tail = ledger.tail
         if tail is not None and tail.torn:
-            from .ledger import log
 
             raise IntegrityError(log.torn_message(self.store.path, tail, ledger.size)
                                  + f"; the chain verifies up to seq {state.head_seq}, and the next write cuts "
@@ -1061,7 +1000,6 @@ class Service:
         ledger, state = self._read(keep=True)
         warnings = []
         if ledger.tail is not None and ledger.tail.torn:
-            from .ledger import log
 
             warnings.append(log.torn_message(self.store.path, ledger.tail, ledger.size) + "; left out of the copy")
         copy = self._copy(ledger, state, target)
@@ -1112,7 +1050,6 @@ class Service:
         """Keep the log's checkpoint past the lines just appended (silently: derived data)."""
         if src is None or ledger.tail is None or any(ev["type"] == "profile_set" for ev in new):
             return  # a profile change: the next read rebuilds it from the whole ledger
-        from .ledger import log
 
         try:
             self._keep_checkpoint(ledger, state, src, [log.line_of(ev) for ev in new])

@@ -60,6 +60,18 @@ def line_of(event: dict) -> bytes:
     return body[:-1] + _HASH_KEY + digest.encode() + b'"}\n'
 
 
+def line_hash(line: bytes) -> bytes:
+    """The hash a stored line ends with (without its newline): `…,"hash":"<64 hex>"}`."""
+    return line[-66:-2]
+
+
+def holds_its_hash(line: bytes) -> bool:
+    """Whether a stored line (without its newline) ends with the SHA-256 of its own bytes, the way
+    `line_of` writes it (its shape is not checked: `read_line` does that)."""
+    return len(line) > SUFFIX_LEN and line[-SUFFIX_LEN:-66] == _HASH_KEY \
+        and hashlib.sha256(line[:-SUFFIX_LEN] + b"}").hexdigest().encode() == line_hash(line)
+
+
 def _loads(data: bytes):
     """JSON text -> value, refusing what the ledger never holds (floats, NaN, integers beyond 64 bits,
     nesting past orjson's limit). orjson (compiled) replaced `json.loads` with an `object_pairs_hook`,

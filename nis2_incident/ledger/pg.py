@@ -210,7 +210,6 @@ class PgStore(LogStore):
     """The log's lines in PostgreSQL (see the module docstring). `kind` stays "log": the service
     reads it as a log (bytes, scan, checkpoint); `backend` says where they live."""
 
-    through = None  # its bytes are the mirror's, given whole by `read_bytes` (with their prefix's hash)
 
     backend = "postgresql"
 

@@ -289,16 +289,31 @@ class LogStore(Store):
         return Ledger(profile=None, events=found.events, schema_version=found.schema_version, tail=found,
                       size=len(raw) + at, base=base if keep else (found.last or base))
 
+    @property
+    def gives_whole(self) -> bool:
+        """A store whose bytes come from elsewhere (`read_bytes` overridden: PostgreSQL's mirror) gives
+        them in one piece; a file is read a piece at a time (`chunks`, `through`, `line_at`)."""
+        return type(self).read_bytes is not LogStore.read_bytes
+
     def through(self, offset: int, starts) -> "log.Through | None":
-        """The file read once, a piece at a time, for a read through its checkpoint (`log.through`).
-        A store whose bytes come from elsewhere (PostgreSQL: `PgStore.read_bytes`) has none
-        (`through = None`) and gives its bytes whole."""
+        """The file read once, a piece at a time, for a read through its checkpoint (`log.through`)."""
         return log.through(self.chunks(), offset, starts)
+
+    @contextmanager
+    def _reading_fd(self):
+        """The file opened for reading (through `fsio`, the fault seam; never blocking on a FIFO)."""
+        fd = self._reading(lambda path: fsio.open_fd(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
+        try:
+            yield fd
+        finally:
+            try:
+                fsio.close(fd)
+            except OSError:
+                pass
 
     def line_at(self, start: int) -> bytes:
         """The line that starts at `start` (without its newline), read from the file (`pread`)."""
-        fd = self._reading(lambda path: fsio.open_fd(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
-        try:
+        with self._reading_fd() as fd:
             data = b""
             while True:
                 piece = self._reading(lambda path: fsio.pread(fd, 4096, start + len(data)))
@@ -306,11 +321,6 @@ class LogStore(Store):
                 if nl >= 0 or not piece:
                     return data + (piece[:nl] if nl >= 0 else piece)
                 data += piece
-        finally:
-            try:
-                fsio.close(fd)
-            except OSError:
-                pass
 
     def stream(self, apply, hashes: bool = True) -> Ledger:
         """`read` of the whole log without holding it (`log.scan_chunks`: a piece at a time, no event
@@ -320,13 +330,12 @@ class LogStore(Store):
                       base=found.last)
 
     def chunks(self):
-        """The log's bytes in pieces of `log.CHUNK` (through `fsio`, the fault seam). A store whose bytes
-        come from elsewhere (`read_bytes` overridden: PostgreSQL) gives them in one piece."""
-        if type(self).read_bytes is not LogStore.read_bytes:
+        """The log's bytes in pieces of `log.CHUNK` (through `fsio`, the fault seam); in one piece from a
+        store that `gives_whole`."""
+        if self.gives_whole:
             yield self.read_bytes()
             return
-        fd = self._reading(lambda path: fsio.open_fd(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
-        try:
+        with self._reading_fd() as fd:
             mode = self._reading(lambda path: fsio.fstat(fd)).st_mode
             if stat.S_ISDIR(mode):
                 raise LedgerError(f"{self.path}: is a folder, not a ledger file")
@@ -337,11 +346,6 @@ class LogStore(Store):
                 if not piece:
                     return
                 yield piece
-        finally:
-            try:
-                fsio.close(fd)
-            except OSError:
-                pass
 
     def encode(self, ledger: Ledger) -> bytes:
         return log.header_line(ledger.schema_version) + b"".join(log.line_of(ev) for ev in ledger.events)
